@@ -1,0 +1,171 @@
+//! A spawned task does not start until the task that spawned it waits.
+//!
+//! `first` prints "one", spawns `second`, and prints "four" straight away: the new task is
+//! only queued. On a current-thread runtime there is one thread, and `first` is using it.
+//! At its first `.await` (a 1 s sleep) `first` gives the thread back to the runtime, which
+//! now starts `second`: "two", then a 2 s sleep. `first` wakes at 1 s ("five") and waits
+//! for `second`, which wakes at 2 s ("three"). The order is one, four, two, five, three,
+//! and the whole run takes 2 s, not 3 s: the two sleeps overlap on a single thread.
+//!
+//! With `--multi-thread` another worker thread may pick `second` up at once, so "two" can
+//! come before "four": the order above is a property of the scheduler, not of `spawn`.
+//!
+//! Mirrors: `asyncIo2.py` (`asyncio.create_task`) of the Python original.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p async-io --bin spawn-task
+//! cargo run -p async-io --bin spawn-task -- --multi-thread
+//! ```
+//!
+//! Expected output:
+//!
+//! ```text
+//!  0.00 s  one
+//!  0.00 s  four
+//!  0.00 s  two
+//!  1.00 s  five
+//!  2.00 s  three
+//! ```
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Parser;
+use serde::Serialize;
+use shared::cli::Common;
+use shared::report::{human_duration, print_json};
+use shared::waits::simulated;
+use tokio::time::{Instant, sleep};
+
+/// Show when a spawned task actually starts running.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Use tokio's multi-threaded runtime instead of the current-thread one
+    #[arg(long)]
+    multi_thread: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Prints each word with the time since the start, and keeps it for the summary and tests.
+#[derive(Debug, Clone)]
+struct Log {
+    start: Instant,
+    words: Arc<Mutex<Vec<(&'static str, Duration)>>>,
+}
+
+impl Log {
+    /// A log whose clock starts now (on the runtime's clock, which tests can pause).
+    fn new() -> Self {
+        Log {
+            start: Instant::now(),
+            words: Arc::default(),
+        }
+    }
+
+    fn say(&self, word: &'static str) {
+        let at = self.start.elapsed();
+        println!("{:5.2} s  {word}", at.as_secs_f64());
+        self.words
+            .lock()
+            .expect("log lock poisoned")
+            .push((word, at));
+    }
+
+    fn words(&self) -> Vec<(&'static str, Duration)> {
+        self.words.lock().expect("log lock poisoned").clone()
+    }
+}
+
+async fn second(log: Log) {
+    log.say("two");
+    sleep(simulated(2.0)).await;
+    log.say("three");
+}
+
+async fn first(log: Log) {
+    log.say("one");
+    // Queued, not started: nothing runs it until this task reaches an `.await` that waits.
+    let task = tokio::spawn(second(log.clone()));
+    log.say("four");
+    // Here the runtime gets the thread back and starts `second`.
+    sleep(simulated(1.0)).await;
+    log.say("five");
+    task.await.expect("the spawned task panicked");
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    runtime: &'static str,
+    order: Vec<&'static str>,
+    elapsed_s: f64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    args.common.apply();
+    let (runtime, name) = if args.multi_thread {
+        (
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_time()
+                .build()?,
+            "multi-thread",
+        )
+    } else {
+        (
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()?,
+            "current-thread",
+        )
+    };
+    println!("Runtime: {name}; time scale {}\n", args.common.time_scale);
+
+    let log = runtime.block_on(async {
+        let log = Log::new();
+        first(log.clone()).await;
+        log
+    });
+    let elapsed = log.start.elapsed();
+    let order: Vec<&str> = log.words().into_iter().map(|(word, _)| word).collect();
+    println!(
+        "\nOrder: {}. Total: {} (waits of 1 s and 2 s, overlapped).",
+        order.join(", "),
+        human_duration(elapsed)
+    );
+    if args.common.json {
+        print_json(&Summary {
+            runtime: name,
+            order,
+            elapsed_s: elapsed.as_secs_f64(),
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Paused time: sleeps complete instantly, and the clock jumps by exactly their length.
+    #[tokio::test(start_paused = true)]
+    async fn current_thread_order_and_times() {
+        let log = Log::new();
+        first(log.clone()).await;
+        let secs = |s| Duration::from_secs(s);
+        assert_eq!(
+            log.words(),
+            [
+                ("one", secs(0)),
+                ("four", secs(0)),
+                ("two", secs(0)),
+                ("five", secs(1)),
+                ("three", secs(2))
+            ]
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! Two child processes work at the same time: one squares the numbers, the other cubes them.
+//!
+//! The parent starts its own executable twice (`std::env::current_exe()`), with a hidden
+//! `--worker square` or `--worker cube` argument that gives the copy its role. One binary,
+//! two roles: parent and child cannot drift apart, and there is nothing else to build or
+//! install. Every process example in this chapter starts its children this way.
+//!
+//! Each child has its own memory, so it cannot hand back a `Vec`: it writes its results —
+//! and the spans of its timeline, on the parent's clock — as one line of JSON to its
+//! stdout, which is a pipe the parent reads. The parent waits for both (`join` in Python);
+//! a guard kills a child still running if the parent leaves early, so none is orphaned.
+//!
+//! Mirrors: `multiProcessing.py` (two processes printing square and cube) of the Python original.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-processing --bin child-processes
+//! cargo run -p multi-processing --bin child-processes -- 7 8 9 --wait 0.5
+//! ```
+//!
+//! Expected output (pids vary):
+//!
+//! ```text
+//! square (pid 4242): 1² = 1, 2² = 4, 3² = 9, 4² = 16, 5² = 25
+//! cube (pid 4243): 1³ = 1, 2³ = 8, 3³ = 27, 4³ = 64, 5³ = 125
+//! ```
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, ensure};
+use clap::{Parser, ValueEnum};
+use serde::{Deserialize, Serialize};
+use shared::cli::Common;
+use shared::report::{human_duration, print_json};
+use shared::timeline::{Span, Timeline, terminal_width};
+use shared::waits::simulated;
+
+/// Square and cube numbers in two child processes.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Numbers to square and cube
+    #[arg(default_values_t = [1, 2, 3, 4, 5], value_parser = clap::value_parser!(u64).range(0..=2_000_000))]
+    numbers: Vec<u64>,
+    /// Simulated seconds of work per number, so the two processes visibly overlap
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::time_scale)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    /// Internal: run as a child with this role (the parent passes it)
+    #[arg(long, hide = true, requires = "clock")]
+    worker: Option<Op>,
+    /// Internal: the parent's timeline origin
+    #[arg(long, hide = true)]
+    clock: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Op {
+    Square,
+    Cube,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Square => "square",
+            Op::Cube => "cube",
+        }
+    }
+}
+
+/// What a child writes to its stdout: one JSON line.
+#[derive(Debug, Serialize, Deserialize)]
+struct Report {
+    op: Op,
+    pid: u32,
+    results: Vec<(u64, u64)>,
+    spans: Vec<Span>,
+}
+
+/// The child's role: compute, then report to the parent through stdout.
+fn run_worker(op: Op, args: &Args, clock: &str) -> Result<()> {
+    let timeline = Timeline::aligned_to(clock).map_err(anyhow::Error::msg)?;
+    let (pid, power) = (std::process::id(), if op == Op::Square { 2 } else { 3 });
+    let lane = format!("{} (pid {pid})", op.name());
+    let mut results = Vec::new();
+    for &n in &args.numbers {
+        // Stand-in for real work, so the two children's runs visibly overlap in time.
+        timeline.measure(&lane, n.to_string(), || {
+            std::thread::sleep(simulated(args.wait))
+        });
+        results.push((n, n.pow(power)));
+    }
+    let report = Report {
+        op,
+        pid,
+        results,
+        spans: timeline.spans(),
+    };
+    // `writeln!` rather than `println!`: if the parent is gone, fail with an error, not a panic.
+    writeln!(std::io::stdout(), "{}", serde_json::to_string(&report)?)?;
+    Ok(())
+}
+
+/// A running child that is killed (and reaped) if it is dropped before it is collected.
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Either may fail because the child has already exited and been reaped: that is fine.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a copy of this executable in the worker role, with its stdout piped to us.
+fn spawn_worker(op: Op, args: &Args, timeline: &Timeline) -> Result<Worker> {
+    let role = op.name();
+    let child = Command::new(std::env::current_exe()?)
+        .args(["--worker", role, "--clock", &timeline.origin_token()])
+        .arg(format!("--time-scale={}", args.common.time_scale))
+        .arg(format!("--wait={}", args.wait))
+        .args(args.numbers.iter().map(u64::to_string))
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting the {role} worker"))?;
+    Ok(Worker(child))
+}
+
+/// Reads a worker's report from its stdout, then waits for it to exit.
+fn collect(mut worker: Worker) -> Result<Report> {
+    let mut line = String::new();
+    let mut stdout = worker
+        .0
+        .stdout
+        .take()
+        .context("the worker has no stdout pipe")?;
+    stdout.read_to_string(&mut line)?;
+    let status = worker.0.wait()?;
+    ensure!(
+        status.success(),
+        "worker {} exited with {status}",
+        worker.0.id()
+    );
+    serde_json::from_str(line.trim()).context("reading the worker's report")
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    parent_pid: u32,
+    children: Vec<Report>,
+    elapsed_s: f64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    args.common.apply();
+    if let (Some(op), Some(clock)) = (args.worker, &args.clock) {
+        return run_worker(op, &args, clock);
+    }
+
+    let parent_pid = std::process::id();
+    println!(
+        "Parent (pid {parent_pid}) starts two children: copies of itself, in the worker role.\n"
+    );
+    let timeline = Timeline::new();
+    let start = Instant::now();
+    // Start both before waiting for either: that is what lets them run at the same time.
+    let workers = [
+        spawn_worker(Op::Square, &args, &timeline)?,
+        spawn_worker(Op::Cube, &args, &timeline)?,
+    ];
+    let children = workers
+        .into_iter()
+        .map(collect)
+        .collect::<Result<Vec<_>>>()?;
+    let elapsed = start.elapsed();
+
+    for child in &children {
+        let exponent = if child.op == Op::Square { "²" } else { "³" };
+        let results: Vec<String> = child
+            .results
+            .iter()
+            .map(|(n, v)| format!("{n}{exponent} = {v}"))
+            .collect();
+        println!(
+            "{} (pid {}): {}",
+            child.op.name(),
+            child.pid,
+            results.join(", ")
+        );
+        timeline.extend(child.spans.iter().cloned());
+    }
+    println!("\nTimeline (a row per child process, a box per number; one clock for all):");
+    println!("{}", timeline.render_text(terminal_width()));
+    let work = simulated(args.wait) * args.numbers.len() as u32;
+    println!(
+        "Each child worked for {}; both were done after {}: they ran at the same time.",
+        human_duration(work),
+        human_duration(elapsed)
+    );
+    if args.common.json {
+        print_json(&Summary {
+            parent_pid,
+            children,
+            elapsed_s: elapsed.as_secs_f64(),
+        })?;
+    }
+    Ok(())
+}

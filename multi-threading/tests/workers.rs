@@ -1,0 +1,129 @@
+//! Runs the `workers` binary itself, at a small size, and checks what it reports.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn workers(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_workers"))
+        .args(args)
+        .output()
+        .expect("running workers")
+}
+
+/// The JSON object on the last line of stdout.
+fn summary(output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "workers failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().expect("no output")).expect("last line is JSON")
+}
+
+#[test]
+fn counts_correctly_and_runs_every_job_once() {
+    let json = summary(&workers(&[
+        "--limit",
+        "1000000",
+        "--jobs",
+        "10",
+        "--workers",
+        "3",
+        "--json",
+    ]));
+    assert_eq!(json["correct"], true);
+    assert_eq!(json["primes"], 78_498);
+    assert_eq!(
+        (json["workers"].as_u64(), json["jobs"].as_u64()),
+        (Some(3), Some(10))
+    );
+    let runs = json["runs"].as_array().unwrap();
+    let jobs: Vec<u64> = runs.iter().map(|r| r["job"].as_u64().unwrap()).collect();
+    assert_eq!(
+        jobs.iter().copied().collect::<BTreeSet<_>>(),
+        (0..10).collect()
+    );
+    assert_eq!(jobs.len(), 10, "a job ran more than once");
+    assert!(
+        runs.iter()
+            .all(|r| (1..=3).contains(&r["worker"].as_u64().unwrap()))
+    );
+    assert_eq!(
+        runs.iter()
+            .map(|r| r["primes"].as_u64().unwrap())
+            .sum::<u64>(),
+        78_498
+    );
+    for key in ["limit", "sequential_s", "parallel_s", "speedup"] {
+        assert!(json[key].is_number(), "{key} missing");
+    }
+}
+
+#[test]
+fn shows_who_ran_what_and_writes_an_svg() {
+    let svg = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("workers-timeline.svg");
+    let output = workers(&[
+        "--limit",
+        "100000",
+        "--workers",
+        "2",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    for expected in [
+        "worker-1 |",
+        "worker-2 |",
+        "sequential",
+        "speedup",
+        "9,592 primes",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    let drawing = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawing.starts_with("<svg") && drawing.trim_end().ends_with("</svg>"));
+    std::fs::remove_file(svg).unwrap();
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_message() {
+    for bad in [
+        &["--workers", "0"][..],
+        &["--workers", "abc"],
+        &["--workers", "-3"],
+        &["--limit", "0"],
+        &["--jobs", "x"],
+    ] {
+        let output = workers(bad);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad:?}");
+        assert!(
+            stderr.contains("error:") && !stderr.contains("panicked"),
+            "{bad:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn help_lists_the_flags() {
+    let output = workers(&["--help"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    for flag in [
+        "--workers",
+        "--jobs",
+        "--limit",
+        "--json",
+        "--time-scale",
+        "--svg",
+    ] {
+        assert!(stdout.contains(flag), "--help lacks {flag}");
+    }
+}

@@ -1,0 +1,450 @@
+//! A timeline of who ran what, and when: the picture that tells "concurrent" from "parallel".
+//!
+//! Threads, tasks and child processes record [`Span`]s — a label on a lane (a thread, a task
+//! or a process), from a start to an end — against one common clock. The timeline renders
+//! them as a text Gantt chart that fits the terminal, one row per lane, and as an SVG file.
+//!
+//! A child process joins its parent's clock with [`Timeline::aligned_to`] and the token from
+//! [`Timeline::origin_token`]; spans are `serde`-serialisable, so the child can send them back.
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::human_duration;
+
+/// One piece of work: `label` ran on `lane` from `start` to `end` (offsets from the origin).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub lane: String,
+    pub label: String,
+    pub start: Duration,
+    pub end: Duration,
+}
+
+/// A clock shared by everything that records into it, and the spans recorded so far.
+/// `Sync`: share it by reference (scoped threads) or in an `Arc`.
+#[derive(Debug)]
+pub struct Timeline {
+    /// The origin as a monotonic instant, for precise offsets within this process.
+    origin: Instant,
+    /// The same origin as wall-clock time since the Unix epoch, for other processes.
+    origin_unix: Duration,
+    spans: Mutex<Vec<Span>>,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Timeline {
+    /// A new, empty timeline whose origin is now.
+    pub fn new() -> Self {
+        let origin_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Timeline {
+            origin: Instant::now(),
+            origin_unix,
+            spans: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A token naming this timeline's origin, to hand to a child process (e.g. as an argument).
+    pub fn origin_token(&self) -> String {
+        self.origin_unix.as_nanos().to_string()
+    }
+
+    /// A timeline in this process whose origin is the parent's (given by its token), so spans
+    /// recorded here line up with the parent's. Precision is that of the wall clock (~µs).
+    pub fn aligned_to(token: &str) -> Result<Self, String> {
+        let nanos: u64 = token
+            .parse()
+            .map_err(|_| format!("invalid timeline origin token {token:?}"))?;
+        let origin_unix = Duration::from_nanos(nanos);
+        let now_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        // How long ago the parent's origin was, then the monotonic instant that far back.
+        let age = now_unix.saturating_sub(origin_unix);
+        let now = Instant::now();
+        let origin = now.checked_sub(age).unwrap_or(now);
+        Ok(Timeline {
+            origin,
+            origin_unix,
+            spans: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Time since the origin.
+    pub fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    /// Records a span with explicit start and end offsets.
+    pub fn record(
+        &self,
+        lane: impl Into<String>,
+        label: impl Into<String>,
+        start: Duration,
+        end: Duration,
+    ) {
+        self.spans
+            .lock()
+            .expect("timeline lock poisoned")
+            .push(Span {
+                lane: lane.into(),
+                label: label.into(),
+                start,
+                end: end.max(start),
+            });
+    }
+
+    /// Runs `work`, records it as a span on `lane`, and returns its result.
+    pub fn measure<R>(
+        &self,
+        lane: impl Into<String>,
+        label: impl Into<String>,
+        work: impl FnOnce() -> R,
+    ) -> R {
+        let start = self.now();
+        let result = work();
+        self.record(lane, label, start, self.now());
+        result
+    }
+
+    /// Adds spans recorded elsewhere (e.g. received from a child process).
+    pub fn extend(&self, spans: impl IntoIterator<Item = Span>) {
+        self.spans
+            .lock()
+            .expect("timeline lock poisoned")
+            .extend(spans);
+    }
+
+    /// All spans so far, sorted by start.
+    pub fn spans(&self) -> Vec<Span> {
+        let mut spans = self.spans.lock().expect("timeline lock poisoned").clone();
+        spans.sort_by_key(|s| s.start);
+        spans
+    }
+
+    /// The text chart of all spans, `width` characters wide.
+    pub fn render_text(&self, width: usize) -> String {
+        render_text(&self.spans(), width)
+    }
+
+    /// Writes the SVG chart of all spans to `path`.
+    pub fn write_svg(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        std::fs::write(path, render_svg(&self.spans()))
+    }
+}
+
+/// The terminal's width from `$COLUMNS`, or 80; clamped to 40..=160.
+pub fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(80usize)
+        .clamp(40, 160)
+}
+
+/// Lane names in display order: sorted by name, a trailing number compared as a number
+/// (so `worker-2` comes before `worker-10`).
+fn lanes(spans: &[Span]) -> Vec<&str> {
+    let mut lanes: Vec<&str> = spans.iter().map(|s| s.lane.as_str()).collect();
+    let key = |name: &&str| {
+        let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+        (
+            stem.to_string(),
+            name[stem.len()..].parse::<u64>().ok(),
+            name.to_string(),
+        )
+    };
+    lanes.sort_by_key(key);
+    lanes.dedup();
+    lanes
+}
+
+/// A text Gantt chart: one row per lane, each span drawn as `[label---]` in proportion to
+/// its duration, with a time axis below. A span too short for brackets is drawn as `|`.
+pub fn render_text(spans: &[Span], width: usize) -> String {
+    let lanes = lanes(spans);
+    let name_width = lanes.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let columns = width.saturating_sub(name_width + 3).max(10);
+    let total = spans.iter().map(|s| s.end).max().unwrap_or_default();
+    let column_of = |t: Duration| -> usize {
+        if total.is_zero() {
+            return 0;
+        }
+        let column = (t.as_secs_f64() / total.as_secs_f64() * columns as f64).round();
+        (column as usize).min(columns)
+    };
+
+    let mut out = String::new();
+    for lane in &lanes {
+        let mut row = vec![' '; columns];
+        for span in spans.iter().filter(|s| s.lane == *lane) {
+            let first = column_of(span.start).min(columns - 1);
+            let end = column_of(span.end).max(first + 1);
+            if end - first == 1 {
+                row[first] = '|';
+                continue;
+            }
+            // Fill the inside with the label, then dashes; brackets mark the two ends.
+            let inside = span.label.chars().chain(std::iter::repeat('-'));
+            for (cell, c) in row[first + 1..end - 1].iter_mut().zip(inside) {
+                *cell = c;
+            }
+            row[first] = '[';
+            row[end - 1] = ']';
+        }
+        let row: String = row.into_iter().collect();
+        let _ = writeln!(out, "{lane:<name_width$} |{row}|");
+    }
+    // The axis: zero under the chart's left edge, the total under its right edge.
+    let (zero, end) = ("0 s".to_string(), human_duration(total));
+    let gap = (columns + 2).saturating_sub(zero.len() + end.len());
+    let _ = writeln!(out, "{:name_width$} {zero}{:gap$}{end}", "", "");
+    let per_column = human_duration(total / columns as u32);
+    let _ = writeln!(out, "{:name_width$} (one column = {per_column})", "");
+    out
+}
+
+/// Distinct fill colours for the lanes (cycled).
+const PALETTE: [&str; 8] = [
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f",
+];
+
+/// The same chart as a standalone SVG document: a bar per span, a row per lane, time ticks.
+pub fn render_svg(spans: &[Span]) -> String {
+    const WIDTH: f64 = 900.0;
+    const ROW: f64 = 30.0;
+    const TOP: f64 = 20.0;
+    let lanes = lanes(spans);
+    let name_width = 12.0 + 7.5 * lanes.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    let plot_width = WIDTH - name_width - 20.0;
+    let total = spans
+        .iter()
+        .map(|s| s.end)
+        .max()
+        .unwrap_or_default()
+        .as_secs_f64();
+    let x_of = |t: f64| {
+        name_width
+            + if total > 0.0 {
+                t / total * plot_width
+            } else {
+                0.0
+            }
+    };
+    let height = TOP + ROW * lanes.len() as f64 + 40.0;
+
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    for (row, lane) in lanes.iter().enumerate() {
+        let y = TOP + ROW * row as f64;
+        let colour = PALETTE[row % PALETTE.len()];
+        let _ = writeln!(
+            svg,
+            r#"<text x="6" y="{:.1}">{}</text>"#,
+            y + ROW / 2.0 + 4.0,
+            escape(lane)
+        );
+        for span in spans.iter().filter(|s| s.lane == *lane) {
+            let (x0, x1) = (x_of(span.start.as_secs_f64()), x_of(span.end.as_secs_f64()));
+            let w = (x1 - x0).max(1.0);
+            let tip = format!(
+                "{} on {}: {} to {}",
+                span.label,
+                lane,
+                human_duration(span.start),
+                human_duration(span.end)
+            );
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{x0:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" rx="3" fill="{colour}" stroke="white"><title>{}</title></rect>"#,
+                y + 4.0,
+                ROW - 8.0,
+                escape(&tip)
+            );
+            // Only label bars wide enough to hold the text (≈ 7 px per character).
+            if w > 7.0 * span.label.chars().count() as f64 + 6.0 {
+                let _ = writeln!(
+                    svg,
+                    r#"<text x="{:.1}" y="{:.1}" fill="white" text-anchor="middle">{}</text>"#,
+                    x0 + w / 2.0,
+                    y + ROW / 2.0 + 4.0,
+                    escape(&span.label)
+                );
+            }
+        }
+    }
+    // Time axis with ticks at a round step.
+    let axis_y = TOP + ROW * lanes.len() as f64 + 6.0;
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{name_width:.1}" y1="{axis_y:.1}" x2="{:.1}" y2="{axis_y:.1}" stroke="#444"/>"##,
+        name_width + plot_width
+    );
+    let step = nice_step(total / 6.0);
+    let mut tick = 0.0;
+    while step > 0.0 && tick <= total * 1.0001 {
+        let x = x_of(tick);
+        let label = if tick == 0.0 {
+            "0".to_string()
+        } else {
+            human_duration(Duration::from_secs_f64(tick))
+        };
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{axis_y:.1}" x2="{x:.1}" y2="{:.1}" stroke="#444"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{label}</text>"##,
+            axis_y + 5.0,
+            axis_y + 20.0
+        );
+        tick += step;
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// A round step (1, 2 or 5 times a power of ten) close to `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if raw <= 0.0 || !raw.is_finite() {
+        return 0.0;
+    }
+    let power = 10f64.powf(raw.log10().floor());
+    let mantissa = raw / power;
+    let nice = if mantissa < 1.5 {
+        1.0
+    } else if mantissa < 3.5 {
+        2.0
+    } else if mantissa < 7.5 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * power
+}
+
+/// Escapes the five XML special characters.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(lane: &str, label: &str, start_ms: u64, end_ms: u64) -> Span {
+        Span {
+            lane: lane.into(),
+            label: label.into(),
+            start: Duration::from_millis(start_ms),
+            end: Duration::from_millis(end_ms),
+        }
+    }
+
+    fn fixed_spans() -> Vec<Span> {
+        vec![
+            span("worker-10", "4", 0, 1000),
+            span("worker-1", "job 0", 0, 500),
+            span("worker-1", "job 2", 500, 1000),
+            span("worker-2", "job 1", 250, 750),
+            span("worker-2", "x", 990, 1000),
+        ]
+    }
+
+    #[test]
+    fn text_chart_is_exact() {
+        // 32 characters: a 9-character lane name, " |", 20 columns of 50 ms, "|".
+        let chart = render_text(&fixed_spans(), 32);
+        let expected = "\
+worker-1  |[job 0---][job 2---]|
+worker-2  |     [job 1---]    ||
+worker-10 |[4-----------------]|
+          0 s             1.00 s
+          (one column = 50.0 ms)
+";
+        assert_eq!(chart, expected);
+    }
+
+    #[test]
+    fn text_chart_handles_no_spans() {
+        let chart = render_text(&[], 30);
+        assert!(chart.contains("0 s"), "{chart}");
+    }
+
+    #[test]
+    fn svg_is_well_formed_with_a_bar_per_span() {
+        let mut spans = fixed_spans();
+        spans.push(span("lane <&>", "a \"quoted\" 'label'", 100, 200));
+        let svg = render_svg(&spans);
+        let doc = roxmltree::Document::parse(&svg).expect("SVG must be well-formed XML");
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        let bars = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("rx").is_some());
+        assert_eq!(bars.count(), spans.len());
+        assert!(doc.descendants().any(|n| n.text() == Some("lane <&>")));
+    }
+
+    #[test]
+    fn records_from_many_threads() {
+        let timeline = Timeline::new();
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let timeline = &timeline;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        timeline.measure(format!("t{t}"), i.to_string(), || ());
+                    }
+                });
+            }
+        });
+        let spans = timeline.spans();
+        assert_eq!(spans.len(), 100);
+        assert!(spans.windows(2).all(|w| w[0].start <= w[1].start));
+        assert!(spans.iter().all(|s| s.start <= s.end));
+    }
+
+    #[test]
+    fn aligned_timeline_shares_the_origin() {
+        let parent = Timeline::new();
+        std::thread::sleep(Duration::from_millis(20));
+        let child = Timeline::aligned_to(&parent.origin_token()).unwrap();
+        let (from_parent, from_child) = (parent.now(), child.now());
+        // Both clocks agree to within the wall clock's precision (generously: 5 ms).
+        let skew = from_parent.abs_diff(from_child);
+        assert!(skew < Duration::from_millis(5), "skew {skew:?}");
+        assert!(from_child >= Duration::from_millis(15));
+        assert!(Timeline::aligned_to("yesterday").is_err());
+    }
+
+    #[test]
+    fn spans_survive_json() {
+        let spans = fixed_spans();
+        let json = serde_json::to_string(&spans).unwrap();
+        let back: Vec<Span> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, spans);
+    }
+
+    #[test]
+    fn nice_steps() {
+        assert_eq!(nice_step(0.17), 0.2);
+        assert_eq!(nice_step(0.9), 1.0);
+        assert_eq!(nice_step(42.0), 50.0);
+        assert_eq!(nice_step(0.0), 0.0);
+    }
+}
