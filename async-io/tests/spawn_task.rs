@@ -5,27 +5,15 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn spawn_task(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spawn-task"))
-        .args(args)
-        .output()
-        .expect("running spawn-task")
+    Command::new(env!("CARGO_BIN_EXE_spawn-task")).args(args).output().expect("running spawn-task")
 }
 
 /// The order of the words, from the JSON object on the last line of stdout.
 fn order(output: &Output) -> Vec<String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
     let json: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    json["order"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap().to_string())
-        .collect()
+    json["order"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect()
 }
 
 #[test]
@@ -37,12 +25,7 @@ fn current_thread_runs_the_spawned_task_at_the_first_await() {
 #[test]
 fn multi_thread_keeps_each_task_in_its_own_order() {
     // Another thread may start the task at once: only what holds in every interleaving is checked.
-    let order = order(&spawn_task(&[
-        "--multi-thread",
-        "--time-scale",
-        "0.01",
-        "--json",
-    ]));
+    let order = order(&spawn_task(&["--multi-thread", "--time-scale", "0.01", "--json"]));
     let at = |w: &str| order.iter().position(|x| x == w).unwrap();
     assert_eq!(order.len(), 5);
     assert_eq!(at("one"), 0);

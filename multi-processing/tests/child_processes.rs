@@ -14,35 +14,18 @@ fn child_processes(args: &[&str]) -> Output {
 
 fn last_json_line(output: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
 }
 
 #[test]
 fn two_children_square_and_cube_in_their_own_processes() {
-    let json = last_json_line(&child_processes(&[
-        "7",
-        "8",
-        "9",
-        "--time-scale",
-        "0.01",
-        "--json",
-    ]));
+    let json = last_json_line(&child_processes(&["7", "8", "9", "--time-scale", "0.01", "--json"]));
     let parent = json["parent_pid"].as_u64().unwrap();
     let children = json["children"].as_array().unwrap();
     assert_eq!(children.len(), 2);
-    let pids: Vec<u64> = children
-        .iter()
-        .map(|c| c["pid"].as_u64().unwrap())
-        .collect();
-    assert!(
-        pids[0] != pids[1] && !pids.contains(&parent),
-        "pids {pids:?}, parent {parent}"
-    );
+    let pids: Vec<u64> = children.iter().map(|c| c["pid"].as_u64().unwrap()).collect();
+    assert!(pids[0] != pids[1] && !pids.contains(&parent), "pids {pids:?}, parent {parent}");
     let results = |i: usize| serde_json::to_string(&children[i]["results"]).unwrap();
     assert_eq!(
         (children[0]["op"].as_str(), results(0)),
@@ -56,11 +39,7 @@ fn two_children_square_and_cube_in_their_own_processes() {
     for (child, pid) in children.iter().zip(&pids) {
         let spans = child["spans"].as_array().unwrap();
         assert_eq!(spans.len(), 3);
-        assert!(
-            spans
-                .iter()
-                .all(|s| s["lane"].as_str().unwrap().contains(&format!("pid {pid}")))
-        );
+        assert!(spans.iter().all(|s| s["lane"].as_str().unwrap().contains(&format!("pid {pid}"))));
     }
 }
 
@@ -70,20 +49,12 @@ fn the_worker_role_reports_on_stdout() {
         "--worker", "cube", "--clock", "0", "--wait", "0", "2", "3",
     ]));
     assert_eq!(json["op"], "cube");
-    assert_eq!(
-        serde_json::to_string(&json["results"]).unwrap(),
-        "[[2,8],[3,27]]"
-    );
+    assert_eq!(serde_json::to_string(&json["results"]).unwrap(), "[[2,8],[3,27]]");
 }
 
 #[test]
 fn bad_arguments_exit_2() {
-    for bad in [
-        &["abc"][..],
-        &["3000000"],
-        &["--wait", "-1"],
-        &["--worker", "square"],
-    ] {
+    for bad in [&["abc"][..], &["3000000"], &["--wait", "-1"], &["--worker", "square"]] {
         let output = child_processes(bad);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{bad:?}: {stderr}");

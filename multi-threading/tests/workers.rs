@@ -6,10 +6,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn workers(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_workers"))
-        .args(args)
-        .output()
-        .expect("running workers")
+    Command::new(env!("CARGO_BIN_EXE_workers")).args(args).output().expect("running workers")
 }
 
 /// The JSON object on the last line of stdout.
@@ -25,38 +22,17 @@ fn summary(output: &Output) -> Value {
 
 #[test]
 fn counts_correctly_and_runs_every_job_once() {
-    let json = summary(&workers(&[
-        "--limit",
-        "1000000",
-        "--jobs",
-        "10",
-        "--workers",
-        "3",
-        "--json",
-    ]));
+    let json =
+        summary(&workers(&["--limit", "1000000", "--jobs", "10", "--workers", "3", "--json"]));
     assert_eq!(json["correct"], true);
     assert_eq!(json["primes"], 78_498);
-    assert_eq!(
-        (json["workers"].as_u64(), json["jobs"].as_u64()),
-        (Some(3), Some(10))
-    );
+    assert_eq!((json["workers"].as_u64(), json["jobs"].as_u64()), (Some(3), Some(10)));
     let runs = json["runs"].as_array().unwrap();
     let jobs: Vec<u64> = runs.iter().map(|r| r["job"].as_u64().unwrap()).collect();
-    assert_eq!(
-        jobs.iter().copied().collect::<BTreeSet<_>>(),
-        (0..10).collect()
-    );
+    assert_eq!(jobs.iter().copied().collect::<BTreeSet<_>>(), (0..10).collect());
     assert_eq!(jobs.len(), 10, "a job ran more than once");
-    assert!(
-        runs.iter()
-            .all(|r| (1..=3).contains(&r["worker"].as_u64().unwrap()))
-    );
-    assert_eq!(
-        runs.iter()
-            .map(|r| r["primes"].as_u64().unwrap())
-            .sum::<u64>(),
-        78_498
-    );
+    assert!(runs.iter().all(|r| (1..=3).contains(&r["worker"].as_u64().unwrap())));
+    assert_eq!(runs.iter().map(|r| r["primes"].as_u64().unwrap()).sum::<u64>(), 78_498);
     for key in ["limit", "sequential_s", "parallel_s", "speedup"] {
         assert!(json[key].is_number(), "{key} missing");
     }
@@ -65,28 +41,16 @@ fn counts_correctly_and_runs_every_job_once() {
 #[test]
 fn shows_who_ran_what_and_writes_an_svg() {
     let svg = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("workers-timeline.svg");
-    let output = workers(&[
-        "--limit",
-        "100000",
-        "--workers",
-        "2",
-        "--svg",
-        svg.to_str().unwrap(),
-    ]);
+    let output = workers(&["--limit", "100000", "--workers", "2", "--svg", svg.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
-    for expected in [
-        "worker-1 |",
-        "worker-2 |",
-        "sequential",
-        "speedup",
-        "9,592 primes",
-    ] {
-        assert!(
-            stdout.contains(expected),
-            "missing {expected:?} in:\n{stdout}"
-        );
+    // Which workers appear is not fixed: with this little work, one thread may take every
+    // job before the other has started. Only what holds in every run is checked.
+    for expected in ["ran on", "Timeline", "sequential", "speedup", "9,592 primes"] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
+    let chart_row = |l: &str| l.starts_with("worker-") && l.contains(" |") && l.ends_with('|');
+    assert!(stdout.lines().any(chart_row), "no timeline row in:\n{stdout}");
     let drawing = std::fs::read_to_string(&svg).unwrap();
     assert!(drawing.starts_with("<svg") && drawing.trim_end().ends_with("</svg>"));
     std::fs::remove_file(svg).unwrap();
@@ -104,10 +68,7 @@ fn bad_arguments_exit_2_with_a_message() {
         let output = workers(bad);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{bad:?}");
-        assert!(
-            stderr.contains("error:") && !stderr.contains("panicked"),
-            "{bad:?}: {stderr}"
-        );
+        assert!(stderr.contains("error:") && !stderr.contains("panicked"), "{bad:?}: {stderr}");
     }
 }
 
@@ -116,14 +77,7 @@ fn help_lists_the_flags() {
     let output = workers(&["--help"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
-    for flag in [
-        "--workers",
-        "--jobs",
-        "--limit",
-        "--json",
-        "--time-scale",
-        "--svg",
-    ] {
+    for flag in ["--workers", "--jobs", "--limit", "--json", "--time-scale", "--svg"] {
         assert!(stdout.contains(flag), "--help lacks {flag}");
     }
 }

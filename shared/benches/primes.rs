@@ -16,19 +16,11 @@ fn two_threads(jobs: &[Range<u64>]) -> u64 {
         let halves: Vec<_> = (0..2)
             .map(|t| {
                 s.spawn(move || {
-                    jobs.iter()
-                        .skip(t)
-                        .step_by(2)
-                        .cloned()
-                        .map(count_primes)
-                        .sum::<u64>()
+                    jobs.iter().skip(t).step_by(2).cloned().map(count_primes).sum::<u64>()
                 })
             })
             .collect();
-        halves
-            .into_iter()
-            .map(|h| h.join().expect("bench thread panicked"))
-            .sum()
+        halves.into_iter().map(|h| h.join().expect("bench thread panicked")).sum()
     })
 }
 
@@ -44,9 +36,7 @@ fn splits(c: &mut Criterion) {
     let even = split_even(0..1_000_000, 2);
     let balanced = split_balanced(0..1_000_000, 2);
     group.bench_function("even split", |b| b.iter(|| two_threads(black_box(&even))));
-    group.bench_function("balanced split", |b| {
-        b.iter(|| two_threads(black_box(&balanced)))
-    });
+    group.bench_function("balanced split", |b| b.iter(|| two_threads(black_box(&balanced))));
     group.finish();
 }
 

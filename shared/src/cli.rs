@@ -38,9 +38,7 @@ pub fn positive<T: FromStr + PartialOrd + From<u8>>(text: &str) -> Result<T, Str
 pub fn time_scale(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(f) if f.is_finite() && f >= 0.0 => Ok(f),
-        _ => Err(format!(
-            "`{text}` is not a number ≥ 0 (1 = real time, 0.01 = 100× faster)"
-        )),
+        _ => Err(format!("`{text}` is not a number ≥ 0 (1 = real time, 0.01 = 100× faster)")),
     }
 }
 
@@ -67,11 +65,7 @@ mod tests {
         assert!(demo.common.json);
         let defaults = Demo::try_parse_from(["demo"]).unwrap();
         assert_eq!(
-            (
-                defaults.workers,
-                defaults.common.time_scale,
-                defaults.common.json
-            ),
+            (defaults.workers, defaults.common.time_scale, defaults.common.json),
             (2, 1.0, false)
         );
     }
@@ -87,11 +81,7 @@ mod tests {
             &["demo", "--time-scale", "fast"],
         ] {
             let err = Demo::try_parse_from(bad).unwrap_err();
-            assert_eq!(
-                err.kind(),
-                clap::error::ErrorKind::ValueValidation,
-                "{bad:?}"
-            );
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}");
             assert_eq!(err.exit_code(), 2);
         }
     }

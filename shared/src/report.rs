@@ -49,10 +49,7 @@ pub struct Table {
 impl Table {
     /// A table with these column titles.
     pub fn new<S: ToString>(header: impl IntoIterator<Item = S>) -> Self {
-        Table {
-            header: header.into_iter().map(|h| h.to_string()).collect(),
-            rows: Vec::new(),
-        }
+        Table { header: header.into_iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
     }
 
     /// Appends a row (missing cells are left blank, extra cells are dropped).
@@ -80,13 +77,11 @@ impl fmt::Display for Table {
             let cells: Vec<String> = row
                 .iter()
                 .zip(&widths)
-                .map(|(cell, &w)| {
-                    if numeric(cell) {
-                        format!("{cell:>w$}")
-                    } else {
-                        format!("{cell:<w$}")
-                    }
-                })
+                .map(
+                    |(cell, &w)| {
+                        if numeric(cell) { format!("{cell:>w$}") } else { format!("{cell:<w$}") }
+                    },
+                )
                 .collect();
             writeln!(f, "{}", cells.join("  ").trim_end())
         };
@@ -117,6 +112,14 @@ pub fn build_note() -> String {
         "UNOPTIMISED build (opt-level 0): timings are not representative; \
          use the workspace's dev profile or --release"
             .to_string()
+    }
+}
+
+/// Prints the build note on stderr, but only for an unoptimised build: for examples whose
+/// timings are not the point, yet should not mislead.
+pub fn warn_if_unoptimized() {
+    if !optimized() {
+        eprintln!("warning: {}", build_note());
     }
 }
 
@@ -155,9 +158,7 @@ mod tests {
     #[test]
     fn table_aligns_columns() {
         let mut table = Table::new(["model", "workers", "elapsed"]);
-        table
-            .row(["sequential", "1", "612 ms"])
-            .row(["threads", "12", "1.02 s"]);
+        table.row(["sequential", "1", "612 ms"]).row(["threads", "12", "1.02 s"]);
         let expected = "\
 model       workers  elapsed
 ----------  -------  -------

@@ -17,10 +17,7 @@ static TIME_SCALE_BITS: AtomicU64 = AtomicU64::new(0x3FF0_0000_0000_0000);
 /// # Panics
 /// If `scale` is negative, NaN or infinite; the `--time-scale` flag rejects those first.
 pub fn set_time_scale(scale: f64) {
-    assert!(
-        scale.is_finite() && scale >= 0.0,
-        "invalid time scale {scale}"
-    );
+    assert!(scale.is_finite() && scale >= 0.0, "invalid time scale {scale}");
     TIME_SCALE_BITS.store(scale.to_bits(), Ordering::Relaxed);
 }
 

@@ -12,33 +12,18 @@ type Packages = BTreeMap<String, (PathBuf, BTreeMap<String, PathBuf>)>;
 fn workspace_packages() -> Packages {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
-        .args([
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--offline",
-        ])
+        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("running cargo metadata");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let mut packages = Packages::new();
     for package in metadata["packages"].as_array().unwrap() {
         let manifest = PathBuf::from(package["manifest_path"].as_str().unwrap());
         let mut bins = BTreeMap::new();
         for target in package["targets"].as_array().unwrap() {
-            if target["kind"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|k| k == "bin")
-            {
+            if target["kind"].as_array().unwrap().iter().any(|k| k == "bin") {
                 let name = target["name"].as_str().unwrap().to_string();
                 bins.insert(name, PathBuf::from(target["src_path"].as_str().unwrap()));
             }
@@ -52,10 +37,7 @@ fn workspace_packages() -> Packages {
 /// The (package, binary) named by each `cargo run` command in `text`.
 fn run_lines(text: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for (_, rest) in text
-        .match_indices("cargo run")
-        .map(|(i, _)| text[i..].split_at(9))
-    {
+    for (_, rest) in text.match_indices("cargo run").map(|(i, _)| text[i..].split_at(9)) {
         let words: Vec<&str> = rest
             .lines()
             .next()
@@ -93,23 +75,15 @@ fn every_binary_has_a_header_with_real_run_lines() {
             let header = header(source);
             let at = source.display();
             assert!(!header.is_empty(), "{at} does not start with a //! header");
-            assert!(
-                header.contains("Run with:"),
-                "{at}: the header has no `Run with:`"
-            );
-            assert!(
-                header.contains("Mirrors:"),
-                "{at}: the header does not say what it mirrors"
-            );
+            assert!(header.contains("Run with:"), "{at}: the header has no `Run with:`");
+            assert!(header.contains("Mirrors:"), "{at}: the header does not say what it mirrors");
             let runs = run_lines(&header);
             assert!(
                 runs.contains(&(package.clone(), bin.clone())),
                 "{at}: no `cargo run -p {package} --bin {bin}` line"
             );
             for (p, b) in runs {
-                let named = packages
-                    .get(&p)
-                    .is_some_and(|(_, bins)| bins.contains_key(&b));
+                let named = packages.get(&p).is_some_and(|(_, bins)| bins.contains_key(&b));
                 assert!(
                     named,
                     "{at}: `cargo run -p {p} --bin {b}` names no binary of the workspace"
@@ -133,13 +107,7 @@ fn run_lines_are_parsed() {
     let text = "Run with:\n    cargo run -p async-io --bin spawn-task -- --json\n`cargo run --package x --bin y`";
     assert_eq!(
         run_lines(text),
-        [
-            ("async-io".into(), "spawn-task".into()),
-            ("x".into(), "y".into())
-        ]
+        [("async-io".into(), "spawn-task".into()), ("x".into(), "y".into())]
     );
-    assert_eq!(
-        run_lines("cargo run --bin lonely"),
-        [(String::new(), "lonely".into())]
-    );
+    assert_eq!(run_lines("cargo run --bin lonely"), [(String::new(), "lonely".into())]);
 }

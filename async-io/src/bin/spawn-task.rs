@@ -60,19 +60,13 @@ struct Log {
 impl Log {
     /// A log whose clock starts now (on the runtime's clock, which tests can pause).
     fn new() -> Self {
-        Log {
-            start: Instant::now(),
-            words: Arc::default(),
-        }
+        Log { start: Instant::now(), words: Arc::default() }
     }
 
     fn say(&self, word: &'static str) {
         let at = self.start.elapsed();
         println!("{:5.2} s  {word}", at.as_secs_f64());
-        self.words
-            .lock()
-            .expect("log lock poisoned")
-            .push((word, at));
+        self.words.lock().expect("log lock poisoned").push((word, at));
     }
 
     fn words(&self) -> Vec<(&'static str, Duration)> {
@@ -88,7 +82,8 @@ async fn second(log: Log) {
 
 async fn first(log: Log) {
     log.say("one");
-    // Queued, not started: nothing runs it until this task reaches an `.await` that waits.
+    // On a current-thread runtime the new task is only queued: this task holds the one
+    // thread, and nothing else runs until it reaches an `.await` that has to wait.
     let task = tokio::spawn(second(log.clone()));
     log.say("four");
     // Here the runtime gets the thread back and starts `second`.
@@ -108,20 +103,11 @@ struct Summary {
 fn main() -> Result<()> {
     let args = Args::parse();
     args.common.apply();
+    shared::report::warn_if_unoptimized();
     let (runtime, name) = if args.multi_thread {
-        (
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_time()
-                .build()?,
-            "multi-thread",
-        )
+        (tokio::runtime::Builder::new_multi_thread().enable_time().build()?, "multi-thread")
     } else {
-        (
-            tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()?,
-            "current-thread",
-        )
+        (tokio::runtime::Builder::new_current_thread().enable_time().build()?, "current-thread")
     };
     println!("Runtime: {name}; time scale {}\n", args.common.time_scale);
 
@@ -132,17 +118,14 @@ fn main() -> Result<()> {
     });
     let elapsed = log.start.elapsed();
     let order: Vec<&str> = log.words().into_iter().map(|(word, _)| word).collect();
+    let (short, long) = (human_duration(simulated(1.0)), human_duration(simulated(2.0)));
     println!(
-        "\nOrder: {}. Total: {} (waits of 1 s and 2 s, overlapped).",
+        "\nOrder: {}. Total: {} for waits of {short} and {long}: they overlapped.",
         order.join(", "),
         human_duration(elapsed)
     );
     if args.common.json {
-        print_json(&Summary {
-            runtime: name,
-            order,
-            elapsed_s: elapsed.as_secs_f64(),
-        })?;
+        print_json(&Summary { runtime: name, order, elapsed_s: elapsed.as_secs_f64() })?;
     }
     Ok(())
 }

@@ -90,17 +90,10 @@ fn run_worker(op: Op, args: &Args, clock: &str) -> Result<()> {
     let mut results = Vec::new();
     for &n in &args.numbers {
         // Stand-in for real work, so the two children's runs visibly overlap in time.
-        timeline.measure(&lane, n.to_string(), || {
-            std::thread::sleep(simulated(args.wait))
-        });
+        timeline.measure(&lane, n.to_string(), || std::thread::sleep(simulated(args.wait)));
         results.push((n, n.pow(power)));
     }
-    let report = Report {
-        op,
-        pid,
-        results,
-        spans: timeline.spans(),
-    };
+    let report = Report { op, pid, results, spans: timeline.spans() };
     // `writeln!` rather than `println!`: if the parent is gone, fail with an error, not a panic.
     writeln!(std::io::stdout(), "{}", serde_json::to_string(&report)?)?;
     Ok(())
@@ -134,18 +127,10 @@ fn spawn_worker(op: Op, args: &Args, timeline: &Timeline) -> Result<Worker> {
 /// Reads a worker's report from its stdout, then waits for it to exit.
 fn collect(mut worker: Worker) -> Result<Report> {
     let mut line = String::new();
-    let mut stdout = worker
-        .0
-        .stdout
-        .take()
-        .context("the worker has no stdout pipe")?;
+    let mut stdout = worker.0.stdout.take().context("the worker has no stdout pipe")?;
     stdout.read_to_string(&mut line)?;
     let status = worker.0.wait()?;
-    ensure!(
-        status.success(),
-        "worker {} exited with {status}",
-        worker.0.id()
-    );
+    ensure!(status.success(), "worker {} exited with {status}", worker.0.id());
     serde_json::from_str(line.trim()).context("reading the worker's report")
 }
 
@@ -164,6 +149,7 @@ fn main() -> Result<()> {
         return run_worker(op, &args, clock);
     }
 
+    shared::report::warn_if_unoptimized();
     let parent_pid = std::process::id();
     println!(
         "Parent (pid {parent_pid}) starts two children: copies of itself, in the worker role.\n"
@@ -171,29 +157,16 @@ fn main() -> Result<()> {
     let timeline = Timeline::new();
     let start = Instant::now();
     // Start both before waiting for either: that is what lets them run at the same time.
-    let workers = [
-        spawn_worker(Op::Square, &args, &timeline)?,
-        spawn_worker(Op::Cube, &args, &timeline)?,
-    ];
-    let children = workers
-        .into_iter()
-        .map(collect)
-        .collect::<Result<Vec<_>>>()?;
+    let workers =
+        [spawn_worker(Op::Square, &args, &timeline)?, spawn_worker(Op::Cube, &args, &timeline)?];
+    let children = workers.into_iter().map(collect).collect::<Result<Vec<_>>>()?;
     let elapsed = start.elapsed();
 
     for child in &children {
         let exponent = if child.op == Op::Square { "²" } else { "³" };
-        let results: Vec<String> = child
-            .results
-            .iter()
-            .map(|(n, v)| format!("{n}{exponent} = {v}"))
-            .collect();
-        println!(
-            "{} (pid {}): {}",
-            child.op.name(),
-            child.pid,
-            results.join(", ")
-        );
+        let results: Vec<String> =
+            child.results.iter().map(|(n, v)| format!("{n}{exponent} = {v}")).collect();
+        println!("{} (pid {}): {}", child.op.name(), child.pid, results.join(", "));
         timeline.extend(child.spans.iter().cloned());
     }
     println!("\nTimeline (a row per child process, a box per number; one clock for all):");
@@ -205,11 +178,7 @@ fn main() -> Result<()> {
         human_duration(elapsed)
     );
     if args.common.json {
-        print_json(&Summary {
-            parent_pid,
-            children,
-            elapsed_s: elapsed.as_secs_f64(),
-        })?;
+        print_json(&Summary { parent_pid, children, elapsed_s: elapsed.as_secs_f64() })?;
     }
     Ok(())
 }
