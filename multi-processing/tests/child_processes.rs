@@ -61,3 +61,46 @@ fn bad_arguments_exit_2() {
         assert!(!stderr.contains("panicked"), "{bad:?}: {stderr}");
     }
 }
+
+/// If one child dies, the parent reports it and kills the other: no orphan keeps running.
+/// (Linux only: it finds the children through /proc.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dead_child_leaves_no_orphan_behind() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    // Each child would work for 10 s; the test must be done long before that.
+    let parent = Command::new(env!("CARGO_BIN_EXE_child-processes"))
+        .args(["--wait", "10", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let list = format!("/proc/{0}/task/{0}/children", parent.id());
+    let children = loop {
+        let pids = std::fs::read_to_string(&list).unwrap_or_default();
+        let pids: Vec<String> = pids.split_whitespace().map(String::from).collect();
+        if pids.len() == 2 {
+            break pids;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "children did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let is_square = |pid: &String| {
+        std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+            .unwrap_or_default()
+            .contains("square")
+    };
+    // The parent reads the square child first: kill that one, as a crash would.
+    let (square, cube): (Vec<_>, Vec<_>) = children.into_iter().partition(is_square);
+    assert!(Command::new("kill").args(["-9", &square[0]]).status().unwrap().success());
+
+    let output = parent.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("signal: 9"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(8), "the parent waited for the other child");
+    assert!(!std::path::Path::new(&format!("/proc/{}", cube[0])).exists(), "cube child orphaned");
+}
