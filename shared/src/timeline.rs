@@ -157,6 +157,7 @@ pub fn render_text(spans: &[Span], width: usize) -> String {
         (column as usize).min(columns)
     };
 
+    // `writeln!` into a String cannot fail, so its results are ignored below.
     let mut out = String::new();
     for lane in &lanes {
         let mut row = vec![' '; columns];
@@ -180,7 +181,7 @@ pub fn render_text(spans: &[Span], width: usize) -> String {
     }
     // The axis: zero under the chart's left edge, the total under its right edge.
     let (zero, end) = ("0 s".to_string(), human_duration(total));
-    let gap = (columns + 2).saturating_sub(zero.len() + end.len());
+    let gap = (columns + 2).saturating_sub(zero.chars().count() + end.chars().count());
     let _ = writeln!(out, "{:name_width$} {zero}{:gap$}{end}", "", "");
     let per_column = human_duration(total / columns as u32);
     let _ = writeln!(out, "{:name_width$} (one column = {per_column})", "");
@@ -203,6 +204,7 @@ pub fn render_svg(spans: &[Span]) -> String {
     let x_of = |t: f64| name_width + if total > 0.0 { t / total * plot_width } else { 0.0 };
     let height = TOP + ROW * lanes.len() as f64 + 40.0;
 
+    // `writeln!` into a String cannot fail, so its results are ignored below.
     let mut svg = String::new();
     let _ = writeln!(
         svg,
@@ -337,9 +339,21 @@ worker-10 |[4-----------------]|
     }
 
     #[test]
+    fn axis_stays_aligned_with_multibyte_units() {
+        let chart = render_text(&[span("a", "x", 0, 0), span("a", "y", 0, 0)], 20);
+        let short = Span { end: Duration::from_micros(500), ..span("a", "z", 0, 0) };
+        let chart_us = render_text(&[short], 20);
+        for chart in [chart, chart_us] {
+            let widths: Vec<usize> = chart.lines().take(2).map(|l| l.chars().count()).collect();
+            assert_eq!(widths[0], widths[1], "row and axis differ in width:\n{chart}");
+        }
+    }
+
+    #[test]
     fn text_chart_handles_no_spans() {
-        let chart = render_text(&[], 30);
-        assert!(chart.contains("0 s"), "{chart}");
+        // No lanes: only the axis and the scale, at the minimum of 10 columns.
+        let expected = " 0 s     0 ns\n (one column = 0 ns)\n";
+        assert_eq!(render_text(&[], 5), expected);
     }
 
     #[test]
