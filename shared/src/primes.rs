@@ -42,6 +42,12 @@ pub fn is_prime(n: u64) -> bool {
 }
 
 /// How many primes lie in `range` (start included, end excluded).
+///
+/// ```
+/// use shared::primes::count_primes;
+/// assert_eq!(count_primes(0..10), 4); // 2, 3, 5, 7
+/// assert_eq!(count_primes(0..1_000) + count_primes(1_000..2_000), count_primes(0..2_000));
+/// ```
 pub fn count_primes(range: Range<u64>) -> u64 {
     range.filter(|&n| is_prime(n)).count() as u64
 }
@@ -56,6 +62,14 @@ pub fn count_primes(range: Range<u64>) -> u64 {
 ///
 /// Every number of `range` lands in exactly one sub-range; sub-ranges may be empty when
 /// `jobs` exceeds the number of values.
+///
+/// ```
+/// use shared::primes::split_balanced;
+/// let jobs = split_balanced(0..1_000_000, 4);
+/// assert_eq!((jobs[0].start, jobs[3].end), (0, 1_000_000));
+/// // The cheap low numbers get the widest job.
+/// assert!(jobs[0].end - jobs[0].start > jobs[3].end - jobs[3].start);
+/// ```
 pub fn split_balanced(range: Range<u64>, jobs: usize) -> Vec<Range<u64>> {
     let jobs = jobs.max(1);
     let (lo, hi) = (range.start, range.end.max(range.start));

@@ -4,6 +4,11 @@ use std::fmt;
 use std::time::Duration;
 
 /// A duration with three significant digits and a fitting unit: `1.23 s`, `45.6 ms`, `789 µs`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(shared::report::human_duration(Duration::from_micros(45_600)), "45.6 ms");
+/// ```
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
     let (value, unit) = if secs >= 1.0 {
