@@ -37,14 +37,10 @@ fn workspace_packages() -> Packages {
 /// The (package, binary) named by each `cargo run` command in `text`.
 fn run_lines(text: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for (_, rest) in text.match_indices("cargo run").map(|(i, _)| text[i..].split_at(9)) {
-        let words: Vec<&str> = rest
-            .lines()
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .take_while(|w| *w != "--")
-            .collect();
+    for (at, command) in text.match_indices("cargo run") {
+        // The words after `cargo run` on its line, up to `--` (the binary's own arguments).
+        let line = text[at + command.len()..].lines().next().unwrap_or("");
+        let words: Vec<&str> = line.split_whitespace().take_while(|w| *w != "--").collect();
         let value = |flags: &[&str]| {
             let at = words.iter().position(|w| flags.contains(w))?;
             words.get(at + 1).map(|v| v.trim_matches('`').to_string())

@@ -27,6 +27,9 @@
 //!  0.00 s  two
 //!  1.00 s  five
 //!  2.00 s  three
+//!
+//! Order: one, four, two, five, three. Total: 2.00 s for waits of 1.00 s and 2.00 s: they overlapped.
+//! "four" came before "two": with one thread, the task could start only at `first`'s first .await.
 //! ```
 
 use std::sync::{Arc, Mutex};
@@ -124,6 +127,16 @@ fn main() -> Result<()> {
         order.join(", "),
         human_duration(elapsed)
     );
+    // Say why this run came out in this order.
+    let four_first =
+        order.iter().position(|&w| w == "four") < order.iter().position(|&w| w == "two");
+    let why = match (args.multi_thread, four_first) {
+        (false, _) => "with one thread, the task could start only at `first`'s first .await",
+        (true, true) => "this time `first` printed before another thread started the task",
+        (true, false) => "another thread started the task at once",
+    };
+    let (earlier, later) = if four_first { ("four", "two") } else { ("two", "four") };
+    println!("\"{earlier}\" came before \"{later}\": {why}.");
     if args.common.json {
         print_json(&Summary { runtime: name, order, elapsed_s: elapsed.as_secs_f64() })?;
     }
