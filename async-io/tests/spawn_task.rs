@@ -32,6 +32,16 @@ fn multi_thread_keeps_each_task_in_its_own_order() {
     assert!(at("four") < at("five") && at("two") < at("three"));
 }
 
+/// With the waits scaled to nothing, there is no overlap to see, and the verdict says so.
+#[test]
+fn claims_overlap_only_when_the_figures_show_it() {
+    let output = spawn_task(&["--time-scale", "0"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(stdout.contains("too short to show whether they overlap"), "{stdout}");
+    assert!(!stdout.contains("they overlapped"), "{stdout}");
+}
+
 #[test]
 fn bad_time_scale_exits_2() {
     let output = spawn_task(&["--time-scale", "-1"]);

@@ -53,13 +53,33 @@ fn the_worker_role_reports_on_stdout() {
 }
 
 #[test]
-fn bad_arguments_exit_2() {
-    for bad in [&["abc"][..], &["3000000"], &["--wait", "-1"], &["--worker", "square"]] {
+fn bad_arguments_exit_2_with_a_message_naming_the_value_and_range() {
+    for (bad, names) in [
+        (&["abc"][..], "N≤2000000"),
+        (&["3000000"], "not in 0..=2000000"),
+        (&["-1"], "not in 0..=2000000"),
+        (&["--wait", "-1"], "'--wait <SECONDS>': expected a number of seconds from 0 to 3600"),
+        (&["--worker", "square"], "--clock"),
+    ] {
         let output = child_processes(bad);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{bad:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{bad:?}: {stderr}");
+        assert!(stderr.contains(names), "{bad:?}: {stderr}");
     }
+}
+
+/// With no simulated work, the children cannot be seen to overlap, and the parent says so.
+#[test]
+fn claims_overlap_only_when_the_figures_show_it() {
+    let output = child_processes(&["--time-scale", "0"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(!stdout.contains("same time") && stdout.contains("too little work"), "{stdout}");
+    let output = child_processes(&["--time-scale", "0.5"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // 5 × 100 ms each: called overlap unless the second child started 250 ms after the first.
+    assert!(stdout.contains("they ran at the same time"), "{stdout}");
 }
 
 /// If one child dies, the parent reports it and kills the other: no orphan keeps running.

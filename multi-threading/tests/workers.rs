@@ -57,18 +57,33 @@ fn shows_who_ran_what_and_writes_an_svg() {
 }
 
 #[test]
-fn bad_arguments_exit_2_with_a_message() {
-    for bad in [
-        &["--workers", "0"][..],
-        &["--workers", "abc"],
-        &["--workers", "-3"],
-        &["--limit", "0"],
-        &["--jobs", "x"],
+fn bad_arguments_exit_2_with_a_message_naming_the_flag_and_range() {
+    for (bad, names) in [
+        (&["--workers", "0"][..], "'--workers <N≥1>'"),
+        (&["--workers", "abc"], "'--workers <N≥1>'"),
+        (&["--workers", "-3"], "'--workers <N≥1>'"),
+        (&["--limit", "0"], "'--limit <N≥1>'"),
+        (&["--jobs", "x"], "'--jobs <N≥1>'"),
+        (&["--time-scale", "-1"], "'--time-scale <F≥0>'"),
     ] {
         let output = workers(bad);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{bad:?}");
         assert!(stderr.contains("error:") && !stderr.contains("panicked"), "{bad:?}: {stderr}");
+        assert!(stderr.contains(names), "{bad:?}: {stderr}");
+    }
+}
+
+/// The closing verdict follows from the run's figures: a tiny job is never called a success.
+#[test]
+fn a_tiny_job_is_not_called_near_the_ideal() {
+    let output = workers(&["--limit", "10", "--workers", "2"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(!stdout.contains("close to the ideal"), "{stdout}");
+    // Two workers and two jobs can run in parallel only with two cores.
+    if std::thread::available_parallelism().unwrap().get() >= 2 {
+        assert!(stdout.contains("too small to be worth threads"), "{stdout}");
     }
 }
 

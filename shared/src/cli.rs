@@ -1,95 +1,101 @@
 //! Command-line conventions every example shares: flatten [`Common`] into a binary's
-//! `clap` arguments, and use [`positive`] for counts such as `--workers`.
+//! `clap` arguments, and use clap's own parsers for numbers.
 //!
-//! Bad values (`--workers 0`, `--workers -1`, `--workers abc`) get a clap error message
-//! and exit code 2 — never a panic.
+//! Counts that must be at least 1 are `NonZeroUsize` / `NonZeroU64` fields, bounded numbers
+//! use `clap::value_parser!(u32).range(..)`, and the value name states the accepted range
+//! (`value_name = "N≥1"`), so that every error names both the flag and the range:
+//!
+//! ```text
+//! error: invalid value 'abc' for '--workers <N≥1>': invalid digit found in string
+//! ```
+//!
+//! Bad values get that message and exit code 2 — never a panic.
 
-use std::str::FromStr;
+use crate::waits::TimeScale;
 
 /// Flags every binary accepts.
+///
+/// It also lets negative numbers reach every flag's parser (`allow_negative_numbers`), so
+/// that `--workers -1` is reported as a bad value of `--workers`, not as an unknown flag `-1`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(allow_negative_numbers = true)]
 pub struct Common {
     /// Multiply every simulated wait by F (0.01 runs the waits 100× faster)
-    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = time_scale,
-          allow_negative_numbers = true)]
-    pub time_scale: f64,
+    #[arg(long, value_name = "F≥0", default_value = "1")]
+    pub time_scale: TimeScale,
 
     /// Also print the run's figures as one JSON object, on the last line of stdout
     #[arg(long)]
     pub json: bool,
 }
 
-impl Common {
-    /// Applies the flags that have a global effect (the time scale).
-    pub fn apply(&self) {
-        crate::waits::set_time_scale(self.time_scale);
-    }
-}
+/// The longest simulated wait a flag accepts, in seconds.
+pub const MAX_SECONDS: f64 = 3_600.0;
 
-/// Parses a whole number of at least 1 (a clap `value_parser`).
-pub fn positive<T: FromStr + PartialOrd + From<u8>>(text: &str) -> Result<T, String> {
-    match text.trim().parse::<T>() {
-        Ok(n) if n >= T::from(1) => Ok(n),
-        _ => Err(format!("`{text}` is not a whole number of at least 1")),
-    }
-}
-
-/// Parses a time-scale factor: a finite number ≥ 0.
-pub fn time_scale(text: &str) -> Result<f64, String> {
+/// Parses a number of seconds from 0 to an hour (a clap `value_parser`, e.g. for `--wait`).
+pub fn seconds(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(f) if f.is_finite() && f >= 0.0 => Ok(f),
-        _ => Err(format!("`{text}` is not a number ≥ 0 (1 = real time, 0.01 = 100× faster)")),
+        Ok(s) if (0.0..=MAX_SECONDS).contains(&s) => Ok(s),
+        _ => Err(format!("expected a number of seconds from 0 to {MAX_SECONDS}")),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::num::NonZeroUsize;
+
     use super::*;
     use clap::Parser;
 
     #[derive(Debug, Parser)]
     struct Demo {
-        #[arg(long, default_value_t = 2, value_parser = positive::<usize>, allow_negative_numbers = true)]
-        workers: usize,
+        #[arg(long, value_name = "N≥1", default_value = "2")]
+        workers: NonZeroUsize,
+        #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = seconds)]
+        wait: f64,
         #[command(flatten)]
         common: Common,
     }
 
     #[test]
     fn accepts_good_values() {
-        let demo =
-            Demo::try_parse_from(["demo", "--workers", "3", "--time-scale", "0.01", "--json"])
-                .unwrap();
-        assert_eq!(demo.workers, 3);
-        assert_eq!(demo.common.time_scale, 0.01);
+        let demo = Demo::try_parse_from([
+            "demo",
+            "--workers",
+            "3",
+            "--wait",
+            "0",
+            "--time-scale",
+            "0.01",
+            "--json",
+        ])
+        .unwrap();
+        assert_eq!((demo.workers.get(), demo.wait), (3, 0.0));
+        assert_eq!(demo.common.time_scale, TimeScale::new(0.01).unwrap());
         assert!(demo.common.json);
         let defaults = Demo::try_parse_from(["demo"]).unwrap();
-        assert_eq!(
-            (defaults.workers, defaults.common.time_scale, defaults.common.json),
-            (2, 1.0, false)
-        );
+        assert_eq!((defaults.workers.get(), defaults.wait), (2, 0.5));
+        assert_eq!((defaults.common.time_scale, defaults.common.json), (TimeScale::REAL, false));
     }
 
     #[test]
-    fn rejects_bad_values_with_a_message() {
-        for bad in [
-            &["demo", "--workers", "0"][..],
-            &["demo", "--workers", "-1"],
-            &["demo", "--workers", "abc"],
-            &["demo", "--time-scale", "-2"],
-            &["demo", "--time-scale", "NaN"],
-            &["demo", "--time-scale", "fast"],
+    fn every_bad_value_names_its_flag_and_range() {
+        for (bad, names) in [
+            (&["demo", "--workers", "0"][..], "'--workers <N≥1>'"),
+            (&["demo", "--workers", "-1"], "'--workers <N≥1>'"),
+            (&["demo", "--workers", "abc"], "'--workers <N≥1>'"),
+            (&["demo", "--wait", "-1"], "seconds from 0 to 3600"),
+            (&["demo", "--wait", "1e9"], "seconds from 0 to 3600"),
+            (&["demo", "--time-scale", "-2"], "'--time-scale <F≥0>'"),
+            (&["demo", "--time-scale", "NaN"], "number from 0 to 1000"),
+            (&["demo", "--time-scale", "fast"], "number from 0 to 1000"),
         ] {
             let err = Demo::try_parse_from(bad).unwrap_err();
             assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}");
             assert_eq!(err.exit_code(), 2);
+            let message = err.to_string();
+            assert!(message.contains(names), "{bad:?}: {message}");
+            assert!(message.contains(&format!("'--{}", bad[1].trim_start_matches('-'))));
         }
-    }
-
-    #[test]
-    fn positive_parses_whole_numbers() {
-        assert_eq!(positive::<u64>("2000000"), Ok(2_000_000));
-        assert!(positive::<u64>("1.5").is_err());
-        assert!(positive::<usize>("0").unwrap_err().contains("at least 1"));
     }
 }

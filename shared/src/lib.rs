@@ -4,10 +4,14 @@
 //! this crate holds only what the examples have in common, so they can be compared:
 //!
 //! - [`primes`]: the CPU-bound workload (counting primes by trial division) and a balanced split;
-//! - [`waits`]: simulated I/O waits, scaled by one global `--time-scale` factor;
+//! - [`waits`]: simulated I/O waits, scaled by the `--time-scale` factor ([`waits::TimeScale`]);
 //! - [`timeline`]: spans from threads, tasks and processes on one clock, drawn as text or SVG;
-//! - [`report`]: durations, tables, and whether the build is optimised;
+//! - [`report`]: durations, tables, verdicts that follow the figures, whether the build is
+//!   optimised, and [`report::out`], a stdout that ends the program quietly when closed;
 //! - [`cli`]: the flags every binary shares (`--time-scale`, `--json`) and value checks.
+//!
+//! To use an example outside this workspace, copy this whole folder next to it as it is: its
+//! `Cargo.toml` inherits nothing from the workspace. Each chapter README gives the recipe.
 
 pub mod cli;
 pub mod primes;

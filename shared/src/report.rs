@@ -1,6 +1,9 @@
-//! Reporting: human-readable durations and numbers, aligned tables, the build's optimisation.
+//! Reporting: human-readable durations and numbers, aligned tables, the build's optimisation,
+//! verdicts that follow from measured figures, and a stdout that a reader may close.
 
+use std::error::Error;
 use std::fmt;
+use std::io::{self, Write};
 use std::time::Duration;
 
 /// A duration with three significant digits and a fitting unit: `1.23 s`, `45.6 ms`, `789 µs`.
@@ -128,11 +131,119 @@ pub fn warn_if_unoptimized() {
     }
 }
 
-/// Prints `value` as one line of JSON on stdout (the `--json` output).
-pub fn print_json(value: &impl serde::Serialize) -> std::io::Result<()> {
-    let line = serde_json::to_string(value).map_err(std::io::Error::other)?;
-    println!("{line}");
-    Ok(())
+/// Stdout for an example's output: use it with `writeln!(out, ...)?` where you would write
+/// `println!`. `println!` panics when the reader has gone (`cargo run ... | head -n 3`);
+/// a write to [`Out`] returns an error instead, which `?` carries up to `main`, running
+/// every destructor on the way (child processes are reaped, temporary files removed), and
+/// [`ok_if_stdout_closed`] turns it into a quiet, successful end.
+///
+/// SIGPIPE stays ignored, as Rust sets it up: a process that writes to its children or to
+/// sockets must get an error when a peer goes away, not be killed.
+pub fn out() -> Out {
+    Out(io::stdout())
+}
+
+/// The handle [`out`] returns. Each `writeln!` is written whole, even from several threads.
+#[derive(Debug)]
+pub struct Out(io::Stdout);
+
+/// The error a write to [`Out`] returns once the reader has closed stdout.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("stdout was closed by its reader")
+    }
+}
+
+impl Error for StdoutClosed {}
+
+/// Marks a broken pipe on stdout, so that it is told apart from one on a child's pipe or a
+/// socket (which is a real error).
+fn mark_closed(err: io::Error) -> io::Error {
+    if err.kind() == io::ErrorKind::BrokenPipe {
+        io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed)
+    } else {
+        err
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).map_err(mark_closed)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(mark_closed)
+    }
+
+    // Forwarded whole, so that stdout's lock is held for the entire line.
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
+        self.0.write_fmt(args).map_err(mark_closed)
+    }
+}
+
+/// The end of every example's `main`: `Ok` if the run was cut short only because the reader
+/// closed stdout, otherwise `result` unchanged.
+pub fn ok_if_stdout_closed(result: anyhow::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(err) if err.chain().any(is_stdout_closed) => Ok(()),
+        other => other,
+    }
+}
+
+fn is_stdout_closed(err: &(dyn Error + 'static)) -> bool {
+    let inner = err.downcast_ref::<io::Error>().and_then(|io| io.get_ref());
+    err.is::<StdoutClosed>() || inner.is_some_and(|inner| inner.is::<StdoutClosed>())
+}
+
+/// Prints `value` as one line of JSON on stdout (the `--json` output), through [`out`].
+pub fn print_json(value: &impl serde::Serialize) -> io::Result<()> {
+    let line = serde_json::to_string(value).map_err(io::Error::other)?;
+    writeln!(out(), "{line}")
+}
+
+/// What the figures of a run say about pieces of work that could have run at the same time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlap {
+    /// Together the pieces took about as long as the longest one: they overlapped.
+    Overlapped,
+    /// Together they took about as long as their sum: one ran after the other.
+    OneAfterAnother,
+    /// Everything but the longest piece lasted under a millisecond (`--time-scale 0`, say),
+    /// so overlapping or not would look the same.
+    TooShortToTell,
+}
+
+/// Judges pieces of work lasting `parts` that took `elapsed` from the first start to the
+/// last end: nearer the longest piece means they overlapped, nearer the sum means they did not.
+///
+/// ```
+/// use std::time::Duration;
+/// use shared::report::{Overlap, overlap};
+/// let (one, two) = (Duration::from_secs(1), Duration::from_secs(2));
+/// assert_eq!(overlap(Duration::from_millis(2010), &[one, two]), Overlap::Overlapped);
+/// assert_eq!(overlap(Duration::from_millis(3010), &[one, two]), Overlap::OneAfterAnother);
+/// assert_eq!(overlap(Duration::ZERO, &[Duration::ZERO; 2]), Overlap::TooShortToTell);
+/// ```
+pub fn overlap(elapsed: Duration, parts: &[Duration]) -> Overlap {
+    let sum: Duration = parts.iter().sum();
+    let longest = parts.iter().max().copied().unwrap_or_default();
+    if sum - longest < Duration::from_millis(1) {
+        Overlap::TooShortToTell
+    } else if elapsed < (sum + longest) / 2 {
+        Overlap::Overlapped
+    } else {
+        Overlap::OneAfterAnother
+    }
+}
+
+/// The system's load average over the last minute — how many threads, on average, were
+/// running or waiting for a core — where the OS publishes it (Linux: `/proc/loadavg`).
+pub fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -171,6 +282,36 @@ sequential        1   612 ms
 threads          12   1.02 s
 ";
         assert_eq!(table.to_string(), expected);
+    }
+
+    #[test]
+    fn overlap_follows_the_figures() {
+        let ms = Duration::from_millis;
+        // Two waits of 10 and 20 ms: 21 ms in all is overlap, 29 ms is one after the other.
+        assert_eq!(overlap(ms(21), &[ms(10), ms(20)]), Overlap::Overlapped);
+        assert_eq!(overlap(ms(29), &[ms(10), ms(20)]), Overlap::OneAfterAnother);
+        // A single piece, or pieces of zero length, cannot show overlap.
+        assert_eq!(overlap(ms(20), &[ms(20)]), Overlap::TooShortToTell);
+        assert_eq!(overlap(ms(3), &[ms(0), ms(2)]), Overlap::TooShortToTell);
+        assert_eq!(overlap(ms(0), &[]), Overlap::TooShortToTell);
+    }
+
+    #[test]
+    fn a_closed_stdout_is_told_apart_from_other_broken_pipes() {
+        let closed = mark_closed(io::Error::from(io::ErrorKind::BrokenPipe));
+        let result: anyhow::Result<()> = Err(anyhow::Error::from(closed).context("printing"));
+        assert!(ok_if_stdout_closed(result).is_ok());
+        // A broken pipe to a child process or a socket is a real error, and stays one.
+        let child_pipe = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert!(ok_if_stdout_closed(Err(child_pipe.into())).is_err());
+        let other = mark_closed(io::Error::from(io::ErrorKind::StorageFull));
+        assert!(ok_if_stdout_closed(Err(other.into())).is_err());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn linux_has_a_load_average() {
+        assert!(load_average().is_some_and(|load| load >= 0.0));
     }
 
     #[test]

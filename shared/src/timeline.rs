@@ -55,9 +55,8 @@ impl Timeline {
 
     /// A timeline in this process whose origin is the parent's (given by its token), so spans
     /// recorded here line up with the parent's. Precision is that of the wall clock (~µs).
-    pub fn aligned_to(token: &str) -> Result<Self, String> {
-        let nanos: u64 =
-            token.parse().map_err(|_| format!("invalid timeline origin token {token:?}"))?;
+    pub fn aligned_to(token: &str) -> Result<Self, BadOriginToken> {
+        let nanos: u64 = token.parse().map_err(|_| BadOriginToken(token.to_string()))?;
         let origin_unix = Duration::from_nanos(nanos);
         let now_unix = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         // How long ago the parent's origin was, then the monotonic instant that far back.
@@ -124,6 +123,18 @@ impl Timeline {
     }
 }
 
+/// The error of [`Timeline::aligned_to`]: the token is not one [`Timeline::origin_token`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadOriginToken(pub String);
+
+impl std::fmt::Display for BadOriginToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid timeline origin token {:?} (expected nanoseconds since 1970)", self.0)
+    }
+}
+
+impl std::error::Error for BadOriginToken {}
+
 /// The terminal's width from `$COLUMNS`, or 80; clamped to 40..=160.
 pub fn terminal_width() -> usize {
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(80usize).clamp(40, 160)
@@ -168,8 +179,11 @@ pub fn render_text(spans: &[Span], width: usize) -> String {
                 row[first] = '|';
                 continue;
             }
-            // Fill the inside with the label, then dashes; brackets mark the two ends.
-            let inside = span.label.chars().chain(std::iter::repeat('-'));
+            // Fill the inside with the label, then dashes; brackets mark the two ends. A label
+            // that does not fit is left out: cut short, job "27" would read as job "2".
+            let fits = span.label.chars().count() <= end - first - 2;
+            let label = if fits { span.label.as_str() } else { "" };
+            let inside = label.chars().chain(std::iter::repeat('-'));
             for (cell, c) in row[first + 1..end - 1].iter_mut().zip(inside) {
                 *cell = c;
             }
@@ -338,6 +352,20 @@ worker-10 |[4-----------------]|
         assert_eq!(chart, expected);
     }
 
+    /// A label cut short could read as another valid label ("27" as "2"): it is left out.
+    #[test]
+    fn labels_that_do_not_fit_are_left_out() {
+        let spans =
+            [span("w", "27", 0, 100), span("w", "3", 100, 200), span("w", "long", 200, 1000)];
+        // 10 columns of 100 ms: boxes of 1, 1 and 8 columns.
+        let chart = render_text(&spans, 14);
+        let row = chart.lines().next().unwrap();
+        assert_eq!(row, "w |||[long--]|");
+        // A 3-column box has room for one character: "27" is left out, "x" is kept.
+        let chart = render_text(&[span("w", "27", 0, 300), span("w", "x", 300, 1000)], 14);
+        assert_eq!(chart.lines().next().unwrap(), "w |[-][x----]|");
+    }
+
     #[test]
     fn axis_stays_aligned_with_multibyte_units() {
         let chart = render_text(&[span("a", "x", 0, 0), span("a", "y", 0, 0)], 20);
@@ -400,7 +428,11 @@ worker-10 |[4-----------------]|
         // thread between the two clock reads in `aligned_to` (hence the generous bound).
         let skew = from_parent.abs_diff(from_child);
         assert!(skew < Duration::from_millis(50), "skew {skew:?}");
-        assert!(Timeline::aligned_to("yesterday").is_err());
+        let err = Timeline::aligned_to("yesterday").unwrap_err();
+        assert_eq!(err, BadOriginToken("yesterday".into()));
+        // A real error type: `?` turns it into an `anyhow::Error` with its message.
+        let err = anyhow::Error::from(err);
+        assert!(err.to_string().contains("\"yesterday\""), "{err}");
     }
 
     #[test]

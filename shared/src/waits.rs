@@ -1,55 +1,113 @@
-//! Simulated I/O: waits given as durations, scaled by one global time-scale factor.
+//! Simulated I/O: waits given in seconds and scaled by the `--time-scale` factor.
 //!
 //! Examples stand in for a network call or a disk read with a wait of a known length.
 //! Tests run the very same examples faster with `--time-scale 0.01` (100× faster).
 //! This module only computes durations: each example sleeps with its own runtime
 //! (`std::thread::sleep`, `tokio::time::sleep`, `smol::Timer`), because how a wait is
 //! spent is exactly what the chapters compare.
+//!
+//! The scale is a value, not a global setting: a binary gets it from its parsed flags
+//! (`args.common.time_scale`) and hands it to whatever waits, so no binary can forget to
+//! apply the flag — there is no other way to make a simulated wait.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
-/// The bits of an `f64`; 1.0 until [`set_time_scale`] is called.
-static TIME_SCALE_BITS: AtomicU64 = AtomicU64::new(0x3FF0_0000_0000_0000);
-
-/// Sets the global factor every simulated wait is multiplied by.
+/// How fast simulated time passes: 1 is real time, 0.01 is 100× faster, 0 skips every wait.
 ///
-/// # Panics
-/// If `scale` is negative, NaN or infinite; the `--time-scale` flag rejects those first.
-pub fn set_time_scale(scale: f64) {
-    assert!(scale.is_finite() && scale >= 0.0, "invalid time scale {scale}");
-    TIME_SCALE_BITS.store(scale.to_bits(), Ordering::Relaxed);
+/// ```
+/// use std::time::Duration;
+/// use shared::waits::TimeScale;
+/// let fast: TimeScale = "0.01".parse().unwrap();
+/// assert_eq!(fast.secs(2.0), Duration::from_millis(20));
+/// assert_eq!(TimeScale::REAL.secs(1.5), Duration::from_millis(1500));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct TimeScale(f64);
+
+impl TimeScale {
+    /// Real time: every wait lasts as long as it says.
+    pub const REAL: TimeScale = TimeScale(1.0);
+    /// The largest factor accepted (a 1 s wait then lasts about 17 minutes).
+    pub const MAX: f64 = 1_000.0;
+
+    /// The factor, if it is a number from 0 to [`TimeScale::MAX`].
+    pub fn new(factor: f64) -> Option<Self> {
+        (0.0..=Self::MAX).contains(&factor).then_some(TimeScale(factor))
+    }
+
+    /// The factor every wait is multiplied by.
+    pub fn factor(self) -> f64 {
+        self.0
+    }
+
+    /// A simulated wait of `seconds`, scaled: `secs(1.5)` is 1.5 s at scale 1.
+    /// Negative or not-a-number inputs give zero; huge ones saturate.
+    pub fn secs(self, seconds: f64) -> Duration {
+        let scaled = seconds * self.0;
+        if scaled.is_nan() || scaled <= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::try_from_secs_f64(scaled).unwrap_or(Duration::MAX)
+        }
+    }
+
+    /// `wait`, scaled.
+    pub fn scaled(self, wait: Duration) -> Duration {
+        self.secs(wait.as_secs_f64())
+    }
 }
 
-/// The current global time-scale factor.
-pub fn time_scale() -> f64 {
-    f64::from_bits(TIME_SCALE_BITS.load(Ordering::Relaxed))
+impl Default for TimeScale {
+    fn default() -> Self {
+        Self::REAL
+    }
 }
 
-/// `wait` multiplied by the global time scale.
-pub fn scaled(wait: Duration) -> Duration {
-    wait.mul_f64(time_scale())
+impl fmt::Display for TimeScale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
-/// A simulated wait of `seconds`, already scaled: `simulated(1.5)` is 1.5 s at scale 1.
-pub fn simulated(seconds: f64) -> Duration {
-    scaled(Duration::from_secs_f64(seconds))
+/// Parses `--time-scale` values; clap uses this through `FromStr`.
+impl FromStr for TimeScale {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.trim().parse().ok().and_then(TimeScale::new).ok_or_else(|| {
+            format!(
+                "expected a number from 0 to {} (1 = real time, 0.01 = 100× faster)",
+                TimeScale::MAX
+            )
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // One test, because the scale is global and tests run on parallel threads.
     #[test]
     fn scale_multiplies_every_wait() {
-        assert_eq!(time_scale(), 1.0);
-        assert_eq!(simulated(2.0), Duration::from_secs(2));
-        set_time_scale(0.01);
-        assert_eq!(scaled(Duration::from_secs(3)), Duration::from_millis(30));
-        assert_eq!(simulated(0.5), Duration::from_millis(5));
-        set_time_scale(0.0);
-        assert_eq!(simulated(10.0), Duration::ZERO);
-        set_time_scale(1.0);
+        assert_eq!(TimeScale::default().secs(2.0), Duration::from_secs(2));
+        let fast = TimeScale::new(0.01).unwrap();
+        assert_eq!(fast.scaled(Duration::from_secs(3)), Duration::from_millis(30));
+        assert_eq!(fast.secs(0.5), Duration::from_millis(5));
+        assert_eq!(TimeScale::new(0.0).unwrap().secs(10.0), Duration::ZERO);
+        assert_eq!(TimeScale::REAL.secs(-1.0), Duration::ZERO);
+        assert_eq!(TimeScale::REAL.secs(1e300), Duration::MAX);
+    }
+
+    #[test]
+    fn parses_only_sensible_factors() {
+        assert_eq!("0.01".parse(), Ok(TimeScale(0.01)));
+        assert_eq!(" 2 ".parse(), Ok(TimeScale(2.0)));
+        assert_eq!("0".parse(), Ok(TimeScale(0.0)));
+        for bad in ["-1", "NaN", "inf", "1001", "fast", ""] {
+            let err = bad.parse::<TimeScale>().unwrap_err();
+            assert!(err.contains("from 0 to 1000"), "{bad:?}: {err}");
+        }
     }
 }

@@ -19,9 +19,11 @@
 //! cargo run -p async-io --bin spawn-task -- --multi-thread
 //! ```
 //!
-//! Expected output:
+//! Expected output (the first line names the runtime and the `--time-scale` factor):
 //!
 //! ```text
+//! Runtime: current-thread; time scale 1
+//!
 //!  0.00 s  one
 //!  0.00 s  four
 //!  0.00 s  two
@@ -32,6 +34,7 @@
 //! "four" came before "two": with one thread, the task could start only at `first`'s first .await.
 //! ```
 
+use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,8 +42,8 @@ use anyhow::Result;
 use clap::Parser;
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{human_duration, print_json};
-use shared::waits::simulated;
+use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
+use shared::waits::TimeScale;
 use tokio::time::{Instant, sleep};
 
 /// Show when a spawned task actually starts running.
@@ -66,10 +69,10 @@ impl Log {
         Log { start: Instant::now(), words: Arc::default() }
     }
 
-    fn say(&self, word: &'static str) {
+    fn say(&self, word: &'static str) -> io::Result<()> {
         let at = self.start.elapsed();
-        println!("{:5.2} s  {word}", at.as_secs_f64());
         self.words.lock().expect("log lock poisoned").push((word, at));
+        writeln!(out(), "{:5.2} s  {word}", at.as_secs_f64())
     }
 
     fn words(&self) -> Vec<(&'static str, Duration)> {
@@ -77,22 +80,22 @@ impl Log {
     }
 }
 
-async fn second(log: Log) {
-    log.say("two");
-    sleep(simulated(2.0)).await;
-    log.say("three");
+async fn second(log: Log, scale: TimeScale) -> io::Result<()> {
+    log.say("two")?;
+    sleep(scale.secs(2.0)).await;
+    log.say("three")
 }
 
-async fn first(log: Log) {
-    log.say("one");
+async fn first(log: Log, scale: TimeScale) -> io::Result<()> {
+    log.say("one")?;
     // On a current-thread runtime the new task is only queued: this task holds the one
     // thread, and nothing else runs until it reaches an `.await` that has to wait.
-    let task = tokio::spawn(second(log.clone()));
-    log.say("four");
+    let task = tokio::spawn(second(log.clone(), scale));
+    log.say("four")?;
     // Here the runtime gets the thread back and starts `second`.
-    sleep(simulated(1.0)).await;
-    log.say("five");
-    task.await.expect("the spawned task panicked");
+    sleep(scale.secs(1.0)).await;
+    log.say("five")?;
+    task.await.expect("the spawned task panicked")
 }
 
 /// The `--json` output.
@@ -105,28 +108,40 @@ struct Summary {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    args.common.apply();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
     shared::report::warn_if_unoptimized();
+    let scale = args.common.time_scale;
     let (runtime, name) = if args.multi_thread {
         (tokio::runtime::Builder::new_multi_thread().enable_time().build()?, "multi-thread")
     } else {
         (tokio::runtime::Builder::new_current_thread().enable_time().build()?, "current-thread")
     };
-    println!("Runtime: {name}; time scale {}\n", args.common.time_scale);
+    let mut out = out();
+    writeln!(out, "Runtime: {name}; time scale {scale}\n")?;
 
-    let log = runtime.block_on(async {
-        let log = Log::new();
-        first(log.clone()).await;
-        log
-    });
+    let log = Log::new();
+    runtime.block_on(first(log.clone(), scale))?;
     let elapsed = log.start.elapsed();
     let order: Vec<&str> = log.words().into_iter().map(|(word, _)| word).collect();
-    let (short, long) = (human_duration(simulated(1.0)), human_duration(simulated(2.0)));
-    println!(
-        "\nOrder: {}. Total: {} for waits of {short} and {long}: they overlapped.",
+    let waits = [scale.secs(1.0), scale.secs(2.0)];
+    // Claim only what the figures show: with the waits scaled to nothing, there is no overlap to see.
+    let verdict = match overlap(elapsed, &waits) {
+        Overlap::Overlapped => "they overlapped",
+        Overlap::OneAfterAnother => "they did not overlap",
+        Overlap::TooShortToTell => "too short to show whether they overlap (try --time-scale 1)",
+    };
+    writeln!(
+        out,
+        "\nOrder: {}. Total: {} for waits of {} and {}: {verdict}.",
         order.join(", "),
-        human_duration(elapsed)
-    );
+        human_duration(elapsed),
+        human_duration(waits[0]),
+        human_duration(waits[1])
+    )?;
     // Say why this run came out in this order.
     let four_first =
         order.iter().position(|&w| w == "four") < order.iter().position(|&w| w == "two");
@@ -136,7 +151,7 @@ fn main() -> Result<()> {
         (true, false) => "another thread started the task at once",
     };
     let (earlier, later) = if four_first { ("four", "two") } else { ("two", "four") };
-    println!("\"{earlier}\" came before \"{later}\": {why}.");
+    writeln!(out, "\"{earlier}\" came before \"{later}\": {why}.")?;
     if args.common.json {
         print_json(&Summary { runtime: name, order, elapsed_s: elapsed.as_secs_f64() })?;
     }
@@ -151,7 +166,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn current_thread_order_and_times() {
         let log = Log::new();
-        first(log.clone()).await;
+        first(log.clone(), TimeScale::REAL).await.unwrap();
         let secs = |s| Duration::from_secs(s);
         assert_eq!(
             log.words(),

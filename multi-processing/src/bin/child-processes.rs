@@ -22,30 +22,32 @@
 //! Expected output (pids vary):
 //!
 //! ```text
+//! Parent (pid 4241) starts two children: copies of itself, in the worker role.
+//!
 //! square (pid 4242): 1² = 1, 2² = 4, 3² = 9, 4² = 16, 5² = 25
 //! cube (pid 4243): 1³ = 1, 2³ = 8, 3³ = 27, 4³ = 64, 5³ = 125
 //! ```
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use clap::{Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
-use shared::report::{human_duration, print_json};
+use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
 use shared::timeline::{Span, Timeline, terminal_width};
-use shared::waits::simulated;
 
 /// Square and cube numbers in two child processes.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Numbers to square and cube
-    #[arg(default_values_t = [1, 2, 3, 4, 5], value_parser = clap::value_parser!(u64).range(0..=2_000_000))]
-    numbers: Vec<u64>,
+    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64)
+    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5],
+          value_parser = clap::value_parser!(u32).range(0..=2_000_000))]
+    numbers: Vec<u32>,
     /// Simulated seconds of work per number, so the two processes visibly overlap
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::time_scale)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
     wait: f64,
     #[command(flatten)]
     common: Common,
@@ -84,17 +86,20 @@ struct Report {
 
 /// The child's role: compute, then report to the parent through stdout.
 fn run_worker(op: Op, args: &Args, clock: &str) -> Result<()> {
-    let timeline = Timeline::aligned_to(clock).map_err(anyhow::Error::msg)?;
+    let timeline = Timeline::aligned_to(clock)?;
     let (pid, power) = (std::process::id(), if op == Op::Square { 2 } else { 3 });
     let lane = format!("{} (pid {pid})", op.name());
+    let wait = args.common.time_scale.secs(args.wait);
     let mut results = Vec::new();
-    for &n in &args.numbers {
+    for n in args.numbers.iter().copied().map(u64::from) {
         // Stand-in for real work, so the two children's runs visibly overlap in time.
-        timeline.measure(&lane, n.to_string(), || std::thread::sleep(simulated(args.wait)));
+        timeline.measure(&lane, n.to_string(), || std::thread::sleep(wait));
         results.push((n, n.pow(power)));
     }
     let report = Report { op, pid, results, spans: timeline.spans() };
-    // `writeln!` rather than `println!`: if the parent is gone, fail with an error, not a panic.
+    // This stdout is the pipe to the parent, not the reader's terminal: `std::io::stdout()`,
+    // so that a parent that has gone makes the child fail with an error (neither a panic
+    // nor the quiet end of `shared::report::out`).
     writeln!(std::io::stdout(), "{}", serde_json::to_string(&report)?)?;
     Ok(())
 }
@@ -117,7 +122,7 @@ fn spawn_worker(op: Op, args: &Args, timeline: &Timeline) -> Result<Worker> {
         .args(["--worker", role, "--clock", &timeline.origin_token()])
         .arg(format!("--time-scale={}", args.common.time_scale))
         .arg(format!("--wait={}", args.wait))
-        .args(args.numbers.iter().map(u64::to_string))
+        .args(args.numbers.iter().map(u32::to_string))
         .stdout(Stdio::piped())
         .spawn()
         .with_context(|| format!("starting the {role} worker"))?;
@@ -144,21 +149,27 @@ struct Summary {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    args.common.apply();
     if let (Some(op), Some(clock)) = (args.worker, &args.clock) {
         return run_worker(op, &args, clock);
     }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run_parent(&args))
+}
 
+/// The parent's role: start both children, collect their reports, show what happened.
+fn run_parent(args: &Args) -> Result<()> {
     shared::report::warn_if_unoptimized();
+    let mut out = out();
     let parent_pid = std::process::id();
-    println!(
+    writeln!(
+        out,
         "Parent (pid {parent_pid}) starts two children: copies of itself, in the worker role.\n"
-    );
+    )?;
     let timeline = Timeline::new();
     let start = Instant::now();
     // Start both before waiting for either: that is what lets them run at the same time.
     let workers =
-        [spawn_worker(Op::Square, &args, &timeline)?, spawn_worker(Op::Cube, &args, &timeline)?];
+        [spawn_worker(Op::Square, args, &timeline)?, spawn_worker(Op::Cube, args, &timeline)?];
     let children = workers.into_iter().map(collect).collect::<Result<Vec<_>>>()?;
     let elapsed = start.elapsed();
 
@@ -166,17 +177,33 @@ fn main() -> Result<()> {
         let exponent = if child.op == Op::Square { "²" } else { "³" };
         let results: Vec<String> =
             child.results.iter().map(|(n, v)| format!("{n}{exponent} = {v}")).collect();
-        println!("{} (pid {}): {}", child.op.name(), child.pid, results.join(", "));
+        writeln!(out, "{} (pid {}): {}", child.op.name(), child.pid, results.join(", "))?;
         timeline.extend(child.spans.iter().cloned());
     }
-    println!("\nTimeline (a row per child process, a box per number; one clock for all):");
-    println!("{}", timeline.render_text(terminal_width()));
-    let work = simulated(args.wait) * args.numbers.len() as u32;
-    println!(
-        "Each child worked for {}; both were done after {}: they ran at the same time.",
-        human_duration(work),
-        human_duration(elapsed)
+    writeln!(out, "\nTimeline (a row per child process, a box per number; one clock for all):")?;
+    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+
+    // Judge from the spans the children measured: how long each worked, and how long the
+    // two took together from the first start to the last end.
+    let spans = timeline.spans();
+    let worked: Vec<Duration> =
+        children.iter().map(|c| c.spans.iter().map(|s| s.end - s.start).sum()).collect();
+    let first_start = spans.iter().map(|s| s.start).min().unwrap_or_default();
+    let together = spans.iter().map(|s| s.end).max().unwrap_or_default() - first_start;
+    let figures = format!(
+        "The children worked for {} and {}; together they took {}",
+        human_duration(worked[0]),
+        human_duration(worked[1]),
+        human_duration(together)
     );
+    match overlap(together, &worked) {
+        Overlap::Overlapped => writeln!(out, "{figures}: they ran at the same time.")?,
+        Overlap::OneAfterAnother => writeln!(out, "{figures}: one ran after the other.")?,
+        Overlap::TooShortToTell => writeln!(
+            out,
+            "{figures}: too little work to show whether they overlap (--wait 0 or --time-scale 0)."
+        )?,
+    }
     if args.common.json {
         print_json(&Summary { parent_pid, children, elapsed_s: elapsed.as_secs_f64() })?;
     }
