@@ -4,6 +4,9 @@
 //! - it opens with a `//!` header that says how to run it, and its
 //!   `cargo run -p PACKAGE --bin NAME` lines name a real package and binary, so the run lines
 //!   cannot rot; the chapter README of its package lists it;
+//! - a header block labelled "Expected output" is what the binary really prints first, run with
+//!   no arguments (numbers aside: timings and pids vary); a block that is only part of the
+//!   output must be labelled as such ("The output ends like this"), and is not checked;
 //! - it ends quietly, without a panic, when its stdout is closed (`| head`).
 
 use std::collections::BTreeMap;
@@ -116,6 +119,72 @@ fn run_lines_are_parsed() {
     assert_eq!(run_lines("cargo run --bin lonely"), [(String::new(), "lonely".into())]);
 }
 
+/// The lines of the text block that follows a header line starting with "Expected output".
+fn expected_output(header: &str) -> Option<Vec<String>> {
+    let mut lines = header.lines().skip_while(|l| !l.trim_start().starts_with("Expected output"));
+    lines.next()?;
+    let mut lines = lines.skip_while(|l| !l.trim_start().starts_with("```"));
+    lines.next()?;
+    let block = lines.take_while(|l| !l.trim_start().starts_with("```"));
+    // `header` keeps the space after `//!`; the block's own indentation follows it.
+    Some(block.map(|l| l.strip_prefix(' ').unwrap_or(l).to_string()).collect())
+}
+
+/// `line` with every number (digits, with any `.` or `,` inside) replaced by `#`.
+fn numbers_masked(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            while chars.next_if(|&c| c.is_ascii_digit() || c == '.' || c == ',').is_some() {}
+            out.push('#');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn expected_output_is_what_the_binary_prints_first() {
+    build_every_binary();
+    let packages = workspace_packages();
+    let checks: Vec<(String, Vec<String>)> = packages
+        .values()
+        .flat_map(|(_, bins)| bins.iter())
+        .filter_map(|(bin, source)| Some((bin.clone(), expected_output(&header(source))?)))
+        .collect();
+    // Each runs with no arguments, as a reader would; together they take a few seconds.
+    std::thread::scope(|s| {
+        for (bin, expected) in &checks {
+            s.spawn(move || {
+                let exe = profile_dir().join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+                let output = Command::new(exe).output().unwrap();
+                assert!(output.status.success(), "{bin} failed");
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                let printed: Vec<String> = stdout.lines().map(numbers_masked).collect();
+                let expected: Vec<String> = expected.iter().map(|l| numbers_masked(l)).collect();
+                assert!(
+                    printed.starts_with(&expected),
+                    "{bin}: its header's expected output is not what it prints first.\n\
+                     expected:\n{}\nprinted:\n{stdout}",
+                    expected.join("\n")
+                );
+            });
+        }
+    });
+    assert!(checks.len() >= 2, "only {} headers have an expected output", checks.len());
+}
+
+#[test]
+fn expected_output_is_found_and_numbers_masked() {
+    let header =
+        " Run with:\n\n Expected output (pids vary):\n\n ```text\n  0.00 s  one\n\n pid 4242\n ```";
+    assert_eq!(expected_output(header).unwrap(), [" 0.00 s  one", "", "pid 4242"]);
+    assert_eq!(numbers_masked("pid 4242: 1,000 in 2.00 s."), "pid #: # in # s.");
+    assert_eq!(expected_output(" The output ends like this:\n ```text\n x\n ```"), None);
+}
+
 /// The folder of this test's build (`target/debug`, say), where cargo puts the binaries too.
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -123,22 +192,26 @@ fn profile_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
 
-/// Builds every binary of the workspace with this test's profile (quick when they are fresh:
-/// `cargo test --workspace` has built them already), so that `cargo test -p shared` checks
-/// real, current binaries too.
+/// Builds every binary of the workspace with this test's profile, once per test run (quick
+/// when they are fresh: `cargo test --workspace` has built them already), so that
+/// `cargo test -p shared` checks real, current binaries too.
 fn build_every_binary() {
-    let dir = profile_dir();
-    let profile = match dir.file_name().unwrap().to_str().unwrap() {
-        "debug" => "dev".to_string(),
-        other => other.to_string(),
-    };
-    let status = cargo()
-        .args(["build", "--quiet", "--workspace", "--bins", "--profile", &profile, "--target-dir"])
-        .arg(dir.parent().unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("running cargo build");
-    assert!(status.success(), "building the workspace's binaries failed");
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let dir = profile_dir();
+        let profile = match dir.file_name().unwrap().to_str().unwrap() {
+            "debug" => "dev".to_string(),
+            other => other.to_string(),
+        };
+        let status = cargo()
+            .args(["build", "--quiet", "--workspace", "--bins", "--profile", &profile])
+            .arg("--target-dir")
+            .arg(dir.parent().unwrap())
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "building the workspace's binaries failed");
+    });
 }
 
 /// Flags that make a run small, given to each binary whose `--help` lists them.
