@@ -64,7 +64,7 @@ fn bad_arguments_exit_2_with_a_message_naming_the_flag_and_range() {
         (&["--workers", "-3"], "'--workers <N≥1>'"),
         (&["--limit", "0"], "'--limit <N≥1>'"),
         (&["--jobs", "x"], "'--jobs <N≥1>'"),
-        (&["--time-scale", "-1"], "'--time-scale <F≥0>'"),
+        (&["--time-scale", "-1"], "'--time-scale <F>': expected a number from 0 to 1000"),
     ] {
         let output = workers(bad);
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -81,7 +81,7 @@ fn a_tiny_job_is_not_called_near_the_ideal() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
     assert!(!stdout.contains("close to the ideal"), "{stdout}");
-    // Two workers and two jobs can run in parallel only with two cores.
+    // "Too small" is the verdict only where two workers could have run in parallel.
     if std::thread::available_parallelism().unwrap().get() >= 2 {
         assert!(stdout.contains("too small to be worth threads"), "{stdout}");
     }

@@ -4,6 +4,7 @@
 use std::error::Error;
 use std::fmt;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::time::Duration;
 
 /// A duration with three significant digits and a fitting unit: `1.23 s`, `45.6 ms`, `789 µs`.
@@ -115,10 +116,10 @@ pub fn optimized() -> bool {
 /// the build is unoptimised, because such timings can be 10× slower and misleading.
 pub fn build_note() -> String {
     if optimized() {
-        format!("optimised build (opt-level {OPT_LEVEL})")
+        format!("an optimised build: opt-level {OPT_LEVEL}")
     } else {
-        "UNOPTIMISED build (opt-level 0): timings are not representative; \
-         use the workspace's dev profile or --release"
+        "UNOPTIMISED build (opt-level 0): timings are not representative; build with \
+         --release, or set `opt-level = 2` under `[profile.dev]` in Cargo.toml"
             .to_string()
     }
 }
@@ -204,43 +205,48 @@ pub fn print_json(value: &impl serde::Serialize) -> io::Result<()> {
     writeln!(out(), "{line}")
 }
 
-/// What the figures of a run say about pieces of work that could have run at the same time.
+/// What two measured intervals say about work that could have run at the same time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlap {
-    /// Together the pieces took about as long as the longest one: they overlapped.
-    Overlapped,
-    /// Together they took about as long as their sum: one ran after the other.
+    /// Both were running during this much time.
+    Overlapped(Duration),
+    /// One ended before the other started.
     OneAfterAnother,
-    /// Everything but the longest piece lasted under a millisecond (`--time-scale 0`, say),
-    /// so overlapping or not would look the same.
+    /// The shorter lasted under [`TOO_SHORT_TO_TELL`] (`--time-scale 0`, say): too close to
+    /// the clock's own grain to show anything.
     TooShortToTell,
 }
 
-/// Judges pieces of work lasting `parts` that took `elapsed` from the first start to the
-/// last end: nearer the longest piece means they overlapped, nearer the sum means they did not.
+/// Intervals shorter than this cannot show overlap: tokio's timers round up to the next
+/// millisecond, so even a wait of zero lasts about 1 ms, and two such "waits" always overlap.
+pub const TOO_SHORT_TO_TELL: Duration = Duration::from_millis(5);
+
+/// Judges two intervals on one clock, e.g. two waits or two processes' work, from when each
+/// started and ended. Comparing intervals, not a total with a sum, keeps fixed costs (starting
+/// a process, timers rounding up to the millisecond) from passing for a lack of overlap.
 ///
 /// ```
 /// use std::time::Duration;
 /// use shared::report::{Overlap, overlap};
-/// let (one, two) = (Duration::from_secs(1), Duration::from_secs(2));
-/// assert_eq!(overlap(Duration::from_millis(2010), &[one, two]), Overlap::Overlapped);
-/// assert_eq!(overlap(Duration::from_millis(3010), &[one, two]), Overlap::OneAfterAnother);
-/// assert_eq!(overlap(Duration::ZERO, &[Duration::ZERO; 2]), Overlap::TooShortToTell);
+/// let s = Duration::from_secs;
+/// assert_eq!(overlap(s(0)..s(2), s(1)..s(3)), Overlap::Overlapped(s(1)));
+/// assert_eq!(overlap(s(0)..s(1), s(1)..s(2)), Overlap::OneAfterAnother);
+/// assert_eq!(overlap(s(0)..s(0), s(0)..s(1)), Overlap::TooShortToTell);
 /// ```
-pub fn overlap(elapsed: Duration, parts: &[Duration]) -> Overlap {
-    let sum: Duration = parts.iter().sum();
-    let longest = parts.iter().max().copied().unwrap_or_default();
-    if sum - longest < Duration::from_millis(1) {
-        Overlap::TooShortToTell
-    } else if elapsed < (sum + longest) / 2 {
-        Overlap::Overlapped
-    } else {
-        Overlap::OneAfterAnother
+pub fn overlap(a: Range<Duration>, b: Range<Duration>) -> Overlap {
+    let length = |r: &Range<Duration>| r.end.saturating_sub(r.start);
+    if length(&a).min(length(&b)) < TOO_SHORT_TO_TELL {
+        return Overlap::TooShortToTell;
+    }
+    match a.end.min(b.end).saturating_sub(a.start.max(b.start)) {
+        shared if shared.is_zero() => Overlap::OneAfterAnother,
+        shared => Overlap::Overlapped(shared),
     }
 }
 
 /// The system's load average over the last minute — how many threads, on average, were
-/// running or waiting for a core — where the OS publishes it (Linux: `/proc/loadavg`).
+/// running or waiting for a core (on Linux, also those waiting for a disk) — where the OS
+/// publishes it (Linux: `/proc/loadavg`).
 pub fn load_average() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     text.split_whitespace().next()?.parse().ok()
@@ -285,15 +291,16 @@ threads          12   1.02 s
     }
 
     #[test]
-    fn overlap_follows_the_figures() {
+    fn overlap_follows_the_intervals() {
         let ms = Duration::from_millis;
-        // Two waits of 10 and 20 ms: 21 ms in all is overlap, 29 ms is one after the other.
-        assert_eq!(overlap(ms(21), &[ms(10), ms(20)]), Overlap::Overlapped);
-        assert_eq!(overlap(ms(29), &[ms(10), ms(20)]), Overlap::OneAfterAnother);
-        // A single piece, or pieces of zero length, cannot show overlap.
-        assert_eq!(overlap(ms(20), &[ms(20)]), Overlap::TooShortToTell);
-        assert_eq!(overlap(ms(3), &[ms(0), ms(2)]), Overlap::TooShortToTell);
-        assert_eq!(overlap(ms(0), &[]), Overlap::TooShortToTell);
+        // Waits of 10 and 20 ms that timers stretched a little still overlap for 10 ms, even
+        // though their total (21 ms) is not much below their sum.
+        assert_eq!(overlap(ms(0)..ms(11), ms(0)..ms(21)), Overlap::Overlapped(ms(11)));
+        assert_eq!(overlap(ms(5)..ms(30), ms(0)..ms(10)), Overlap::Overlapped(ms(5)));
+        assert_eq!(overlap(ms(0)..ms(10), ms(12)..ms(20)), Overlap::OneAfterAnother);
+        // Waits scaled to nothing last one timer tick (~1 ms) and cannot show overlap.
+        assert_eq!(overlap(ms(0)..ms(1), ms(0)..ms(1)), Overlap::TooShortToTell);
+        assert_eq!(overlap(ms(0)..ms(0), ms(0)..ms(20)), Overlap::TooShortToTell);
     }
 
     #[test]

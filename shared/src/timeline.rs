@@ -16,12 +16,30 @@ use serde::{Deserialize, Serialize};
 use crate::report::human_duration;
 
 /// One piece of work: `label` ran on `lane` from `start` to `end` (offsets from the origin).
+/// In JSON the times are seconds, like every other figure: `"start_s": 0.25`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Span {
     pub lane: String,
     pub label: String,
+    #[serde(rename = "start_s", with = "seconds")]
     pub start: Duration,
+    #[serde(rename = "end_s", with = "seconds")]
     pub end: Duration,
+}
+
+/// (De)serialises a `Duration` as a number of seconds.
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Duration::try_from_secs_f64(f64::deserialize(d)?).map_err(D::Error::custom)
+    }
 }
 
 /// A clock shared by everything that records into it, and the spans recorded so far.
@@ -439,8 +457,11 @@ worker-10 |[4-----------------]|
     fn spans_survive_json() {
         let spans = fixed_spans();
         let json = serde_json::to_string(&spans).unwrap();
+        assert!(json.starts_with(r#"[{"lane":"worker-10","label":"4","start_s":0.0,"end_s":1.0}"#));
         let back: Vec<Span> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, spans);
+        let negative = r#"{"lane":"a","label":"b","start_s":-1.0,"end_s":1.0}"#;
+        assert!(serde_json::from_str::<Span>(negative).is_err());
     }
 
     #[test]

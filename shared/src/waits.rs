@@ -7,8 +7,10 @@
 //! spent is exactly what the chapters compare.
 //!
 //! The scale is a value, not a global setting: a binary gets it from its parsed flags
-//! (`args.common.time_scale`) and hands it to whatever waits, so no binary can forget to
-//! apply the flag — there is no other way to make a simulated wait.
+//! (`args.common.time_scale`) and hands it to whatever waits. A binary cannot parse the flag
+//! and forget to apply it, as it could with a global it had to set first: a simulated wait
+//! is made from the parsed scale. (A wait written as a plain `Duration` is not a simulated
+//! one and ignores the flag: don't write one for a wait that stands in for I/O.)
 
 use std::fmt;
 use std::str::FromStr;
@@ -67,7 +69,8 @@ impl Default for TimeScale {
 
 impl fmt::Display for TimeScale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        // `1e-9` rather than a line of zeros; `0.01` and `2` as they are.
+        if self.0 != 0.0 && self.0 < 1e-4 { write!(f, "{:e}", self.0) } else { self.0.fmt(f) }
     }
 }
 
@@ -104,6 +107,11 @@ mod tests {
     fn parses_only_sensible_factors() {
         assert_eq!("0.01".parse(), Ok(TimeScale(0.01)));
         assert_eq!(" 2 ".parse(), Ok(TimeScale(2.0)));
+        let shown = |text: &str| text.parse::<TimeScale>().unwrap().to_string();
+        assert_eq!(
+            (shown("1"), shown("0.01"), shown("0"), shown("1e-300")),
+            ("1".into(), "0.01".into(), "0".into(), "1e-300".into())
+        );
         assert_eq!("0".parse(), Ok(TimeScale(0.0)));
         for bad in ["-1", "NaN", "inf", "1001", "fast", ""] {
             let err = bad.parse::<TimeScale>().unwrap_err();

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Package name → (package folder, binary name → source file), from `cargo metadata`.
@@ -96,6 +96,13 @@ fn every_binary_has_a_header_with_real_run_lines() {
                     "{at}: `cargo run -p {p} --bin {b}` names no binary of the workspace"
                 );
             }
+            let unlabelled = unlabelled_output_blocks(&header);
+            assert!(
+                unlabelled.is_empty(),
+                "{at}: blocks of output follow {unlabelled:?}; say either \"Expected output\" \
+                 (what the binary prints first) or that it is an excerpt (\"ends like this\", \
+                 \"excerpt\")"
+            );
             let readme = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
             assert!(
                 readme.contains(&format!("`{bin}`")),
@@ -117,6 +124,40 @@ fn run_lines_are_parsed() {
         [("async-io".into(), "spawn-task".into()), ("x".into(), "y".into())]
     );
     assert_eq!(run_lines("cargo run --bin lonely"), [(String::new(), "lonely".into())]);
+}
+
+/// For each text block of `header` that shows output (not `cargo run` lines) and is labelled
+/// neither "Expected output" nor as an excerpt, the line that introduces it.
+fn unlabelled_output_blocks(header: &str) -> Vec<String> {
+    let lines: Vec<&str> = header.lines().map(str::trim).collect();
+    let mut unlabelled = Vec::new();
+    let mut at = 0;
+    while let Some(open) = lines[at..].iter().position(|l| l.starts_with("```")) {
+        let open = at + open;
+        let close = lines[open + 1..]
+            .iter()
+            .position(|l| l.starts_with("```"))
+            .map_or(lines.len(), |c| open + 1 + c);
+        let block = &lines[open + 1..close];
+        // The paragraph just before the block introduces it.
+        let before = lines[..open].iter().rev().skip_while(|l| l.is_empty());
+        let mut paragraph: Vec<&str> =
+            before.take_while(|l| !l.is_empty() && !l.starts_with("```")).copied().collect();
+        paragraph.reverse();
+        let label = paragraph.join(" ");
+        let lower = label.to_lowercase();
+        let is_output = !block.iter().any(|l| l.starts_with("cargo run"));
+        let labelled = label.starts_with("Expected output")
+            || ["ends like this", "excerpt", "ends with"].iter().any(|e| lower.contains(e));
+        if is_output && !labelled {
+            unlabelled.push(label);
+        }
+        at = close + 1;
+        if at >= lines.len() {
+            break;
+        }
+    }
+    unlabelled
 }
 
 /// The lines of the text block that follows a header line starting with "Expected output".
@@ -183,6 +224,8 @@ fn expected_output_is_found_and_numbers_masked() {
     assert_eq!(expected_output(header).unwrap(), [" 0.00 s  one", "", "pid 4242"]);
     assert_eq!(numbers_masked("pid 4242: 1,000 in 2.00 s."), "pid #: # in # s.");
     assert_eq!(expected_output(" The output ends like this:\n ```text\n x\n ```"), None);
+    let header = " Run with:\n ```text\n cargo run -p a --bin b\n ```\n Output:\n ```text\n x\n ```\n The output ends like this:\n ```text\n y\n ```";
+    assert_eq!(unlabelled_output_blocks(header), ["Output:"]);
 }
 
 /// The folder of this test's build (`target/debug`, say), where cargo puts the binaries too.
@@ -223,27 +266,53 @@ const SMALL_RUN: [(&str, &str); 5] = [
     ("--runs", "1"),
 ];
 
-/// Runs `bin` with stdout a pipe whose reading end is already closed — what `| head` does
-/// once it has read enough, made deterministic — and returns its exit code and stderr.
-fn run_with_stdout_closed(bin: &Path, args: &[&str]) -> (Option<i32>, String) {
+/// When the reader of a binary's stdout goes away.
+#[derive(Debug, Clone, Copy)]
+enum Close {
+    /// Before the binary writes anything: every run takes the path of a failed first write.
+    AtOnce,
+    /// After its first line, as `| head -n 1` does. Where the binary has written everything
+    /// before the reader closes (a pipe holds 64 KiB), no write fails and nothing is tested:
+    /// this reaches the later writes only of binaries that compute between their lines.
+    AfterFirstLine,
+}
+
+/// Runs `bin` with its stdout closed early, and returns its exit code and stderr.
+fn run_with_stdout_closed(bin: &Path, args: &[&str], close: Close) -> (Option<i32>, String) {
     let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
+    // A file, not a pipe, for stderr: a pipe nobody reads could fill up and block the binary.
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{}-{}.stderr",
+        bin.file_name().unwrap().display(),
+        std::process::id()
+    ));
     let mut child = Command::new(bin)
         .args(args)
         .stdout(writer)
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+    match close {
+        Close::AtOnce => drop(reader),
+        Close::AfterFirstLine => {
+            let mut first = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(reader), &mut first).unwrap();
+        }
+    }
     let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
             panic!("{} kept running after its stdout was closed", bin.display());
         }
         std::thread::sleep(Duration::from_millis(10));
-    }
-    let output = child.wait_with_output().unwrap();
-    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    (status.code(), stderr)
 }
 
 #[test]
@@ -260,10 +329,13 @@ fn every_binary_ends_quietly_when_its_stdout_is_closed() {
                 .filter(|(flag, _)| help.contains(&format!("{flag} ")))
                 .flat_map(|&(flag, value)| [flag, value])
                 .collect();
-            for json in [false, true] {
+            for (close, json) in [Close::AtOnce, Close::AfterFirstLine]
+                .into_iter()
+                .flat_map(|close| [(close, false), (close, true)])
+            {
                 let args = [&args[..], if json { &["--json"] } else { &[] }].concat();
-                let (code, stderr) = run_with_stdout_closed(&exe, &args);
-                let run = format!("{bin} {}", args.join(" "));
+                let (code, stderr) = run_with_stdout_closed(&exe, &args, close);
+                let run = format!("{bin} {} (stdout closed {close:?})", args.join(" "));
                 assert!(!stderr.contains("panicked"), "{run} panicked:\n{stderr}");
                 assert_eq!(code, Some(0), "{run} did not end quietly:\n{stderr}");
                 // Only a warning about an unoptimised build may appear; no error.

@@ -30,7 +30,7 @@
 //!  1.00 s  five
 //!  2.00 s  three
 //!
-//! Order: one, four, two, five, three. Total: 2.00 s for waits of 1.00 s and 2.00 s: they overlapped.
+//! Order: one, four, two, five, three. Total: 2.00 s for waits of 1.00 s and 2.00 s: they overlapped for 1.00 s.
 //! "four" came before "two": with one thread, the task could start only at `first`'s first .await.
 //! ```
 
@@ -126,21 +126,23 @@ fn run(args: &Args) -> Result<()> {
     let log = Log::new();
     runtime.block_on(first(log.clone(), scale))?;
     let elapsed = log.start.elapsed();
-    let order: Vec<&str> = log.words().into_iter().map(|(word, _)| word).collect();
-    let waits = [scale.secs(1.0), scale.secs(2.0)];
-    // Claim only what the figures show: with the waits scaled to nothing, there is no overlap to see.
-    let verdict = match overlap(elapsed, &waits) {
-        Overlap::Overlapped => "they overlapped",
-        Overlap::OneAfterAnother => "they did not overlap",
-        Overlap::TooShortToTell => "too short to show whether they overlap (try --time-scale 1)",
+    let words = log.words();
+    let order: Vec<&str> = words.iter().map(|&(word, _)| word).collect();
+    // Each sleep ran between two words: `first`'s from "four" to "five", `second`'s from
+    // "two" to "three". Claim overlap only if those two intervals really shared time.
+    let at = |word| words.iter().find(|&&(w, _)| w == word).map_or(Duration::ZERO, |&(_, t)| t);
+    let verdict = match overlap(at("four")..at("five"), at("two")..at("three")) {
+        Overlap::Overlapped(shared) => format!("they overlapped for {}", human_duration(shared)),
+        Overlap::OneAfterAnother => "one ran after the other".to_string(),
+        Overlap::TooShortToTell => "too short to show any overlap (try --time-scale 1)".to_string(),
     };
     writeln!(
         out,
         "\nOrder: {}. Total: {} for waits of {} and {}: {verdict}.",
         order.join(", "),
         human_duration(elapsed),
-        human_duration(waits[0]),
-        human_duration(waits[1])
+        human_duration(scale.secs(1.0)),
+        human_duration(scale.secs(2.0))
     )?;
     // Say why this run came out in this order.
     let four_first =

@@ -23,6 +23,7 @@
 //!
 //! ```text
 //! Parent (pid 4241) starts two children: copies of itself, in the worker role.
+//! Each works 200 ms per number (0.2 s × time scale 1).
 //!
 //! square (pid 4242): 1² = 1, 2² = 4, 3² = 9, 4² = 16, 5² = 25
 //! cube (pid 4243): 1³ = 1, 2³ = 8, 3³ = 27, 4³ = 64, 5³ = 125
@@ -30,7 +31,7 @@
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
 use clap::{Parser, ValueEnum};
@@ -163,7 +164,11 @@ fn run_parent(args: &Args) -> Result<()> {
     let parent_pid = std::process::id();
     writeln!(
         out,
-        "Parent (pid {parent_pid}) starts two children: copies of itself, in the worker role.\n"
+        "Parent (pid {parent_pid}) starts two children: copies of itself, in the worker role.\n\
+         Each works {} per number ({} s × time scale {}).\n",
+        human_duration(args.common.time_scale.secs(args.wait)),
+        args.wait,
+        args.common.time_scale
     )?;
     let timeline = Timeline::new();
     let start = Instant::now();
@@ -183,25 +188,28 @@ fn run_parent(args: &Args) -> Result<()> {
     writeln!(out, "\nTimeline (a row per child process, a box per number; one clock for all):")?;
     writeln!(out, "{}", timeline.render_text(terminal_width()))?;
 
-    // Judge from the spans the children measured: how long each worked, and how long the
-    // two took together from the first start to the last end.
-    let spans = timeline.spans();
-    let worked: Vec<Duration> =
-        children.iter().map(|c| c.spans.iter().map(|s| s.end - s.start).sum()).collect();
-    let first_start = spans.iter().map(|s| s.start).min().unwrap_or_default();
-    let together = spans.iter().map(|s| s.end).max().unwrap_or_default() - first_start;
+    // Judge from the spans the children measured, on the one clock: each child worked from
+    // its first span's start to its last span's end. Did those two intervals share time?
+    let worked = |c: &Report| {
+        let start = c.spans.iter().map(|s| s.start).min().unwrap_or_default();
+        start..c.spans.iter().map(|s| s.end).max().unwrap_or_default()
+    };
+    let (square, cube) = (worked(&children[0]), worked(&children[1]));
     let figures = format!(
-        "The children worked for {} and {}; together they took {}",
-        human_duration(worked[0]),
-        human_duration(worked[1]),
-        human_duration(together)
+        "The children worked for {} and {}",
+        human_duration(square.end - square.start),
+        human_duration(cube.end - cube.start)
     );
-    match overlap(together, &worked) {
-        Overlap::Overlapped => writeln!(out, "{figures}: they ran at the same time.")?,
+    match overlap(square, cube) {
+        Overlap::Overlapped(shared) => writeln!(
+            out,
+            "{figures}, {} of it at the same time: two processes, running side by side.",
+            human_duration(shared)
+        )?,
         Overlap::OneAfterAnother => writeln!(out, "{figures}: one ran after the other.")?,
         Overlap::TooShortToTell => writeln!(
             out,
-            "{figures}: too little work to show whether they overlap (--wait 0 or --time-scale 0)."
+            "{figures}: too little to show whether they overlap (--wait 0 or --time-scale 0)."
         )?,
     }
     if args.common.json {

@@ -30,7 +30,7 @@
 //! workers           2   922 ms    1.94×
 //!
 //! Both runs found 664,579 primes (the known answer).
-//! 1.94× is close to the ideal 2×: the 2 workers ran on different cores at the same time.
+//! 1.94× is close to the ideal 2×: the workers kept 2 cores busy at the same time.
 //! Rust has no GIL; Python threads would take turns and get about 1×.
 //! ```
 
@@ -127,44 +127,47 @@ struct Summary {
 }
 
 /// The closing lines: what this run's speedup means. They follow from its own figures:
-/// `ideal` is the most `workers` threads can give (no more than the cores or the jobs), and
-/// `load` is the system's load average before the run, where the OS has one.
-fn verdict(speedup: f64, ideal: usize, parallel_time: Duration, load: Option<f64>) -> String {
-    if ideal == 1 {
-        return "With one worker, one core or one job, nothing can run in parallel: \
-                about 1× is all there is to get."
-            .into();
-    }
+/// `ideal` is the most the workers can give (no more than the cores or the jobs), and `load`
+/// is the system's load average before the run, where the OS has one.
+fn verdict(speedup: f64, ideal: usize, cores: usize, took: Duration, load: Option<f64>) -> String {
     let (got, ideal_x) = (format!("{speedup:.2}×"), format!("{ideal}×"));
-    let lesson = "Rust has no GIL; Python threads would take turns and get about 1×.";
+    if ideal == 1 {
+        return format!(
+            "{got}: with one worker, one core or one job, nothing can run in parallel, \
+             so about 1× is all there is to get."
+        );
+    }
     if speedup > ideal as f64 * 1.1 {
         return format!(
-            "{got} is more than the ideal {ideal_x}, which no program can earn: the sequential \
-             run was slowed down by something else on the machine. Run it again."
+            "{got} is more than the ideal {ideal_x}: the sequential run was probably the slower \
+             one (other work on the machine, or the CPU still speeding up). Run it again."
         );
     }
     if speedup >= ideal as f64 * 0.85 {
         return format!(
-            "{got} is close to the ideal {ideal_x}: the {ideal} workers ran on different cores \
-             at the same time.\n{lesson}"
+            "{got} is close to the ideal {ideal_x}: the workers kept {ideal} cores busy at the \
+             same time.\nRust has no GIL; Python threads would take turns and get about 1×."
         );
     }
-    let why = if parallel_time < Duration::from_millis(100) {
+    // Far from the ideal: say what probably held it back.
+    let why = if took < Duration::from_millis(100) {
         format!(
             "The job is too small to be worth threads: the parallel run lasted {}, and starting \
              threads and handing out jobs take a real share of that. Try a larger --limit.",
-            human_duration(parallel_time)
+            human_duration(took)
         )
-    } else if let Some(load) = load.filter(|&load| load >= 0.5) {
+    } else if let Some(load) = load.filter(|&load| cores as f64 - load < ideal as f64 - 0.5) {
         format!(
             "Other work was probably using the cores: the load average over the minute before \
-             this run was {load:.2} (a build just before counts too). Run it again on a quiet machine."
+             this run was {load:.2} on {cores} cores (a build just before counts too). \
+             Run it again on a quiet machine."
         )
     } else {
-        let load = load.map(|l| format!(" (load average {l:.2})")).unwrap_or_default();
+        let load = load.map(|l| format!(" (load average {l:.2} on {cores} cores)"));
         format!(
-            "Nothing else seemed to be running{load}, but a virtual machine's host does not \
-             always give it {ideal} full cores. Run it again: the median of a few runs is what counts."
+            "Nothing else seemed to be running{}, but a virtual machine's host does not always \
+             give it {ideal} full cores. Run it again: the median of a few runs is what counts.",
+            load.unwrap_or_default()
         )
     };
     format!("{got} is far from the ideal {ideal_x}. {why}")
@@ -181,7 +184,12 @@ fn run(args: &Args) -> Result<()> {
     let cores = thread::available_parallelism().map_or(2, |n| n.get());
     let workers = args.workers.map_or(cores, NonZeroUsize::get);
     let limit = args.limit.get();
-    let jobs = split_balanced(0..limit, args.jobs.map_or(8 * workers, NonZeroUsize::get));
+    // No more jobs than numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
+    let jobs = args
+        .jobs
+        .map_or(8 * workers, NonZeroUsize::get)
+        .min(usize::try_from(limit).unwrap_or(usize::MAX));
+    let jobs = split_balanced(0..limit, jobs);
     writeln!(
         out,
         "Counting primes below {} in {} jobs: first on 1 thread, then on {workers} worker threads.",
@@ -231,7 +239,7 @@ fn run(args: &Args) -> Result<()> {
         writeln!(out, "Both runs found {} primes{known_note}.", thousands(parallel))?;
     }
     let ideal = workers.min(cores).min(jobs.len());
-    writeln!(out, "{}", verdict(speedup, ideal, parallel_time, load))?;
+    writeln!(out, "{}", verdict(speedup, ideal, cores, parallel_time, load))?;
     if args.common.json {
         print_json(&Summary {
             workers,
@@ -271,17 +279,21 @@ mod tests {
     #[test]
     fn the_verdict_follows_the_figures() {
         let (long, short) = (Duration::from_secs(1), Duration::from_millis(5));
-        assert!(verdict(1.94, 2, long, Some(0.1)).contains("close to the ideal 2×"));
-        assert!(verdict(0.98, 1, long, None).contains("nothing can run in parallel"));
-        assert!(verdict(2.4, 2, long, None).contains("more than the ideal"));
-        // Far from the ideal: a short run is blamed on its size, a long one on the load.
-        let small = verdict(0.01, 2, short, Some(3.0));
+        assert!(verdict(1.94, 2, 2, long, Some(0.1)).contains("close to the ideal 2×"));
+        assert!(verdict(3.9, 4, 8, long, None).contains("kept 4 cores busy"));
+        assert!(verdict(0.98, 1, 2, long, None).starts_with("0.98×: with one worker"));
+        assert!(verdict(2.4, 2, 2, long, None).contains("more than the ideal"));
+        // Far from the ideal: a short run is blamed on its size, a long one on the load...
+        let small = verdict(0.01, 2, 2, short, Some(3.0));
         assert!(small.contains("far from the ideal") && small.contains("too small"), "{small}");
-        let busy = verdict(1.05, 2, long, Some(1.7));
-        assert!(busy.contains("load average") && busy.contains("1.70"), "{busy}");
-        let quiet = verdict(1.2, 2, long, Some(0.05));
+        let busy = verdict(1.05, 2, 2, long, Some(1.7));
+        assert!(busy.contains("load average") && busy.contains("1.70 on 2 cores"), "{busy}");
+        // ...but only a load that leaves fewer free cores than the workers need.
+        let roomy = verdict(1.05, 2, 16, long, Some(1.7));
+        assert!(roomy.contains("Nothing else seemed to be running"), "{roomy}");
+        let quiet = verdict(1.2, 2, 2, long, Some(0.05));
         assert!(quiet.contains("Nothing else seemed to be running"), "{quiet}");
-        assert!(!verdict(1.2, 2, long, None).contains("load average"));
+        assert!(!verdict(1.2, 2, 2, long, None).contains("load average"));
     }
 
     #[test]
