@@ -153,22 +153,31 @@ impl std::fmt::Display for BadOriginToken {
 
 impl std::error::Error for BadOriginToken {}
 
-/// The terminal's width from `$COLUMNS`, or 80; clamped to 40..=160.
+/// The width to draw the text chart: `$COLUMNS` if set, else the terminal's width if stdout
+/// is a terminal, else 80; clamped to 40..=160.
 pub fn terminal_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(80usize).clamp(40, 160)
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    let terminal = || terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0));
+    columns.or_else(terminal).unwrap_or(80).clamp(40, 160)
 }
 
-/// Lane names in display order: sorted by name, a trailing number compared as a number
-/// (so `worker-2` comes before `worker-10`).
+/// Lane names in display order: the order of their first span's start, so a chart reads top
+/// to bottom in the order things began. Ties go by name, a trailing number compared as a
+/// number (`worker-2` before `worker-10`).
 fn lanes(spans: &[Span]) -> Vec<&str> {
-    let mut lanes: Vec<&str> = spans.iter().map(|s| s.lane.as_str()).collect();
-    let key = |name: &&str| {
+    let mut first_start: Vec<(&str, Duration)> = Vec::new();
+    for span in spans {
+        match first_start.iter_mut().find(|(lane, _)| *lane == span.lane) {
+            Some((_, start)) => *start = (*start).min(span.start),
+            None => first_start.push((&span.lane, span.start)),
+        }
+    }
+    let name_key = |name: &str| {
         let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
         (stem.to_string(), name[stem.len()..].parse::<u64>().ok(), name.to_string())
     };
-    lanes.sort_by_key(key);
-    lanes.dedup();
-    lanes
+    first_start.sort_by_key(|&(lane, start)| (start, name_key(lane)));
+    first_start.into_iter().map(|(lane, _)| lane).collect()
 }
 
 /// A text Gantt chart: one row per lane, each span drawn as `[label---]` in proportion to
@@ -360,10 +369,11 @@ mod tests {
     fn text_chart_is_exact() {
         // 32 characters: a 9-character lane name, " |", 20 columns of 50 ms, "|".
         let chart = render_text(&fixed_spans(), 32);
+        // Lanes in the order of their first start; the tie at 0 ms goes by number.
         let expected = "\
 worker-1  |[job 0---][job 2---]|
-worker-2  |     [job 1---]    ||
 worker-10 |[4-----------------]|
+worker-2  |     [job 1---]    ||
           0 s             1.00 s
           (one column = 50.0 ms)
 ";

@@ -88,6 +88,40 @@ impl FromStr for TimeScale {
     }
 }
 
+/// A small random number generator (SplitMix64) for simulated waits: the same seed gives the
+/// same numbers on every machine, so a run can be repeated (`--seed`). Not for cryptography.
+#[derive(Debug, Clone)]
+pub struct Random(u64);
+
+impl Random {
+    /// A generator whose numbers follow from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Random(seed)
+    }
+
+    /// A seed that differs from run to run, taken from the clock.
+    pub fn clock_seed() -> u64 {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0, |d| d.as_nanos() as u64 % 1_000_000)
+    }
+
+    /// The next number, uniform over all `u64`s.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// `items` in a random order (Fisher–Yates).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, (self.next_u64() % (i as u64 + 1)) as usize);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +135,18 @@ mod tests {
         assert_eq!(TimeScale::new(0.0).unwrap().secs(10.0), Duration::ZERO);
         assert_eq!(TimeScale::REAL.secs(-1.0), Duration::ZERO);
         assert_eq!(TimeScale::REAL.secs(1e300), Duration::MAX);
+    }
+
+    #[test]
+    fn random_is_reproducible_and_shuffles() {
+        let (mut a, mut b) = (Random::new(7), Random::new(7));
+        assert_eq!([a.next_u64(), a.next_u64()], [b.next_u64(), b.next_u64()]);
+        assert_ne!(Random::new(7).next_u64(), Random::new(8).next_u64());
+        let mut items: Vec<u32> = (0..10).collect();
+        Random::new(1).shuffle(&mut items);
+        assert_ne!(items, (0..10).collect::<Vec<_>>());
+        items.sort();
+        assert_eq!(items, (0..10).collect::<Vec<_>>());
     }
 
     #[test]

@@ -1,0 +1,159 @@
+//! A thread pool by hand: a fixed set of threads that run boxed jobs from a shared queue.
+//!
+//! The queue is a channel written out in full — a `Mutex` around a `VecDeque` of jobs and a
+//! `Condvar` that wakes a waiting worker — to show what a channel does inside (and because
+//! loom, which proves this pool in `tests/loom.rs`, cannot see inside crossbeam's channels).
+//! Shutdown works as with any channel: the pool drops its [`Sender`], which marks the queue
+//! closed and wakes every worker; each worker finishes the jobs still queued, sees the queue
+//! empty and closed, and returns; the pool joins them all.
+
+use std::collections::VecDeque;
+
+use crate::sync::{Arc, Condvar, Mutex, thread};
+
+/// A job for the pool: any closure that runs once and may move to another thread.
+pub type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// What the sending and the receiving ends share.
+struct Queue {
+    state: Mutex<State>,
+    /// Signalled when a job arrives or the queue closes.
+    changed: Condvar,
+}
+
+struct State {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+/// The sending end: queues jobs; dropping it closes the queue.
+pub struct Sender(Arc<Queue>);
+
+/// A receiving end; every worker holds a clone.
+#[derive(Clone)]
+pub struct Receiver(Arc<Queue>);
+
+/// A channel of jobs with any number of receivers.
+pub fn channel() -> (Sender, Receiver) {
+    let queue = Arc::new(Queue {
+        state: Mutex::new(State { jobs: VecDeque::new(), closed: false }),
+        changed: Condvar::new(),
+    });
+    (Sender(queue.clone()), Receiver(queue))
+}
+
+impl Sender {
+    /// Queues `job` and wakes one waiting worker.
+    pub fn send(&self, job: Job) {
+        self.0.state.lock().expect("queue lock poisoned").jobs.push_back(job);
+        self.0.changed.notify_one();
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.0.state.lock().expect("queue lock poisoned").closed = true;
+        // Every worker must wake up to see the queue closed: `notify_one` would leave the
+        // others waiting for ever (a deadlock the loom proof catches at once).
+        self.0.changed.notify_all();
+    }
+}
+
+impl Receiver {
+    /// The next job, waiting for one if the queue is empty; `None` once it is empty and closed.
+    pub fn recv(&self) -> Option<Job> {
+        let mut state = self.0.state.lock().expect("queue lock poisoned");
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                return Some(job);
+            }
+            if state.closed {
+                return None;
+            }
+            // Releases the lock while asleep, takes it again when woken.
+            state = self.0.changed.wait(state).expect("queue lock poisoned");
+        }
+    }
+}
+
+/// `size` threads named `{name}-1`, `{name}-2`, … that run the jobs given to [`execute`].
+///
+/// [`execute`]: ThreadPool::execute
+pub struct ThreadPool {
+    sender: Option<Sender>,
+    workers: Vec<thread::JoinHandle<()>>,
+}
+
+impl ThreadPool {
+    /// Starts the threads; each runs jobs until the queue is closed and empty.
+    pub fn new(name: &str, size: usize) -> std::io::Result<ThreadPool> {
+        let (sender, receiver) = channel();
+        let workers = (1..=size)
+            .map(|i| {
+                let receiver = receiver.clone();
+                thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
+                    while let Some(job) = receiver.recv() {
+                        job();
+                    }
+                })
+            })
+            .collect::<std::io::Result<_>>()?;
+        Ok(ThreadPool { sender: Some(sender), workers })
+    }
+
+    /// Queues a job for the next free thread.
+    pub fn execute(&self, job: impl FnOnce() + Send + 'static) {
+        self.sender.as_ref().expect("the pool is running").send(Box::new(job));
+    }
+
+    /// Lets every queued job finish, then stops the threads (dropping the pool does the same).
+    pub fn join(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        drop(self.sender.take());
+        for worker in self.workers.drain(..) {
+            worker.join().expect("a pool thread panicked");
+        }
+    }
+}
+
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+// Not under loom, which includes this file in its proofs: these tests use std's own threads.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn runs_every_job_exactly_once_then_shuts_down() {
+        let pool = ThreadPool::new("test", 3).unwrap();
+        let (done, results) = mpsc::channel();
+        for job in 0..100 {
+            let done = done.clone();
+            pool.execute(move || done.send((job, thread::current().name().map(String::from))).unwrap());
+        }
+        drop(done);
+        pool.join();
+        let mut results: Vec<_> = results.into_iter().collect();
+        results.sort();
+        assert_eq!(results.iter().map(|(job, _)| *job).collect::<Vec<_>>(), (0..100).collect::<Vec<_>>());
+        let names = ["test-1", "test-2", "test-3"].map(|n| Some(n.to_string()));
+        assert!(results.iter().all(|(_, name)| names.contains(name)));
+    }
+
+    #[test]
+    fn a_receiver_sees_queued_jobs_before_the_close() {
+        let (sender, receiver) = channel();
+        sender.send(Box::new(|| ()));
+        drop(sender);
+        assert!(receiver.recv().is_some(), "the queued job is still delivered");
+        assert!(receiver.recv().is_none(), "then the closed, empty queue ends the loop");
+    }
+}
