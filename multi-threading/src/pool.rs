@@ -137,13 +137,18 @@ mod tests {
         let (done, results) = mpsc::channel();
         for job in 0..100 {
             let done = done.clone();
-            pool.execute(move || done.send((job, thread::current().name().map(String::from))).unwrap());
+            pool.execute(move || {
+                done.send((job, thread::current().name().map(String::from))).unwrap()
+            });
         }
         drop(done);
         pool.join();
         let mut results: Vec<_> = results.into_iter().collect();
         results.sort();
-        assert_eq!(results.iter().map(|(job, _)| *job).collect::<Vec<_>>(), (0..100).collect::<Vec<_>>());
+        assert_eq!(
+            results.iter().map(|(job, _)| *job).collect::<Vec<_>>(),
+            (0..100).collect::<Vec<_>>()
+        );
         let names = ["test-1", "test-2", "test-3"].map(|n| Some(n.to_string()));
         assert!(results.iter().all(|(_, name)| names.contains(name)));
     }

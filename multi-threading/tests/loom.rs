@@ -73,8 +73,7 @@ fn fetch_add_never_loses_an_update() {
 
 #[test]
 fn a_mutex_never_loses_an_update() {
-    let seen =
-        outcomes(|| sync::Mutex::new(0), counter::locked_increment, |c| *c.lock().unwrap());
+    let seen = outcomes(|| sync::Mutex::new(0), counter::locked_increment, |c| *c.lock().unwrap());
     assert_eq!(seen, BTreeSet::from([2]));
 }
 

@@ -157,7 +157,8 @@ impl std::error::Error for BadOriginToken {}
 /// is a terminal, else 80; clamped to 40..=160.
 pub fn terminal_width() -> usize {
     let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
-    let terminal = || terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0));
+    let terminal =
+        || terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0));
     columns.or_else(terminal).unwrap_or(80).clamp(40, 160)
 }
 

@@ -1,0 +1,189 @@
+//! Race conditions: threads interleave, and a read-then-write loses updates — in safe Rust.
+//!
+//! (a) Two threads append to one list behind a `Mutex`, waiting between appends: the list
+//! shows their items interleaved, in whatever order the threads got there. That is not a
+//! bug, just what "concurrent" means: the order between threads is not fixed.
+//!
+//! (b) Two threads each add 1 to a shared counter a million times, reading it with `load`
+//! and writing it back with `store`. Each step is atomic, so this compiles and has no data
+//! race, but between one thread's load and store the other can store its own increment,
+//! which is then overwritten: updates are lost. The same counter behind a `Mutex` ends exact
+//! every run. (`tests/loom.rs` proves both: loom finds the losing interleaving.)
+//!
+//! (c) The version Python allows — two threads doing `counter += 1` on a plain variable — is
+//! a data race, and Rust rejects it at compile time; the chapter README quotes the error.
+//!
+//! Mirrors: `raceCondition.py` of the Python original.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-threading --bin race-condition
+//! cargo run -p multi-threading --bin race-condition -- --increments 100000 --runs 10
+//! ```
+//!
+//! The output ends like this (how many updates are lost varies from run to run):
+//!
+//! ```text
+//! The load-then-store counter lost updates in 5 of 5 runs (up to 48.7 % of them).
+//! Each load and store is atomic, yet another thread can write in between. The Mutex was exact every run.
+//! ```
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+
+use anyhow::Result;
+use clap::Parser;
+use multi_threading::counter::{locked_increment, racy_increment};
+use serde::Serialize;
+use shared::cli::Common;
+use shared::report::{Table, ok_if_stdout_closed, out, print_json, thousands};
+use shared::waits::TimeScale;
+
+/// Show threads interleaving, and a counter that loses updates without a lock.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Increments by each of the two threads, per run
+    #[arg(long, value_name = "N≥1", default_value = "1000000",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    increments: u64,
+    /// How many times to run each counter
+    #[arg(long, value_name = "N≤100", default_value = "5",
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    runs: u32,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// (a) Two threads append their items to one list, waiting 0.1 s (scaled) between appends.
+fn interleaved_list(scale: TimeScale) -> Vec<String> {
+    let list = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for name in ["A", "B"] {
+            let list = &list;
+            s.spawn(move || {
+                for i in 1..=4 {
+                    list.lock().expect("list lock poisoned").push(format!("{name}{i}"));
+                    thread::sleep(scale.secs(0.1));
+                }
+            });
+        }
+    });
+    list.into_inner().expect("list lock poisoned")
+}
+
+/// (b) Two threads each increment an atomic `increments` times with a separate load and store.
+fn racy_total(increments: u64) -> u64 {
+    let counter = AtomicU64::new(0);
+    thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| (0..increments).for_each(|_| racy_increment(&counter)));
+        }
+    });
+    counter.load(Ordering::Relaxed)
+}
+
+/// The same with the counter behind a `Mutex`.
+fn locked_total(increments: u64) -> u64 {
+    let counter = Mutex::new(0);
+    thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| (0..increments).for_each(|_| locked_increment(&counter)));
+        }
+    });
+    counter.into_inner().expect("counter lock poisoned")
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    expected: u64,
+    racy: Vec<u64>,
+    locked: Vec<u64>,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    writeln!(out, "(a) Two threads append A1..A4 and B1..B4 to one list, with waits between:")?;
+    writeln!(out, "{}\n", interleaved_list(args.common.time_scale).join(" "))?;
+
+    let expected = 2 * args.increments;
+    writeln!(
+        out,
+        "(b) Two threads each add 1 to a shared counter {} times: {} in all.\n",
+        thousands(args.increments),
+        thousands(expected)
+    )?;
+    let mut table = Table::new(["run", "load then store", "lost", "Mutex"]);
+    let (mut racy, mut locked) = (Vec::new(), Vec::new());
+    for run in 1..=args.runs {
+        let (r, l) = (racy_total(args.increments), locked_total(args.increments));
+        let lost = format!("{:.1} %", 100.0 * (expected - r) as f64 / expected as f64);
+        table.row([run.to_string(), thousands(r), lost, thousands(l)]);
+        racy.push(r);
+        locked.push(l);
+    }
+    writeln!(out, "{table}")?;
+
+    let losing_runs = racy.iter().filter(|&&r| r < expected).count();
+    let worst = racy.iter().map(|&r| expected - r).max().unwrap_or(0);
+    if losing_runs > 0 {
+        writeln!(
+            out,
+            "The load-then-store counter lost updates in {losing_runs} of {} runs (up to {:.1} % \
+             of them).",
+            racy.len(),
+            100.0 * worst as f64 / expected as f64
+        )?;
+    } else {
+        writeln!(
+            out,
+            "The load-then-store counter lost nothing this time (too few increments, or one core), \
+             but the race is there: tests/loom.rs finds the interleaving that loses one."
+        )?;
+    }
+    let exact = if locked.iter().all(|&l| l == expected) { "exact every run" } else { "WRONG" };
+    writeln!(
+        out,
+        "Each load and store is atomic, yet another thread can write in between. \
+         The Mutex was {exact}."
+    )?;
+    if args.common.json {
+        print_json(&Summary { expected, racy, locked })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_locked_counter_is_exact_and_the_racy_one_never_gains() {
+        for _ in 0..3 {
+            assert_eq!(locked_total(50_000), 100_000);
+            // Lost updates only ever lose: each store writes a value some load saw plus one.
+            assert!(racy_total(50_000) <= 100_000);
+        }
+    }
+
+    #[test]
+    fn the_list_holds_every_item_in_each_threads_order() {
+        let list = interleaved_list(TimeScale::new(0.0).unwrap());
+        for name in ["A", "B"] {
+            let mine: Vec<&String> = list.iter().filter(|item| item.starts_with(name)).collect();
+            assert_eq!(
+                mine,
+                ["1", "2", "3", "4"].map(|i| format!("{name}{i}")).iter().collect::<Vec<_>>()
+            );
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Scoped threads borrow local data — no `Arc`, no clone — and may even write to it.
+//!
+//! `thread::spawn` requires everything its thread uses to live for ever (`'static`), because
+//! the thread may outlive the function that started it: borrowing a local `Vec` does not
+//! compile (error E0373, quoted in the chapter README and checked by a `compile_fail` doctest
+//! in the crate's `lib.rs`). `std::thread::scope` lifts that rule: every thread spawned in the
+//! scope is joined before `scope` returns, so the compiler knows the borrows end in time.
+//!
+//! 1. Two threads read one local `Vec` of numbers, each counting the primes in its half.
+//! 2. Two threads *write* to one local `Vec` of flags: `split_at_mut` cuts it into two
+//!    halves that cannot overlap, and each thread gets one `&mut` half. Two `&mut` to the
+//!    whole `Vec` would not compile (that would be a data race).
+//!
+//! Mirrors: nothing in the Python original, which has no such borrowing rules; see CONCEPTS.md.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-threading --bin scoped-threads
+//! cargo run -p multi-threading --bin scoped-threads -- --limit 10000000
+//! ```
+//!
+//! The output ends like this (timings vary):
+//!
+//! ```text
+//! Both steps found 148,933 primes below 2,000,000.
+//! The threads borrowed the local Vecs directly: `thread::scope` joins them before it returns,
+//! so no borrow can outlive the data. No Arc, no clone, no lock.
+//! ```
+
+use std::io::Write;
+use std::num::NonZeroU64;
+use std::thread;
+
+use anyhow::{Result, ensure};
+use clap::Parser;
+use serde::Serialize;
+use shared::cli::Common;
+use shared::primes::is_prime;
+use shared::report::{ok_if_stdout_closed, out, print_json, thousands};
+use shared::timeline::{Timeline, terminal_width};
+
+/// Borrow a local Vec from two threads, then write to its two halves at once.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Work on the numbers below N
+    #[arg(long, value_name = "N≥1", default_value = "2000000")]
+    limit: NonZeroU64,
+    #[command(flatten)]
+    common: Common,
+}
+
+fn primes_in(numbers: &[u64]) -> u64 {
+    numbers.iter().filter(|&&n| is_prime(n)).count() as u64
+}
+
+fn flag_each(flags: &mut [bool], numbers: &[u64]) {
+    for (flag, &n) in flags.iter_mut().zip(numbers) {
+        *flag = is_prime(n);
+    }
+}
+
+/// Step 1: two threads read the same local slice, each counting the primes in one half.
+fn count_in_halves(numbers: &[u64], timeline: &Timeline) -> [u64; 2] {
+    let (left, right) = numbers.split_at(numbers.len() / 2);
+    thread::scope(|s| {
+        // Both closures borrow `left`/`right` (parts of `numbers`) and `timeline`: no owned
+        // copies, no `Arc` — the scope ends before `numbers` can be dropped.
+        let a = s.spawn(|| timeline.measure("thread 1", "read left", || primes_in(left)));
+        let b = s.spawn(|| timeline.measure("thread 2", "read right", || primes_in(right)));
+        [a.join().expect("thread 1 panicked"), b.join().expect("thread 2 panicked")]
+    })
+}
+
+/// Step 2: two threads write to the two halves of one local `Vec` at the same time.
+fn flag_primes(numbers: &[u64], timeline: &Timeline) -> Vec<bool> {
+    let mut flags = vec![false; numbers.len()];
+    let middle = flags.len() / 2;
+    // Two `&mut` that cannot overlap: the compiler lets each thread have one.
+    let (left, right) = flags.split_at_mut(middle);
+    let (left_numbers, right_numbers) = numbers.split_at(middle);
+    thread::scope(|s| {
+        s.spawn(|| timeline.measure("thread 1", "write left", || flag_each(left, left_numbers)));
+        s.spawn(|| timeline.measure("thread 2", "write right", || flag_each(right, right_numbers)));
+    });
+    flags
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    limit: u64,
+    primes_read: [u64; 2],
+    primes_written: u64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let limit = args.limit.get();
+    // Local data, owned by this function; the threads below only borrow it.
+    let numbers: Vec<u64> = (0..limit).collect();
+    writeln!(
+        out,
+        "A local Vec holds the {} numbers below {}.",
+        thousands(limit),
+        thousands(limit)
+    )?;
+    let timeline = Timeline::new();
+
+    let primes_read = count_in_halves(&numbers, &timeline);
+    let total = primes_read[0] + primes_read[1];
+    writeln!(
+        out,
+        "1. Two threads read it, a half each: {} + {} = {} primes.",
+        thousands(primes_read[0]),
+        thousands(primes_read[1]),
+        thousands(total)
+    )?;
+    let flags = flag_primes(&numbers, &timeline);
+    let primes_written = flags.iter().filter(|&&f| f).count() as u64;
+    writeln!(
+        out,
+        "2. Two threads wrote a flag per number into the two halves of another local Vec: {} set.\n",
+        thousands(primes_written)
+    )?;
+    writeln!(out, "Timeline (a row per thread; each step is one scope):")?;
+    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    ensure!(total == primes_written, "the two steps disagree: {total} and {primes_written}");
+    writeln!(out, "Both steps found {} primes below {}.", thousands(total), thousands(limit))?;
+    writeln!(
+        out,
+        "The threads borrowed the local Vecs directly: `thread::scope` joins them before it \
+         returns,\nso no borrow can outlive the data. No Arc, no clone, no lock."
+    )?;
+    if args.common.json {
+        print_json(&Summary { limit, primes_read, primes_written })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_steps_find_the_known_count() {
+        let numbers: Vec<u64> = (0..100_000).collect();
+        let timeline = Timeline::new();
+        assert_eq!(count_in_halves(&numbers, &timeline).iter().sum::<u64>(), 9_592);
+        let flags = flag_primes(&numbers, &timeline);
+        assert_eq!(flags.iter().filter(|&&f| f).count(), 9_592);
+        assert!(flags[2] && flags[99_991] && !flags[99_999]);
+        assert_eq!(timeline.spans().len(), 4);
+    }
+}

@@ -1,0 +1,169 @@
+//! Threads finish in the order their work ends, not the order they were started — and in
+//! Rust, the process ends when `main` returns, whatever its threads are doing.
+//!
+//! `main` starts `--tasks` threads; each waits a random time (a stand-in for a download or
+//! a query), printing when it starts and when it is done. They all start at about the same
+//! moment (in whatever order the OS runs them), so the shortest wait finishes first. By
+//! default `main` then joins every thread.
+//!
+//! With `--no-join`, `main` waits only 0.75 s and returns without joining: the process
+//! exits, and the threads still waiting are killed mid-task — their "done" never prints,
+//! although the shortest wait (0.5 s) has finished. Python does the opposite:
+//! its interpreter waits for every non-daemon thread before exiting (only `daemon=True`
+//! threads are killed). To wait in Rust, `join` the handles (or use `thread::scope`).
+//!
+//! Mirrors: `simpleThread.py` and `thread.py` of the Python original.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-threading --bin simple-threads
+//! cargo run -p multi-threading --bin simple-threads -- --seed 7 --tasks 5
+//! cargo run -p multi-threading --bin simple-threads -- --no-join
+//! ```
+//!
+//! The output ends like this (the waits are random; `--seed` repeats a run's):
+//!
+//! ```text
+//! Finished in the order of their waits: task 2 (0.50 s), task 3 (1.00 s), task 1 (1.50 s).
+//! ```
+
+use std::io::Write;
+use std::sync::Arc;
+use std::thread;
+
+use anyhow::Result;
+use clap::Parser;
+use serde::Serialize;
+use shared::cli::Common;
+use shared::report::{ok_if_stdout_closed, out, print_json};
+use shared::timeline::{Timeline, terminal_width};
+use shared::waits::Random;
+
+/// Start threads with random waits; show the order they finish in, and what --no-join does.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How many threads to start (at most 20)
+    #[arg(long, value_name = "N≤20", default_value = "3",
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    tasks: u32,
+    /// Seed for the random waits, to repeat a run [default: from the clock]
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Let `main` return after 0.75 s without joining: the threads still waiting die
+    #[arg(long)]
+    no_join: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Random waits in seconds, all different and at least 0.5 s apart: 0.5, 1.0, 1.5, … shuffled.
+fn random_waits(tasks: u32, seed: u64) -> Vec<f64> {
+    let mut waits: Vec<f64> = (1..=tasks).map(|i| 0.5 * f64::from(i)).collect();
+    Random::new(seed).shuffle(&mut waits);
+    waits
+}
+
+/// The task number of a timeline lane named "task N".
+fn task_of(lane: &str) -> usize {
+    lane.trim_start_matches("task ").parse().expect("lanes are named \"task N\"")
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    seed: u64,
+    waits_s: Vec<f64>,
+    /// Task numbers in the order they finished (with `--no-join`: before `main` returned).
+    finished: Vec<usize>,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let seed = args.seed.unwrap_or_else(Random::clock_seed);
+    let waits = random_waits(args.tasks, seed);
+    let scale = args.common.time_scale;
+    writeln!(out, "Starting {} threads with random waits (--seed {seed}).\n", args.tasks)?;
+
+    let timeline = Arc::new(Timeline::new());
+    let mut handles = Vec::new();
+    for (i, &wait) in waits.iter().enumerate() {
+        let (task, timeline) = (i + 1, timeline.clone());
+        handles.push(thread::spawn(move || -> std::io::Result<usize> {
+            let mut out = shared::report::out();
+            writeln!(
+                out,
+                "{:6.2} s  task {task} starts, waits {wait:.2} s",
+                timeline.now().as_secs_f64()
+            )?;
+            timeline.measure(format!("task {task}"), format!("{wait:.1} s"), || {
+                thread::sleep(scale.secs(wait)); // Stand-in for a download or a query.
+            });
+            writeln!(out, "{:6.2} s  task {task} done", timeline.now().as_secs_f64())?;
+            Ok(task)
+        }));
+    }
+
+    if args.no_join {
+        // New! No join: `main` returns while threads are still waiting, which ends the process.
+        thread::sleep(scale.secs(0.75));
+        let finished: Vec<usize> = timeline.spans().iter().map(|s| task_of(&s.lane)).collect();
+        writeln!(
+            out,
+            "\n{:6.2} s  main returns without joining: the process exits, and the {} threads \
+             still waiting die with it; their \"done\" never prints. (Python would wait for \
+             them, unless they were daemon threads.)",
+            timeline.now().as_secs_f64(),
+            handles.len() - finished.len()
+        )?;
+        if args.common.json {
+            print_json(&Summary { seed, waits_s: waits, finished })?;
+        }
+        return Ok(());
+    }
+
+    // `join` waits for each thread in turn; results arrive in spawn order, but the spans
+    // (and the "done" lines above) show the order in which the threads really finished.
+    for handle in handles {
+        handle.join().expect("a task thread panicked")?;
+    }
+    let mut spans = timeline.spans();
+    spans.sort_by_key(|span| span.end);
+    let finished: Vec<usize> = spans.iter().map(|span| task_of(&span.lane)).collect();
+
+    writeln!(out, "\nTimeline (a row per thread, in the order they started):")?;
+    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    let listed: Vec<String> =
+        finished.iter().map(|&t| format!("task {t} ({:.2} s)", waits[t - 1])).collect();
+    let by_wait = finished.windows(2).all(|w| waits[w[0] - 1] <= waits[w[1] - 1]);
+    let verdict = if by_wait {
+        "Finished in the order of their waits"
+    } else {
+        "Finished out of the order of their waits (the waits were too short to tell apart)"
+    };
+    writeln!(out, "{verdict}: {}.", listed.join(", "))?;
+    if args.common.json {
+        print_json(&Summary { seed, waits_s: waits, finished })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_are_reproducible_distinct_and_apart() {
+        assert_eq!(random_waits(5, 7), random_waits(5, 7));
+        let mut waits = random_waits(5, 7);
+        waits.sort_by(f64::total_cmp);
+        assert_eq!(waits, [0.5, 1.0, 1.5, 2.0, 2.5]);
+        assert_ne!(random_waits(5, 7), random_waits(5, 8), "seeds 7 and 8 give the same order");
+    }
+}

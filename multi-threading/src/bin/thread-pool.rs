@@ -1,0 +1,204 @@
+//! A thread pool: a few threads, started once, run many jobs — by hand, then with rayon.
+//!
+//! Starting a thread costs tens of microseconds and a stack; a pool pays that once and then
+//! hands each job to a thread that is already running. The hand-made pool (`src/pool.rs`,
+//! ~60 lines of the crate's library, so that the loom proofs check this very code) is a
+//! queue of boxed closures and N threads that take jobs from it. Shutdown drops the queue's
+//! sender, which tells every thread to finish the jobs still queued and return, and joins
+//! them: Python's `executor.shutdown(wait=True)`. `rayon::ThreadPool` does the same job,
+//! with work stealing and scopes, and is what you would use in practice.
+//!
+//! Each job waits `--wait` (a stand-in for I/O, as in the original) and reports the thread
+//! that ran it: `--jobs` jobs, but only `--workers` thread names, each used again and again.
+//!
+//! Mirrors: `threadPool.py` (`ThreadPoolExecutor(max_workers=2)`) of the Python original.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-threading --bin thread-pool
+//! cargo run -p multi-threading --bin thread-pool -- --jobs 10 --workers 3
+//! ```
+//!
+//! The output ends like this (which thread runs which job varies):
+//!
+//! ```text
+//! hand-made pool: 6 jobs on 2 threads (hand-made-1, hand-made-2)
+//! rayon pool: 6 jobs on 2 threads (rayon-1, rayon-2)
+//! Each pool started its threads once and reused them for every job.
+//! ```
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Parser;
+use multi_threading::pool::ThreadPool;
+use serde::Serialize;
+use shared::cli::Common;
+use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json};
+use shared::timeline::{Timeline, terminal_width};
+
+/// Run jobs on a hand-made thread pool and on a rayon pool, and show the threads reused.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Jobs to run on each pool
+    #[arg(long, value_name = "N≤1000", default_value = "6",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    jobs: u32,
+    /// Threads in each pool
+    #[arg(long, value_name = "N≤64", default_value = "2",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    workers: u32,
+    /// Simulated seconds each job waits
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// One job: wait, as if for I/O, and say which thread ran it.
+fn job(id: u32, wait: Duration, timeline: &Timeline) -> (u32, String) {
+    let name = thread::current().name().unwrap_or("unnamed").to_string();
+    timeline.measure(&name, id.to_string(), || thread::sleep(wait));
+    (id, name)
+}
+
+/// Runs the jobs on the hand-made pool; returns (job, thread name) in finishing order.
+fn run_hand_made(
+    jobs: u32,
+    workers: u32,
+    wait: Duration,
+    timeline: &Arc<Timeline>,
+) -> Result<Vec<(u32, String)>> {
+    let pool = ThreadPool::new("hand-made", workers as usize)?;
+    let (results, received) = mpsc::channel();
+    for id in 0..jobs {
+        let (results, timeline) = (results.clone(), timeline.clone());
+        // The pool keeps the job until a thread is free; `send` cannot fail while we hold `received`.
+        pool.execute(move || drop(results.send(job(id, wait, &timeline))));
+    }
+    drop(results);
+    // Python's `shutdown(wait=True)`: let the queued jobs finish, then stop the threads.
+    pool.join();
+    Ok(received.into_iter().collect())
+}
+
+/// Runs the jobs on a rayon pool of `workers` threads.
+fn run_rayon(
+    jobs: u32,
+    workers: u32,
+    wait: Duration,
+    timeline: &Timeline,
+) -> Result<Vec<(u32, String)>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers as usize)
+        .thread_name(|i| format!("rayon-{}", i + 1))
+        .build()?;
+    let (results, received) = mpsc::channel();
+    // A scope may borrow `timeline`, and returns only when every job spawned in it is done.
+    pool.scope(|scope| {
+        for id in 0..jobs {
+            let results = results.clone();
+            scope.spawn(move |_| drop(results.send(job(id, wait, timeline))));
+        }
+    });
+    drop(results);
+    Ok(received.into_iter().collect())
+}
+
+/// What `--json` reports for one pool.
+#[derive(Debug, Serialize)]
+struct PoolSummary {
+    jobs: usize,
+    distinct_threads: usize,
+    /// The thread that ran each job, in job order.
+    threads: Vec<String>,
+}
+
+impl PoolSummary {
+    fn new(mut results: Vec<(u32, String)>) -> Self {
+        results.sort();
+        let distinct: BTreeSet<&String> = results.iter().map(|(_, name)| name).collect();
+        let distinct_threads = distinct.len();
+        let threads = results.into_iter().map(|(_, name)| name).collect::<Vec<_>>();
+        PoolSummary { jobs: threads.len(), distinct_threads, threads }
+    }
+
+    fn line(&self, pool: &str) -> String {
+        let names: BTreeSet<&String> = self.threads.iter().collect();
+        let names: Vec<&str> = names.into_iter().map(String::as_str).collect();
+        format!(
+            "{pool}: {} jobs on {} threads ({})",
+            self.jobs,
+            self.distinct_threads,
+            names.join(", ")
+        )
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    hand_made: PoolSummary,
+    rayon: PoolSummary,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let wait = args.common.time_scale.secs(args.wait);
+    writeln!(
+        out,
+        "{} jobs of {} each, on a hand-made pool of {} threads, then on a rayon pool of {}.\n",
+        args.jobs,
+        human_duration(wait),
+        args.workers,
+        args.workers
+    )?;
+    let timeline = Arc::new(Timeline::new());
+    let hand_made = PoolSummary::new(run_hand_made(args.jobs, args.workers, wait, &timeline)?);
+    let rayon = PoolSummary::new(run_rayon(args.jobs, args.workers, wait, &timeline)?);
+
+    let mut table = Table::new(["job", "hand-made pool", "rayon pool"]);
+    for (id, (a, b)) in hand_made.threads.iter().zip(&rayon.threads).enumerate() {
+        table.row([id.to_string(), a.clone(), b.clone()]);
+    }
+    writeln!(out, "{table}")?;
+    writeln!(out, "Timeline (a row per pool thread, a box per job):")?;
+    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    writeln!(out, "{}", hand_made.line("hand-made pool"))?;
+    writeln!(out, "{}", rayon.line("rayon pool"))?;
+    writeln!(out, "Each pool started its threads once and reused them for every job.")?;
+    if args.common.json {
+        print_json(&Summary { hand_made, rayon })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_pools_run_every_job_once_on_their_own_threads() {
+        let timeline = Arc::new(Timeline::new());
+        for (results, prefix) in [
+            (run_hand_made(20, 3, Duration::ZERO, &timeline).unwrap(), "hand-made-"),
+            (run_rayon(20, 3, Duration::ZERO, &timeline).unwrap(), "rayon-"),
+        ] {
+            let summary = PoolSummary::new(results);
+            assert_eq!(summary.jobs, 20);
+            assert!((1..=3).contains(&summary.distinct_threads));
+            assert!(summary.threads.iter().all(|t| t.starts_with(prefix)), "{:?}", summary.threads);
+        }
+        assert_eq!(timeline.spans().len(), 40);
+    }
+}
