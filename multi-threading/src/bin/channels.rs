@@ -259,9 +259,11 @@ mod tests {
     #[test]
     fn select_sees_every_message_and_ends_when_both_close() {
         let events = select_with_timeout(TimeScale::new(0.01).unwrap());
-        let messages: Vec<&str> =
-            events.iter().map(|(_, e)| e.as_str()).filter(|e| !e.starts_with("timeout")).collect();
-        assert_eq!(messages, ["quick 1", "quick 2", "quick 3", "slow answer"]);
+        // Every message, each channel's in order; how the two channels interleave may vary.
+        let quick: Vec<&str> =
+            events.iter().map(|(_, e)| e.as_str()).filter(|e| e.starts_with("quick")).collect();
+        assert_eq!(quick, ["quick 1", "quick 2", "quick 3"]);
+        assert_eq!(events.iter().filter(|(_, e)| e == "slow answer").count(), 1);
     }
 
     #[test]
