@@ -50,3 +50,43 @@ mod sync {
     pub use std::sync::{Arc, Condvar, Mutex};
     pub use std::thread;
 }
+
+/// The pool's tests live here, not in `pool.rs`, which the loom proofs include with loom's
+/// types: these use std's threads and channels.
+#[cfg(test)]
+mod pool_tests {
+    use crate::pool::{ThreadPool, channel};
+    use std::sync::mpsc;
+    use std::thread;
+
+    #[test]
+    fn runs_every_job_exactly_once_then_shuts_down() {
+        let pool = ThreadPool::new("test", 3).unwrap();
+        let (done, results) = mpsc::channel();
+        for job in 0..100 {
+            let done = done.clone();
+            pool.execute(move || {
+                done.send((job, thread::current().name().map(String::from))).unwrap()
+            });
+        }
+        drop(done);
+        pool.join();
+        let mut results: Vec<_> = results.into_iter().collect();
+        results.sort();
+        assert_eq!(
+            results.iter().map(|(job, _)| *job).collect::<Vec<_>>(),
+            (0..100).collect::<Vec<_>>()
+        );
+        let names = ["test-1", "test-2", "test-3"].map(|n| Some(n.to_string()));
+        assert!(results.iter().all(|(_, name)| names.contains(name)));
+    }
+
+    #[test]
+    fn a_receiver_sees_queued_jobs_before_the_close() {
+        let (sender, receiver) = channel();
+        sender.send(Box::new(|| ()));
+        drop(sender);
+        assert!(receiver.recv().is_some(), "the queued job is still delivered");
+        assert!(receiver.recv().is_none(), "then the closed, empty queue ends the loop");
+    }
+}
