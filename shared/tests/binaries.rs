@@ -258,12 +258,13 @@ fn build_every_binary() {
 }
 
 /// Flags that make a run small, given to each binary whose `--help` lists them.
-const SMALL_RUN: [(&str, &str); 5] = [
+const SMALL_RUN: [(&str, &str); 6] = [
     ("--time-scale", "0.01"),
     ("--limit", "10000"),
-    ("--tasks", "100"),
+    ("--tasks", "3"),
     ("--clients", "3"),
     ("--runs", "1"),
+    ("--increments", "1000"),
 ];
 
 /// When the reader of a binary's stdout goes away.
