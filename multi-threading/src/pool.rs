@@ -86,7 +86,11 @@ pub struct ThreadPool {
 
 impl ThreadPool {
     /// Starts the threads; each runs jobs until the queue is closed and empty.
+    ///
+    /// # Panics
+    /// If `size` is 0: the jobs would never run.
     pub fn new(name: &str, size: usize) -> std::io::Result<ThreadPool> {
+        assert!(size > 0, "a thread pool needs at least one thread");
         let (sender, receiver) = channel();
         let workers = (1..=size)
             .map(|i| {
@@ -114,7 +118,11 @@ impl ThreadPool {
     fn shut_down(&mut self) {
         drop(self.sender.take());
         for worker in self.workers.drain(..) {
-            worker.join().expect("a pool thread panicked");
+            // Pass a job's panic on — unless this thread is already unwinding from a panic
+            // of its own, where a second one would abort the process.
+            if worker.join().is_err() && !std::thread::panicking() {
+                panic!("a job panicked on a pool thread");
+            }
         }
     }
 }

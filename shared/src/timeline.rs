@@ -177,7 +177,7 @@ fn lanes(spans: &[Span]) -> Vec<&str> {
         let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
         (stem.to_string(), name[stem.len()..].parse::<u64>().ok(), name.to_string())
     };
-    first_start.sort_by_key(|&(lane, start)| (start, name_key(lane)));
+    first_start.sort_by_cached_key(|&(lane, start)| (start, name_key(lane)));
     first_start.into_iter().map(|(lane, _)| lane).collect()
 }
 

@@ -28,7 +28,7 @@
 //! rayon::join         921 ms    1.94×
 //! channel + threads   928 ms    1.93×
 //!
-//! par_iter was 1.94× as fast as one thread on 2 cores, by changing one word of the code.
+//! par_iter was 1.94× as fast as one thread, with 2 threads, by changing one word of the code.
 //! Below 1,000 it was slower: 1.90 µs on one thread, 23.4 µs with par_iter. Parallelism pays only at scale.
 //! ```
 
@@ -155,8 +155,8 @@ fn run(args: &Args) -> Result<()> {
     let speedup = sequential.as_secs_f64() / rayon.as_secs_f64();
     writeln!(
         out,
-        "par_iter was {speedup:.2}× as fast as one thread on {threads} cores, by changing one \
-         word of the code."
+        "par_iter was {speedup:.2}× as fast as one thread, with {threads} threads, by changing \
+         one word of the code."
     )?;
     // The tiny input: time many runs and keep the median, each is only microseconds.
     let tiny_sequential = median_time(201, || count_primes(0..tiny));

@@ -11,7 +11,7 @@
 //!    halves that cannot overlap, and each thread gets one `&mut` half. Two `&mut` to the
 //!    whole `Vec` would not compile (that would be a data race).
 //!
-//! Mirrors: nothing in the Python original, which has no such borrowing rules; see CONCEPTS.md.
+//! Mirrors: nothing in the Python original, which has no borrowing rules to lift.
 //!
 //! Run with:
 //!
@@ -29,7 +29,6 @@
 //! ```
 
 use std::io::Write;
-use std::num::NonZeroU64;
 use std::thread;
 
 use anyhow::{Result, ensure};
@@ -43,9 +42,10 @@ use shared::timeline::{Timeline, terminal_width};
 /// Borrow a local Vec from two threads, then write to its two halves at once.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Work on the numbers below N
-    #[arg(long, value_name = "N≥1", default_value = "2000000")]
-    limit: NonZeroU64,
+    /// Work on the numbers below N (at most 100,000,000: the Vecs take 9 bytes per number)
+    #[arg(long, value_name = "N≤100000000", default_value = "2000000",
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    limit: u64,
     #[command(flatten)]
     common: Common,
 }
@@ -102,7 +102,7 @@ fn main() -> Result<()> {
 
 fn run(args: &Args) -> Result<()> {
     let mut out = out();
-    let limit = args.limit.get();
+    let limit = args.limit;
     // Local data, owned by this function; the threads below only borrow it.
     let numbers: Vec<u64> = (0..limit).collect();
     writeln!(

@@ -114,13 +114,19 @@ fn run(args: &Args) -> Result<()> {
         // New! No join: `main` returns while threads are still waiting, which ends the process.
         thread::sleep(scale.secs(0.75));
         let finished: Vec<usize> = timeline.spans().iter().map(|s| task_of(&s.lane)).collect();
+        let waiting = handles.len() - finished.len();
+        let fate = if waiting == 0 {
+            "every thread had already finished".to_string()
+        } else {
+            format!(
+                "the threads still waiting ({waiting}) die with it; their \"done\" never prints"
+            )
+        };
         writeln!(
             out,
-            "\n{:6.2} s  main returns without joining: the process exits, and the {} threads \
-             still waiting die with it; their \"done\" never prints. (Python would wait for \
-             them, unless they were daemon threads.)",
-            timeline.now().as_secs_f64(),
-            handles.len() - finished.len()
+            "\n{:6.2} s  main returns without joining: the process exits, and {fate}. (Python \
+             would wait for them, unless they were daemon threads.)",
+            timeline.now().as_secs_f64()
         )?;
         if args.common.json {
             print_json(&Summary { seed, waits_s: waits, finished })?;

@@ -55,15 +55,15 @@ struct Args {
     common: Common,
 }
 
-/// Raises each number to `exponent`, taking `wait` per number; returns the results and the
-/// id of the thread that computed them.
+/// Raises each number to `exponent`, taking `wait` per number (recorded on `lane`); returns
+/// the results and the id of the thread that computed them.
 fn powers(
     numbers: &[u64],
     exponent: u32,
     wait: Duration,
     timeline: &Timeline,
+    lane: &str,
 ) -> (Vec<u64>, ThreadId) {
-    let lane = if exponent == 2 { "square thread" } else { "cube thread" };
     let results = numbers
         .iter()
         .map(|&n| {
@@ -110,11 +110,11 @@ fn run(args: &Args) -> Result<()> {
     let timeline = Arc::new(Timeline::new());
     let square_thread = {
         let (numbers, timeline) = (numbers.clone(), timeline.clone());
-        thread::spawn(move || powers(&numbers, 2, wait, &timeline))
+        thread::spawn(move || powers(&numbers, 2, wait, &timeline, "square thread"))
     };
     let cube_thread = {
         let timeline = timeline.clone();
-        thread::spawn(move || powers(&numbers, 3, wait, &timeline))
+        thread::spawn(move || powers(&numbers, 3, wait, &timeline, "cube thread"))
     };
     // `join` waits for the thread to end and hands back what its closure returned.
     let (squares, square_id) = square_thread.join().expect("the square thread panicked");
@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn powers_returns_every_result_in_order() {
         let timeline = Timeline::new();
-        let (cubes, id) = powers(&[1, 2, 3, 2_000_000], 3, Duration::ZERO, &timeline);
+        let (cubes, id) = powers(&[1, 2, 3, 2_000_000], 3, Duration::ZERO, &timeline, "cube");
         assert_eq!(cubes, [1, 8, 27, 8_000_000_000_000_000_000]);
         assert_eq!(id, thread::current().id());
         assert_eq!(timeline.spans().len(), 4);

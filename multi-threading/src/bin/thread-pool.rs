@@ -25,7 +25,7 @@
 //! ```text
 //! hand-made pool: 6 jobs on 2 threads (hand-made-1, hand-made-2)
 //! rayon pool: 6 jobs on 2 threads (rayon-1, rayon-2)
-//! Each pool started its threads once and reused them for every job.
+//! Each pool started its threads once and reused them from job to job.
 //! ```
 
 use std::collections::BTreeSet;
@@ -131,12 +131,9 @@ impl PoolSummary {
     fn line(&self, pool: &str) -> String {
         let names: BTreeSet<&String> = self.threads.iter().collect();
         let names: Vec<&str> = names.into_iter().map(String::as_str).collect();
-        format!(
-            "{pool}: {} jobs on {} threads ({})",
-            self.jobs,
-            self.distinct_threads,
-            names.join(", ")
-        )
+        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let (jobs, threads) = (count(self.jobs, "job"), count(self.distinct_threads, "thread"));
+        format!("{pool}: {jobs} on {threads} ({})", names.join(", "))
     }
 }
 
@@ -176,7 +173,15 @@ fn run(args: &Args) -> Result<()> {
     writeln!(out, "{}", timeline.render_text(terminal_width()))?;
     writeln!(out, "{}", hand_made.line("hand-made pool"))?;
     writeln!(out, "{}", rayon.line("rayon pool"))?;
-    writeln!(out, "Each pool started its threads once and reused them for every job.")?;
+    // Reuse happened only if some thread ran more than one job.
+    if hand_made.distinct_threads < hand_made.jobs || rayon.distinct_threads < rayon.jobs {
+        writeln!(out, "Each pool started its threads once and reused them from job to job.")?;
+    } else {
+        writeln!(
+            out,
+            "No thread ran a second job, so nothing was reused: try more --jobs than --workers."
+        )?;
+    }
     if args.common.json {
         print_json(&Summary { hand_made, rayon })?;
     }
