@@ -60,8 +60,8 @@ pub fn count_primes(range: Range<u64>) -> u64 {
 /// near 1,000,000, and equal-width chunks would leave one job with the expensive end. We
 /// place the boundaries where the estimated cumulative cost reaches equal steps.
 ///
-/// Every number of `range` lands in exactly one sub-range; sub-ranges may be empty when
-/// `jobs` exceeds the number of values.
+/// Every number of `range` lands in exactly one sub-range; none is empty unless `jobs`
+/// exceeds the number of values.
 ///
 /// ```
 /// use shared::primes::split_balanced;
@@ -78,7 +78,13 @@ pub fn split_balanced(range: Range<u64>, jobs: usize) -> Vec<Range<u64>> {
     for i in 1..jobs {
         let target = cost_lo + (cost_hi - cost_lo) * i as f64 / jobs as f64;
         let previous = *bounds.last().expect("bounds starts non-empty");
-        bounds.push(first_reaching(target, previous, hi));
+        let mut bound = first_reaching(target, previous, hi);
+        // Where there are enough numbers, no job is left empty: at least one number since
+        // the previous bound, and one for each job still to come.
+        if hi - lo >= jobs as u64 {
+            bound = bound.max(previous + 1).min(hi - (jobs - i) as u64);
+        }
+        bounds.push(bound);
     }
     bounds.push(hi);
     bounds.windows(2).map(|w| w[0]..w[1]).collect()
@@ -95,10 +101,11 @@ pub fn split_even(range: Range<u64>, jobs: usize) -> Vec<Range<u64>> {
 /// Estimated divisions to test every number below `x`: 1.5 per number, plus the primes'
 /// ∫ √t / (2 ln t) dt ≈ x^1.5 / (3 ln x).
 fn cumulative_cost(x: u64) -> f64 {
+    let primes = |x: f64| x.powf(1.5) / (3.0 * x.ln());
     let x = x as f64;
-    // For the first few numbers the primes' term is meaningless (ln x is tiny); skip it.
-    let primes = if x >= 8.0 { x.powf(1.5) / (3.0 * x.ln()) } else { 0.0 };
-    1.5 * x + primes
+    // For the first few numbers the primes' term is meaningless (ln x is tiny): it starts at
+    // 8, from zero, so that the cost never jumps (a jump would leave some jobs empty).
+    1.5 * x + if x >= 8.0 { primes(x) - primes(8.0) } else { 0.0 }
 }
 
 /// The smallest `x` in `lo..=hi` whose cumulative cost reaches `target` (binary search).
@@ -174,6 +181,14 @@ mod tests {
                 let total: u64 = split.iter().cloned().map(count_primes).sum();
                 assert_eq!(total, 9_592, "primes below 100,000 with {jobs} jobs");
             }
+        }
+    }
+
+    #[test]
+    fn as_many_jobs_as_numbers_gives_no_empty_job() {
+        for n in 1..=40 {
+            let split = split_balanced(0..n, n as usize);
+            assert!(split.iter().all(|r| r.end - r.start == 1), "{n}: {split:?}");
         }
     }
 

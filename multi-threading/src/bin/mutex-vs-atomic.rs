@@ -107,6 +107,11 @@ struct Summary {
     partial: Method,
 }
 
+/// "once", or "1,000 times".
+fn times(n: u64) -> String {
+    if n == 1 { "once".to_string() } else { format!("{} times", thousands(n)) }
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -118,8 +123,8 @@ fn run(args: &Args) -> Result<()> {
     let expected = 2 * args.increments;
     writeln!(
         out,
-        "Two threads add 1 to a shared total {} times each, three ways ({}).\n",
-        thousands(args.increments),
+        "Two threads add 1 to a shared total {} each, three ways ({}).\n",
+        times(args.increments),
         shared::report::build_note()
     )?;
     let results = [
@@ -140,16 +145,23 @@ fn run(args: &Args) -> Result<()> {
 
     let [mutex, atomic, partial] =
         results.map(|(_, (total, time))| Method { total, ns_per_op: ns_per_op(time) });
-    let order = if mutex.ns_per_op > atomic.ns_per_op && atomic.ns_per_op > partial.ns_per_op {
-        "the Mutex costs most, the atomic less, and partial sums least"
+    let fastest = results.iter().map(|(_, (_, time))| *time).min().unwrap_or_default();
+    let lesson = if fastest < Duration::from_millis(1) {
+        // Then the times are mostly the two threads starting, not the increments.
+        "All three are exact, but too few increments to compare their cost: starting the \
+         threads took most of the time. Try the default --increments."
+            .to_string()
+    } else if mutex.ns_per_op > atomic.ns_per_op && atomic.ns_per_op > partial.ns_per_op {
+        "All three are exact. Per increment, the Mutex costs most, the atomic less, and \
+         partial sums least: the cheapest lock is the one you don't take — count on each \
+         thread, combine once at the end."
+            .to_string()
     } else {
-        "this time the usual order (Mutex, then atomic, then partial sums) did not hold"
+        "All three are exact; this time the usual order of their costs (Mutex, then atomic, \
+         then partial sums) did not hold. Run it again on a quiet machine."
+            .to_string()
     };
-    writeln!(
-        out,
-        "All three are exact. Per increment, {order}: the cheapest lock is the one you don't \
-         take — count on each thread, combine once at the end."
-    )?;
+    writeln!(out, "{lesson}")?;
     if args.common.json {
         print_json(&Summary { expected, mutex, atomic, partial })?;
     }

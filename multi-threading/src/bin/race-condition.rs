@@ -104,6 +104,11 @@ struct Summary {
     locked: Vec<u64>,
 }
 
+/// "once", or "1,000 times".
+fn times(n: u64) -> String {
+    if n == 1 { "once".to_string() } else { format!("{} times", thousands(n)) }
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -118,8 +123,8 @@ fn run(args: &Args) -> Result<()> {
     let expected = 2 * args.increments;
     writeln!(
         out,
-        "(b) Two threads each add 1 to a shared counter {} times: {} in all.\n",
-        thousands(args.increments),
+        "(b) Two threads each add 1 to a shared counter {}: {} in all.\n",
+        times(args.increments),
         thousands(expected)
     )?;
     let mut table = Table::new(["run", "load then store", "lost", "Mutex"]);

@@ -153,11 +153,19 @@ fn run(args: &Args) -> Result<()> {
 
     let rayon = runs[1].1.1;
     let speedup = sequential.as_secs_f64() / rayon.as_secs_f64();
-    writeln!(
-        out,
-        "par_iter was {speedup:.2}× as fast as one thread, with {threads} threads, by changing \
-         one word of the code."
-    )?;
+    if speedup > 1.0 {
+        writeln!(
+            out,
+            "par_iter was {speedup:.2}× as fast as one thread, with {threads} threads, by \
+             changing one word of the code."
+        )?;
+    } else {
+        writeln!(
+            out,
+            "par_iter was no faster than one thread here ({speedup:.2}×): too little work to \
+             share among {threads} threads. Try a larger --limit."
+        )?;
+    }
     // The tiny input: time many runs and keep the median, each is only microseconds.
     let tiny_sequential = median_time(201, || count_primes(0..tiny));
     let tiny_rayon = median_time(201, || count_par_iter(0..tiny));

@@ -25,7 +25,7 @@
 //! The output ends like this (the waits are random; `--seed` repeats a run's):
 //!
 //! ```text
-//! Finished in the order of their waits: task 2 (0.50 s), task 3 (1.00 s), task 1 (1.50 s).
+//! Finished in the order of their waits: task 2 (500 ms), task 3 (1.00 s), task 1 (1.50 s).
 //! ```
 
 use std::io::Write;
@@ -36,7 +36,7 @@ use anyhow::Result;
 use clap::Parser;
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{ok_if_stdout_closed, out, print_json};
+use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
 use shared::timeline::{Timeline, terminal_width};
 use shared::waits::Random;
 
@@ -89,21 +89,20 @@ fn run(args: &Args) -> Result<()> {
     let seed = args.seed.unwrap_or_else(Random::clock_seed);
     let waits = random_waits(args.tasks, seed);
     let scale = args.common.time_scale;
-    writeln!(out, "Starting {} threads with random waits (--seed {seed}).\n", args.tasks)?;
+    let threads = if args.tasks == 1 { "1 thread" } else { &format!("{} threads", args.tasks) };
+    writeln!(out, "Starting {threads} with random waits (--seed {seed}, time scale {scale}).\n")?;
 
     let timeline = Arc::new(Timeline::new());
     let mut handles = Vec::new();
     for (i, &wait) in waits.iter().enumerate() {
         let (task, timeline) = (i + 1, timeline.clone());
+        let wait = scale.secs(wait);
         handles.push(thread::spawn(move || -> std::io::Result<usize> {
             let mut out = shared::report::out();
-            writeln!(
-                out,
-                "{:6.2} s  task {task} starts, waits {wait:.2} s",
-                timeline.now().as_secs_f64()
-            )?;
-            timeline.measure(format!("task {task}"), format!("{wait:.1} s"), || {
-                thread::sleep(scale.secs(wait)); // Stand-in for a download or a query.
+            let (at, waits) = (timeline.now().as_secs_f64(), human_duration(wait));
+            writeln!(out, "{at:6.2} s  task {task} starts, waits {waits}")?;
+            timeline.measure(format!("task {task}"), &waits, || {
+                thread::sleep(wait); // Stand-in for a download or a query.
             });
             writeln!(out, "{:6.2} s  task {task} done", timeline.now().as_secs_f64())?;
             Ok(task)
@@ -113,6 +112,11 @@ fn run(args: &Args) -> Result<()> {
     if args.no_join {
         // New! No join: `main` returns while threads are still waiting, which ends the process.
         thread::sleep(scale.secs(0.75));
+        // Lock stdout for good, so that no thread can print between main's last lines and
+        // the end of the process: with tiny waits they could still finish in that instant,
+        // and their "done" would contradict the count below. (At exit, std only *tries* to
+        // lock stdout, so a lock that is never released is safe.)
+        let stdout = std::io::stdout().lock();
         let finished: Vec<usize> = timeline.spans().iter().map(|s| task_of(&s.lane)).collect();
         let waiting = handles.len() - finished.len();
         let fate = if waiting == 0 {
@@ -131,6 +135,7 @@ fn run(args: &Args) -> Result<()> {
         if args.common.json {
             print_json(&Summary { seed, waits_s: waits, finished })?;
         }
+        std::mem::forget(stdout);
         return Ok(());
     }
 
@@ -145,8 +150,10 @@ fn run(args: &Args) -> Result<()> {
 
     writeln!(out, "\nTimeline (a row per thread, in the order they started):")?;
     writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    let listed: Vec<String> =
-        finished.iter().map(|&t| format!("task {t} ({:.2} s)", waits[t - 1])).collect();
+    let listed: Vec<String> = finished
+        .iter()
+        .map(|&t| format!("task {t} ({})", human_duration(scale.secs(waits[t - 1]))))
+        .collect();
     let by_wait = finished.windows(2).all(|w| waits[w[0] - 1] <= waits[w[1] - 1]);
     let verdict = if by_wait {
         "Finished in the order of their waits"

@@ -131,23 +131,24 @@ struct Summary {
 /// is the system's load average before the run, where the OS has one.
 fn verdict(speedup: f64, ideal: usize, cores: usize, took: Duration, load: Option<f64>) -> String {
     let (got, ideal_x) = (format!("{speedup:.2}×"), format!("{ideal}×"));
-    if ideal == 1 {
-        return format!(
-            "{got}: with one worker, one core or one job, nothing can run in parallel, \
-             so about 1× is all there is to get."
-        );
-    }
-    if speedup > ideal as f64 * 1.1 {
+    if speedup > ideal as f64 * 1.03 {
         return format!(
             "{got} is more than the ideal {ideal_x}: the sequential run was probably the slower \
              one (other work on the machine, or the CPU still speeding up). Run it again."
         );
     }
     if speedup >= ideal as f64 * 0.85 {
-        return format!(
-            "{got} is close to the ideal {ideal_x}: the workers kept {ideal} cores busy at the \
-             same time.\nRust has no GIL; Python threads would take turns and get about 1×."
-        );
+        return if ideal == 1 {
+            format!(
+                "{got}: with one worker, one core or one job, nothing can run in parallel, \
+                 so about 1× is all there is to get."
+            )
+        } else {
+            format!(
+                "{got} is close to the ideal {ideal_x}: the workers kept {ideal} cores busy at \
+                 the same time.\nRust has no GIL; Python threads would take turns and get about 1×."
+            )
+        };
     }
     // Far from the ideal: say what probably held it back.
     let why = if took < Duration::from_millis(100) {
@@ -282,6 +283,9 @@ mod tests {
         assert!(verdict(1.94, 2, 2, long, Some(0.1)).contains("close to the ideal 2×"));
         assert!(verdict(3.9, 4, 8, long, None).contains("kept 4 cores busy"));
         assert!(verdict(0.98, 1, 2, long, None).starts_with("0.98×: with one worker"));
+        // One job or not, a run of microseconds is too small to judge.
+        assert!(verdict(0.0, 1, 2, short, None).contains("too small"));
+        assert!(verdict(2.13, 2, 2, long, None).contains("more than the ideal"));
         assert!(verdict(2.4, 2, 2, long, None).contains("more than the ideal"));
         // Far from the ideal: a short run is blamed on its size, a long one on the load...
         let small = verdict(0.01, 2, 2, short, Some(3.0));
