@@ -47,6 +47,15 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// How many times, in words: `once`, `twice`, `1,000 times`.
+pub fn times(n: u64) -> String {
+    match n {
+        1 => "once".to_string(),
+        2 => "twice".to_string(),
+        n => format!("{} times", thousands(n)),
+    }
+}
+
 /// A plain-text table: a header row, a rule, then rows. Columns are padded to their widest
 /// cell; cells that look like numbers (start with a digit) are right-aligned.
 #[derive(Debug, Clone, Default)]
@@ -275,6 +284,11 @@ mod tests {
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(2_000_000), "2,000,000");
         assert_eq!(thousands(148_933), "148,933");
+    }
+
+    #[test]
+    fn times_in_words() {
+        assert_eq!([times(1), times(2), times(1_000)], ["once", "twice", "1,000 times"]);
     }
 
     #[test]

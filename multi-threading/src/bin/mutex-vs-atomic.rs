@@ -43,7 +43,9 @@ use clap::Parser;
 use multi_threading::counter::{atomic_increment, locked_increment};
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{
+    Table, human_duration, ok_if_stdout_closed, out, print_json, thousands, times,
+};
 
 /// Count with a Mutex, an atomic and partial sums on two threads, and compare the cost.
 #[derive(Debug, Parser)]
@@ -105,11 +107,6 @@ struct Summary {
     mutex: Method,
     atomic: Method,
     partial: Method,
-}
-
-/// "once", or "1,000 times".
-fn times(n: u64) -> String {
-    if n == 1 { "once".to_string() } else { format!("{} times", thousands(n)) }
 }
 
 fn main() -> Result<()> {

@@ -39,7 +39,7 @@ use clap::Parser;
 use multi_threading::counter::{locked_increment, racy_increment};
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{Table, ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{Table, ok_if_stdout_closed, out, print_json, thousands, times};
 use shared::waits::TimeScale;
 
 /// Show threads interleaving, and a counter that loses updates without a lock.
@@ -102,11 +102,6 @@ struct Summary {
     expected: u64,
     racy: Vec<u64>,
     locked: Vec<u64>,
-}
-
-/// "once", or "1,000 times".
-fn times(n: u64) -> String {
-    if n == 1 { "once".to_string() } else { format!("{} times", thousands(n)) }
 }
 
 fn main() -> Result<()> {
