@@ -35,16 +35,16 @@
 //! ```
 
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
+use async_io::Log;
 use clap::Parser;
 use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
 use shared::waits::TimeScale;
-use tokio::time::{Instant, sleep};
+use tokio::time::sleep;
 
 /// Show when a spawned task actually starts running.
 #[derive(Debug, Parser)]
@@ -54,30 +54,6 @@ struct Args {
     multi_thread: bool,
     #[command(flatten)]
     common: Common,
-}
-
-/// Prints each word with the time since the start, and keeps it for the summary and tests.
-#[derive(Debug, Clone)]
-struct Log {
-    start: Instant,
-    words: Arc<Mutex<Vec<(&'static str, Duration)>>>,
-}
-
-impl Log {
-    /// A log whose clock starts now (on the runtime's clock, which tests can pause).
-    fn new() -> Self {
-        Log { start: Instant::now(), words: Arc::default() }
-    }
-
-    fn say(&self, word: &'static str) -> io::Result<()> {
-        let at = self.start.elapsed();
-        self.words.lock().expect("log lock poisoned").push((word, at));
-        writeln!(out(), "{:5.2} s  {word}", at.as_secs_f64())
-    }
-
-    fn words(&self) -> Vec<(&'static str, Duration)> {
-        self.words.lock().expect("log lock poisoned").clone()
-    }
 }
 
 async fn second(log: Log, scale: TimeScale) -> io::Result<()> {
@@ -102,7 +78,7 @@ async fn first(log: Log, scale: TimeScale) -> io::Result<()> {
 #[derive(Debug, Serialize)]
 struct Summary {
     runtime: &'static str,
-    order: Vec<&'static str>,
+    order: Vec<String>,
     elapsed_s: f64,
 }
 
@@ -125,12 +101,12 @@ fn run(args: &Args) -> Result<()> {
 
     let log = Log::new();
     runtime.block_on(first(log.clone(), scale))?;
-    let elapsed = log.start.elapsed();
-    let words = log.words();
-    let order: Vec<&str> = words.iter().map(|&(word, _)| word).collect();
+    let elapsed = log.elapsed();
+    let words = log.events();
+    let order = log.order();
     // Each sleep ran between two words: `first`'s from "four" to "five", `second`'s from
     // "two" to "three". Claim overlap only if those two intervals really shared time.
-    let at = |word| words.iter().find(|&&(w, _)| w == word).map_or(Duration::ZERO, |&(_, t)| t);
+    let at = |word| words.iter().find(|(w, _)| w == word).map_or(Duration::ZERO, |&(_, t)| t);
     let verdict = match overlap(at("four")..at("five"), at("two")..at("three")) {
         Overlap::Overlapped(shared) => format!("they overlapped for {}", human_duration(shared)),
         Overlap::OneAfterAnother => "one ran after the other".to_string(),
@@ -145,8 +121,7 @@ fn run(args: &Args) -> Result<()> {
         human_duration(scale.secs(2.0))
     )?;
     // Say why this run came out in this order.
-    let four_first =
-        order.iter().position(|&w| w == "four") < order.iter().position(|&w| w == "two");
+    let four_first = order.iter().position(|w| w == "four") < order.iter().position(|w| w == "two");
     let why = match (args.multi_thread, four_first) {
         (false, _) => "with one thread, the task could start only at `first`'s first .await",
         (true, true) => "this time `first` printed before another thread started the task",
@@ -170,8 +145,10 @@ mod tests {
         let log = Log::new();
         first(log.clone(), TimeScale::REAL).await.unwrap();
         let secs = |s| Duration::from_secs(s);
+        let events = log.events();
+        let events: Vec<(&str, Duration)> = events.iter().map(|(e, t)| (e.as_str(), *t)).collect();
         assert_eq!(
-            log.words(),
+            events,
             [
                 ("one", secs(0)),
                 ("four", secs(0)),

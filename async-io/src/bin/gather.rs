@@ -1,0 +1,177 @@
+//! `join!` runs several futures at once on one thread: the total is the longest wait, not
+//! the sum — and `try_join!` stops at the first error.
+//!
+//! Three jobs wait 2, 3 and 1 s. `tokio::join!` polls all three concurrently: they start
+//! together, finish in the order of their waits (job 3, job 1, job 2), and the whole takes
+//! about 3 s. No task is spawned and no thread is added: `join!` is one future that polls its
+//! parts in turn whenever one of them can make progress.
+//!
+//! `try_join!` does the same for futures that return `Result`, but returns as soon as one
+//! fails — here after 0.5 s — and drops the others, which cancels them mid-wait. Python's
+//! `gather` lets the others run on (unless you cancel them yourself).
+//!
+//! Mirrors: `asyncio3.py` (`asyncio.gather` of three waits) of the Python original.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p async-io --bin gather
+//! ```
+//!
+//! Expected output:
+//!
+//! ```text
+//! join! of three jobs waiting 2.00 s, 3.00 s and 1.00 s (time scale 1):
+//!
+//!  0.00 s  job 1 starts
+//!  0.00 s  job 2 starts
+//!  0.00 s  job 3 starts
+//!  1.00 s  job 3 done
+//!  2.00 s  job 1 done
+//!  3.00 s  job 2 done
+//!
+//! Finished in the order job 3, job 1, job 2, after 3.00 s: the longest wait, not the sum (6.00 s).
+//! ```
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use anyhow::Result;
+use async_io::Log;
+use clap::Parser;
+use serde::Serialize;
+use shared::cli::Common;
+use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+use shared::waits::TimeScale;
+use tokio::time::sleep;
+
+/// Wait for three futures at once with join!, and stop at the first error with try_join!.
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
+}
+
+/// A job that waits `wait`, as if for an answer from the network.
+async fn job(log: &Log, n: u32, wait: std::time::Duration) -> io::Result<u32> {
+    log.say(format!("job {n} starts"))?;
+    sleep(wait).await;
+    log.say(format!("job {n} done"))?;
+    Ok(n)
+}
+
+/// A job that fails after `wait`.
+async fn failing_job(log: &Log, wait: Duration) -> io::Result<u32> {
+    sleep(wait).await;
+    log.say("the failing job fails")?;
+    Err(io::Error::other("no answer"))
+}
+
+/// All three at once; returns the order in which they finished.
+async fn gather(log: &Log, scale: TimeScale) -> io::Result<Vec<String>> {
+    let (a, b, c) = tokio::join!(
+        job(log, 1, scale.secs(2.0)),
+        job(log, 2, scale.secs(3.0)),
+        job(log, 3, scale.secs(1.0)),
+    );
+    (a?, b?, c?);
+    let done = log.order().into_iter().filter(|e| e.ends_with("done"));
+    Ok(done.map(|e| e.trim_end_matches(" done").to_string()).collect())
+}
+
+/// Two jobs and one that fails first; returns when `try_join!` gave up.
+async fn stop_at_first_error(log: &Log, scale: TimeScale) -> Duration {
+    let result = tokio::try_join!(
+        job(log, 4, scale.secs(1.0)),
+        failing_job(log, scale.secs(0.5)),
+        job(log, 5, scale.secs(2.0))
+    );
+    assert!(result.is_err(), "the failing job fails");
+    log.elapsed()
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    order: Vec<String>,
+    elapsed_s: f64,
+    try_join_error_s: f64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let scale = args.common.time_scale;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    let waits = [2.0, 3.0, 1.0].map(|s| human_duration(scale.secs(s)));
+    writeln!(
+        out(),
+        "join! of three jobs waiting {}, {} and {} (time scale {scale}):\n",
+        waits[0],
+        waits[1],
+        waits[2]
+    )?;
+    let log = Log::new();
+    let order = runtime.block_on(gather(&log, scale))?;
+    let elapsed = log.elapsed();
+    // Claim "the longest, not the sum" only if the total is nearer the longest wait.
+    let (longest, sum) = (scale.secs(3.0), scale.secs(6.0));
+    let verdict = if elapsed < (longest + sum) / 2 {
+        "the longest wait, not the sum"
+    } else {
+        "about the sum"
+    };
+    writeln!(
+        out(),
+        "\nFinished in the order {}, after {}: {verdict} ({}).",
+        order.join(", "),
+        human_duration(elapsed),
+        human_duration(sum)
+    )?;
+
+    writeln!(
+        out(),
+        "\ntry_join! of two jobs and one that fails after {}:\n",
+        human_duration(scale.secs(0.5))
+    )?;
+    let log = Log::new();
+    let gave_up = runtime.block_on(stop_at_first_error(&log, scale));
+    writeln!(
+        out(),
+        "\ntry_join! returned the error after {}; the two other jobs were dropped mid-wait, \
+         so they never printed \"done\".",
+        human_duration(gave_up)
+    )?;
+    if args.common.json {
+        let summary = Summary {
+            order,
+            elapsed_s: elapsed.as_secs_f64(),
+            try_join_error_s: gave_up.as_secs_f64(),
+        };
+        print_json(&summary)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn join_finishes_in_the_order_of_the_waits_after_the_longest() {
+        let log = Log::new();
+        assert_eq!(gather(&log, TimeScale::REAL).await.unwrap(), ["job 3", "job 1", "job 2"]);
+        assert_eq!(log.elapsed(), Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn try_join_stops_at_the_first_error() {
+        let log = Log::new();
+        assert_eq!(stop_at_first_error(&log, TimeScale::REAL).await, Duration::from_millis(500));
+        assert!(!log.order().iter().any(|e| e.ends_with("done")), "{:?}", log.order());
+    }
+}

@@ -1,0 +1,86 @@
+//! Plumbing shared by the async-io chapter's binaries (never the concept itself), and the
+//! claim about `std::sync::Mutex` across `.await`, kept true by a doctest.
+//!
+//! # A std `MutexGuard` must not live across an `.await`
+//!
+//! A task on tokio's multi-thread runtime may move to another thread at any `.await`, so
+//! `tokio::spawn` wants a future that is `Send`. A std `MutexGuard` is not `Send` (a lock must
+//! be released by the thread that took it), so holding one across an `.await` does not
+//! compile — "future cannot be sent between threads safely":
+//!
+//! ```compile_fail
+//! use std::sync::{Arc, Mutex};
+//! # async fn example() {
+//! let total = Arc::new(Mutex::new(0));
+//! tokio::spawn(async move {
+//!     let mut guard = total.lock().unwrap();
+//!     tokio::time::sleep(std::time::Duration::from_millis(1)).await; // the guard lives on
+//!     *guard += 1;
+//! });
+//! # }
+//! ```
+//!
+//! Either drop the guard before the `.await` (a block around the locked part), or use
+//! `tokio::sync::Mutex`, whose guard may be held across an `.await`:
+//!
+//! ```
+//! use std::sync::Arc;
+//! # async fn example() {
+//! let total = Arc::new(tokio::sync::Mutex::new(0));
+//! tokio::spawn(async move {
+//!     let mut guard = total.lock().await;
+//!     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+//!     *guard += 1;
+//! });
+//! # }
+//! ```
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Prints each event with the time since the log started, on tokio's clock (which a test can
+/// pause), and keeps them for the summary and the tests.
+#[derive(Debug, Clone)]
+pub struct Log {
+    start: Instant,
+    events: Arc<Mutex<Vec<(String, Duration)>>>,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Log {
+    /// A log whose clock starts now.
+    pub fn new() -> Self {
+        Log { start: Instant::now(), events: Arc::default() }
+    }
+
+    /// Prints `  1.00 s  event` and records it.
+    pub fn say(&self, event: impl Into<String>) -> io::Result<()> {
+        let (event, at) = (event.into(), self.start.elapsed());
+        writeln!(shared::report::out(), "{:5.2} s  {event}", at.as_secs_f64())?;
+        self.events.lock().expect("log lock poisoned").push((event, at));
+        Ok(())
+    }
+
+    /// Time since the log started.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Every event so far, with its time.
+    pub fn events(&self) -> Vec<(String, Duration)> {
+        self.events.lock().expect("log lock poisoned").clone()
+    }
+
+    /// Just the events, in order.
+    pub fn order(&self) -> Vec<String> {
+        self.events().into_iter().map(|(event, _)| event).collect()
+    }
+}
