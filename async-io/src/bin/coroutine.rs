@@ -66,11 +66,13 @@ fn say(start: Instant, text: &str) {
     let _ = writeln!(out(), "{:6.2} s  {text}", start.elapsed().as_secs_f64());
 }
 
-/// 1. A leaf future: ready once `delay` has passed. The timer thread and the future share
-/// whether the time is up and the waker to call when it is.
+/// What a `Delay` and its timer thread share: whether the time is up, and whom to wake.
+type TimerState = Arc<Mutex<(bool, Option<Waker>)>>;
+
+/// A leaf future (step 1): ready once `delay` has passed.
 struct Delay {
     delay: Duration,
-    shared: Option<Arc<Mutex<(bool, Option<Waker>)>>>,
+    shared: Option<TimerState>,
 }
 
 impl Delay {
@@ -86,7 +88,7 @@ impl Future for Delay {
         let delay = self.delay;
         let shared = self.shared.get_or_insert_with(|| {
             // First poll: arrange our own wake-up — a thread that sleeps, then wakes us.
-            let shared = Arc::new(Mutex::new((false, None::<Waker>)));
+            let shared: TimerState = Arc::new(Mutex::new((false, None)));
             let timer = shared.clone();
             thread::spawn(move || {
                 thread::sleep(delay);
@@ -108,7 +110,7 @@ impl Future for Delay {
     }
 }
 
-/// 2. What `async fn two_steps() { one; delay.await; two; delay.await; done }` compiles to.
+/// Step 2: what `async fn two_steps() { one; delay.await; two; delay.await; done }` compiles to.
 enum TwoSteps {
     Start { start: Instant, wait: Duration },
     FirstWait { start: Instant, wait: Duration, delay: Delay },
@@ -154,7 +156,7 @@ impl Future for TwoSteps {
     }
 }
 
-/// 4. The same logic as an `async fn`: the compiler writes the state machine above.
+/// Step 4: the same logic as an `async fn`: the compiler writes the state machine above.
 async fn two_steps(start: Instant, wait: Duration) -> &'static str {
     say(start, "step one");
     Delay::new(wait).await;
@@ -164,7 +166,7 @@ async fn two_steps(start: Instant, wait: Duration) -> &'static str {
     "two steps done"
 }
 
-/// 3. The executor: a waker that unparks this thread, and a loop that polls and parks.
+/// Step 3, the executor: a waker that unparks this thread, and a loop that polls and parks.
 struct Unpark(Thread);
 
 impl Wake for Unpark {
@@ -187,7 +189,7 @@ fn block_on<F: Future>(future: F, start: Instant) -> F::Output {
     }
 }
 
-/// 5. Python's `send()`: a task that receives values over a channel, as they are sent.
+/// Step 5, Python's `send()`: a task that receives values over a channel, as they are sent.
 async fn receiver_and_sender(start: Instant) -> usize {
     let (mut sender, mut receiver) = futures::channel::mpsc::channel::<u32>(0);
     let receiving = async move {
