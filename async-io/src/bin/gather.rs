@@ -74,7 +74,9 @@ async fn gather(log: &Log, scale: TimeScale) -> io::Result<Vec<String>> {
         job(log, 2, scale.secs(3.0)),
         job(log, 3, scale.secs(1.0)),
     );
-    (a?, b?, c?);
+    for result in [a, b, c] {
+        result?;
+    }
     let done = log.order().into_iter().filter(|e| e.ends_with("done"));
     Ok(done.map(|e| e.trim_end_matches(" done").to_string()).collect())
 }
