@@ -1,0 +1,197 @@
+//! The numeric answer to "what is the difference between async/await and threads?": the
+//! same N waits as tokio tasks on one thread, and as N OS threads, side by side.
+//!
+//! Both versions start N units that each wait `--wait-ms` (a stand-in for a network call),
+//! and measure the wall time, the cost of creating one unit, and the resident memory each
+//! unit adds while they all wait. Both sets of waits overlap — waiting costs no CPU either
+//! way — but a thread is an OS object with a stack of its own and a kernel scheduler entry,
+//! while a waiting task is a small struct that the event loop keeps in a list.
+//!
+//! Mirrors: the question at the heart of the Python original: "what is the difference between
+//! async/await and multi-threading?"
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p async-io --bin tasks-vs-threads
+//! cargo run -p async-io --bin tasks-vs-threads -- --n 1000 --wait-ms 200
+//! ```
+//!
+//! The output ends like this on 2 cores (figures vary):
+//!
+//! ```text
+//! A task was 9× cheaper to start and 20× smaller while waiting than a thread.
+//! ```
+
+use std::io::Write;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use serde::Serialize;
+use shared::cli::Common;
+use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json, thousands};
+
+/// Wait N times as tokio tasks on one thread, then as N OS threads, and compare the costs.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How many tasks, then threads, wait at once
+    #[arg(long, value_name = "N≤50000", default_value = "10000",
+          value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    n: u32,
+    /// How long each one waits, in milliseconds (scaled by --time-scale)
+    #[arg(long, value_name = "MS≤60000", default_value = "1000",
+          value_parser = clap::value_parser!(u32).range(0..=60_000))]
+    wait_ms: u32,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// What one model cost.
+#[derive(Debug, Serialize)]
+struct Cost {
+    wall_s: f64,
+    create_us: f64,
+    bytes_per_unit: Option<f64>,
+}
+
+/// The process's resident memory in bytes, where the OS tells it.
+fn resident_bytes() -> Option<usize> {
+    memory_stats::memory_stats().map(|stats| stats.physical_mem)
+}
+
+/// The figures of one model, from its timings and the memory before and during the waits.
+fn cost(
+    n: u32,
+    wall: Duration,
+    create: Duration,
+    before: Option<usize>,
+    during: Option<usize>,
+) -> Cost {
+    let grown = before.zip(during).map(|(b, d)| d.saturating_sub(b) as f64);
+    Cost {
+        wall_s: wall.as_secs_f64(),
+        create_us: create.as_secs_f64() * 1e6 / f64::from(n),
+        bytes_per_unit: grown.map(|g| g / f64::from(n)),
+    }
+}
+
+/// N tokio tasks on a current-thread runtime, each waiting `wait`.
+fn with_tasks(n: u32, wait: Duration) -> Result<Cost> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    runtime.block_on(async {
+        let (before, start) = (resident_bytes(), Instant::now());
+        let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(tokio::time::sleep(wait))).collect();
+        let created = start.elapsed();
+        // Measure halfway through the waits, when every task has started waiting.
+        tokio::time::sleep_until((start + wait / 2).into()).await;
+        let during = resident_bytes();
+        for task in tasks {
+            task.await.context("a task panicked")?;
+        }
+        Ok(cost(n, start.elapsed(), created, before, during))
+    })
+}
+
+/// N OS threads, each waiting `wait`.
+fn with_threads(n: u32, wait: Duration) -> Result<Cost> {
+    let (before, start) = (resident_bytes(), Instant::now());
+    let mut threads = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        // An OS may refuse a thread (a limit on threads per user, say): report it, don't panic.
+        let thread = thread::Builder::new()
+            .spawn(move || thread::sleep(wait))
+            .with_context(|| format!("the OS refused to start thread {} of {n}", i + 1))?;
+        threads.push(thread);
+    }
+    let created = start.elapsed();
+    thread::sleep((start + wait / 2).saturating_duration_since(Instant::now()));
+    let during = resident_bytes();
+    for thread in threads {
+        thread.join().expect("a waiting thread panicked");
+    }
+    Ok(cost(n, start.elapsed(), created, before, during))
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    n: u32,
+    wait_s: f64,
+    tasks: Cost,
+    threads: Cost,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let wait = args.common.time_scale.scaled(Duration::from_millis(args.wait_ms.into()));
+    let n = thousands(args.n.into());
+    writeln!(
+        out,
+        "{n} waits of {} each: as tokio tasks on one thread, then as {n} OS threads.\n",
+        human_duration(wait)
+    )?;
+    let tasks = with_tasks(args.n, wait)?;
+    let threads = with_threads(args.n, wait)?;
+
+    let mut table = Table::new([
+        "model",
+        "units",
+        "all done after",
+        "to start one",
+        "memory per unit while waiting",
+    ]);
+    for (name, cost) in [("tokio tasks, 1 thread", &tasks), ("OS threads", &threads)] {
+        let memory = cost
+            .bytes_per_unit
+            .map_or("unknown".into(), |b| format!("{} bytes", thousands(b as u64)));
+        let wall = human_duration(Duration::from_secs_f64(cost.wall_s));
+        let create = format!("{:.2} µs", cost.create_us);
+        table.row([name.to_string(), n.clone(), wall, create, memory]);
+    }
+    writeln!(out, "{table}")?;
+    let times =
+        |a: f64, b: f64| if a > 0.0 { format!("{:.0}×", b / a) } else { "far".to_string() };
+    let memory = tasks.bytes_per_unit.zip(threads.bytes_per_unit);
+    let smaller = memory
+        .map_or(String::new(), |(t, th)| format!(" and {} smaller while waiting", times(t, th)));
+    if tasks.create_us < threads.create_us {
+        writeln!(
+            out,
+            "A task was {} cheaper to start{smaller} than a thread.",
+            times(tasks.create_us, threads.create_us)
+        )?;
+    } else {
+        writeln!(out, "This time a task was not cheaper to start than a thread; run it again.")?;
+    }
+    writeln!(
+        out,
+        "Waiting costs no CPU either way: use tasks for many waits at once, threads for work on many cores."
+    )?;
+    if args.common.json {
+        print_json(&Summary { n: args.n, wait_s: wait.as_secs_f64(), tasks, threads })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_models_wait_for_every_unit() {
+        let wait = Duration::from_millis(50);
+        for cost in [with_tasks(200, wait).unwrap(), with_threads(200, wait).unwrap()] {
+            // All waits overlap: far less than 200 × 50 ms, and never less than one wait.
+            assert!(cost.wall_s >= 0.05 && cost.wall_s < 5.0, "{cost:?}");
+            assert!(cost.create_us > 0.0);
+        }
+    }
+}
