@@ -1,0 +1,137 @@
+//! Runs the chapter's binaries (but `spawn-task`, which has its own file) at a small size and
+//! checks what they report: orders and properties, never timings.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn binary(bin: &str) -> Command {
+    // Every binary of the package sits next to `spawn-task`.
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_spawn-task"))
+        .with_file_name(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    Command::new(exe)
+}
+
+fn run(bin: &str, args: &[&str]) -> Output {
+    binary(bin).args(args).output().unwrap_or_else(|e| panic!("running {bin}: {e}"))
+}
+
+/// The JSON object on the last line of stdout of a successful run.
+fn json(bin: &str, args: &[&str]) -> Value {
+    let output = run(bin, &[args, &["--json"]].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{bin} failed:\n{stdout}\n{stderr}");
+    serde_json::from_str(stdout.lines().last().expect("no output")).expect("last line is JSON")
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect()
+}
+
+#[test]
+fn await_in_order_prints_in_order() {
+    let json = json("await-in-order", &["--time-scale", "0.01"]);
+    assert_eq!(strings(&json["order"]), ["one", "two", "three", "four", "five"]);
+}
+
+#[test]
+fn gather_finishes_in_the_order_of_the_waits() {
+    // Waits of 200, 300 and 100 ms: 100 ms apart, on one thread that does nothing else.
+    let json = json("gather", &["--time-scale", "0.1"]);
+    assert_eq!(strings(&json["order"]), ["job 3", "job 1", "job 2"]);
+    assert!(json["try_join_error_s"].as_f64().unwrap() < json["elapsed_s"].as_f64().unwrap());
+}
+
+#[test]
+fn coroutine_runs_the_state_machine_and_the_async_fn_alike() {
+    let output = run("coroutine", &["--time-scale", "0.01"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert_eq!(stdout.matches("-> two steps done").count(), 2, "{stdout}");
+    for value in [10, 20, 30] {
+        assert!(stdout.contains(&format!("resumes with {value}")), "{stdout}");
+    }
+}
+
+#[test]
+fn event_loop_runs_every_task_on_one_thread() {
+    let current = json("event-loop", &["--tasks", "2000", "--wait-ms", "50"]);
+    assert_eq!((current["tasks"].as_u64(), current["threads"].as_u64()), (Some(2000), Some(1)));
+    for key in ["wait_s", "elapsed_s", "rss_mb", "bytes_per_task"] {
+        assert!(current[key].is_number(), "{key}: {current}");
+    }
+    let multi = json("event-loop", &["--tasks", "2000", "--wait-ms", "50", "--flavor", "multi"]);
+    assert!(multi["threads"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn tasks_vs_threads_reports_both_models() {
+    let json = json("tasks-vs-threads", &["--n", "300", "--wait-ms", "50"]);
+    assert_eq!(json["n"], 300);
+    for model in ["tasks", "threads"] {
+        for key in ["wall_s", "create_us", "bytes_per_unit"] {
+            assert!(json[model][key].is_number(), "{model}.{key}: {json}");
+        }
+    }
+}
+
+#[test]
+fn inline_work_stalls_the_heartbeat_at_least_as_long_as_it_runs() {
+    let json = json("blocking-the-loop", &["--limit", "1000000"]);
+    let (job, inline) = (json["job_ms"].as_f64().unwrap(), json["inline_ms"].as_f64().unwrap());
+    // The heartbeat cannot tick while the inline count holds the thread (one tick is 10 ms).
+    assert!(inline + 10.0 >= job, "inline {inline} ms, job {job} ms");
+    for key in ["spawn_blocking_ms", "rayon_ms"] {
+        assert!(json[key].is_number(), "{key}");
+    }
+}
+
+/// Ctrl-C during part 4 starts the graceful shutdown, and the jobs in flight still finish.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_shuts_down_gracefully() {
+    let mut child = binary("select-timeout")
+        .args(["--time-scale", "0.5"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let ready = line.contains("job 1 starts");
+        seen.push(line);
+        if ready {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    seen.extend(lines.map(Result::unwrap));
+    assert!(child.wait().unwrap().success());
+    let text = seen.join("\n");
+    assert!(text.contains("shutdown: Ctrl-C;"), "{text}");
+    assert!(
+        text.contains("worker 1: job 1 done") && text.contains("worker 2: job 1 done"),
+        "{text}"
+    );
+    assert!(text.ends_with("and lets the work in flight finish."), "{text}");
+}
+
+#[test]
+fn bad_values_exit_2_naming_the_flag() {
+    for (bin, flag, value) in [
+        ("event-loop", "--tasks", "0"),
+        ("event-loop", "--flavor", "other"),
+        ("tasks-vs-threads", "--n", "-1"),
+        ("blocking-the-loop", "--limit", "x"),
+        ("gather", "--time-scale", "-1"),
+    ] {
+        let output = run(bin, &[flag, value]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bin} {flag} {value}: {stderr}");
+        assert!(stderr.contains(&format!("'{flag} <")) && !stderr.contains("panicked"), "{stderr}");
+    }
+}
