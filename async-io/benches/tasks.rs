@@ -1,1 +1,63 @@
-fn main() {}
+//! What async costs: spawning and awaiting one task on each of tokio's runtimes, a `oneshot`
+//! round trip between two tasks, and 10,000 timers at once.
+//!
+//! Run with: `cargo bench -p async-io --bench tasks`
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tokio::runtime::{Builder, Runtime};
+
+fn runtimes() -> [(&'static str, Runtime); 2] {
+    [
+        ("current-thread", Builder::new_current_thread().enable_time().build().unwrap()),
+        ("multi-thread", Builder::new_multi_thread().enable_time().build().unwrap()),
+    ]
+}
+
+fn spawn_await(c: &mut Criterion) {
+    let mut group = c.benchmark_group("spawn + await one task");
+    for (name, runtime) in runtimes() {
+        group.bench_function(name, |b| {
+            b.iter(|| runtime.block_on(async { tokio::spawn(async { 1u32 }).await.unwrap() }))
+        });
+    }
+    group.finish();
+}
+
+fn oneshot_round_trip(c: &mut Criterion) {
+    let runtime = Builder::new_current_thread().build().unwrap();
+    c.bench_function("oneshot round trip (current-thread)", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let (ask, question) = tokio::sync::oneshot::channel::<u32>();
+                let (reply, answer) = tokio::sync::oneshot::channel::<u32>();
+                tokio::spawn(async move { reply.send(question.await.unwrap() + 1).unwrap() });
+                ask.send(41).unwrap();
+                answer.await.unwrap()
+            })
+        })
+    });
+}
+
+fn many_timers(c: &mut Criterion) {
+    let runtime = Builder::new_current_thread().enable_time().build().unwrap();
+    let mut group = c.benchmark_group("10,000 timers of 1 ms, at once");
+    group.sample_size(20);
+    group.bench_function("current-thread", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let timers: Vec<_> = (0..10_000)
+                    .map(|_| tokio::spawn(tokio::time::sleep(Duration::from_millis(1))))
+                    .collect();
+                for timer in timers {
+                    timer.await.unwrap();
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, spawn_await, oneshot_round_trip, many_timers);
+criterion_main!(benches);

@@ -1,0 +1,196 @@
+//! Sharing state between tasks: `Arc<Mutex<_>>` — std's or tokio's — and `JoinSet` to wait
+//! for every task and collect what each returns.
+//!
+//! 1. Tasks on the multi-thread runtime add to one counter in an `Arc<std::sync::Mutex<u64>>`.
+//!    std's `Mutex` is the right one when the lock is held only for a quick update and
+//!    released *before* the next `.await` — the common case, and the cheaper lock.
+//! 2. When the lock must be held *across* an `.await` (here: each task keeps a shared log
+//!    in order while it "writes" it, which takes a simulated wait), use `tokio::sync::Mutex`:
+//!    waiting for it is itself an `.await`, so other tasks run meanwhile. A std guard held
+//!    across an `.await` does not even compile in a spawned task ("future cannot be sent
+//!    between threads safely"): the crate's `lib.rs` has that as a `compile_fail` doctest.
+//! 3. `JoinSet` spawns tasks and hands back their results as they finish.
+//!
+//! Mirrors: nothing in the Python original; `asyncio.Lock` and `asyncio.gather` are Python's
+//! counterparts (an asyncio lock is always the async kind).
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p async-io --bin shared-state
+//! cargo run -p async-io --bin shared-state -- --tasks 100
+//! ```
+//!
+//! The output ends like this (times vary):
+//!
+//! ```text
+//! 3. JoinSet: 10 tasks squared their numbers; the results came back as each task finished
+//!    (100, 81, 64, 49, 36, …), in all 385.
+//! ```
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Parser;
+use serde::Serialize;
+use shared::cli::Common;
+use shared::report::{human_duration, ok_if_stdout_closed, out, print_json, thousands};
+use shared::waits::TimeScale;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep};
+
+/// Share a counter between tasks with std's and tokio's Mutex, and collect results with JoinSet.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How many tasks share the state
+    #[arg(long, value_name = "N≤10000", default_value = "10",
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    tasks: u32,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// 1. Each task adds 1,000 to a std `Mutex` counter, one at a time, never holding the guard
+/// across an `.await`.
+async fn with_std_mutex(tasks: u32) -> u64 {
+    let total = Arc::new(Mutex::new(0));
+    let mut set = JoinSet::new();
+    for _ in 0..tasks {
+        let total = total.clone();
+        set.spawn(async move {
+            for _ in 0..1_000 {
+                // The guard lives only inside this block: released before the `.await`.
+                *total.lock().expect("counter lock poisoned") += 1;
+                tokio::task::yield_now().await; // Let other tasks in, as real I/O would.
+            }
+        });
+    }
+    set.join_all().await;
+    *total.lock().expect("counter lock poisoned")
+}
+
+/// 2. Each task appends to a shared log and keeps it locked while it "writes" (a wait):
+/// the guard lives across an `.await`, so the lock is tokio's. Returns the log and the time.
+async fn with_tokio_mutex(tasks: u32, write: Duration) -> (Vec<u32>, Duration) {
+    let log = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let start = Instant::now();
+    let mut set = JoinSet::new();
+    for task in 0..tasks {
+        let log = log.clone();
+        set.spawn(async move {
+            let mut entries = log.lock().await; // Waiting for the lock is an `.await` too.
+            entries.push(task);
+            sleep(write).await; // Held across this `.await`: only possible with tokio's Mutex.
+        });
+    }
+    set.join_all().await;
+    let entries = log.lock().await.clone();
+    (entries, start.elapsed())
+}
+
+/// 3. `JoinSet`: spawn tasks that return values, and take each result as it comes.
+async fn collect_with_joinset(tasks: u32, scale: TimeScale) -> Vec<u64> {
+    let mut set = JoinSet::new();
+    for n in 1..=u64::from(tasks) {
+        // Later tasks wait less, so they finish first.
+        let wait = scale.secs(0.01 * (tasks as f64 - n as f64));
+        set.spawn(async move {
+            sleep(wait).await;
+            n * n
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(result) = set.join_next().await {
+        results.push(result.expect("a task panicked"));
+    }
+    results
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    tasks: u32,
+    std_total: u64,
+    tokio_log_len: usize,
+    joinset_results: Vec<u64>,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let (tasks, scale) = (args.tasks, args.common.time_scale);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_time().build()?;
+    writeln!(out, "{tasks} tasks on tokio's multi-thread runtime share state three ways.\n")?;
+
+    let total = runtime.block_on(with_std_mutex(tasks));
+    writeln!(
+        out,
+        "1. std Mutex: each task added 1 a thousand times: total {} of {} (the guard never crossed an .await).",
+        thousands(total),
+        thousands(u64::from(tasks) * 1_000)
+    )?;
+    let write = scale.secs(0.05);
+    let (entries, took) = runtime.block_on(with_tokio_mutex(tasks, write));
+    writeln!(
+        out,
+        "2. tokio Mutex: each task held the log locked for its {} \"write\": {} entries in {}.\n   \
+         Holding a lock across an .await makes those tasks take turns: {} × {} ≥ {}.",
+        human_duration(write),
+        entries.len(),
+        human_duration(took),
+        tasks,
+        human_duration(write),
+        human_duration(write * tasks)
+    )?;
+    let results = runtime.block_on(collect_with_joinset(tasks, scale));
+    let listed: Vec<String> = results.iter().take(5).map(u64::to_string).collect();
+    writeln!(
+        out,
+        "3. JoinSet: {tasks} tasks squared their numbers; the results came back as each task finished\n   \
+         ({}{}), in all {}.",
+        listed.join(", "),
+        if results.len() > 5 { ", …" } else { "" },
+        thousands(results.iter().sum())
+    )?;
+    if args.common.json {
+        let summary = Summary {
+            tasks,
+            std_total: total,
+            tokio_log_len: entries.len(),
+            joinset_results: results,
+        };
+        print_json(&summary)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_std_mutex_counter_is_exact() {
+        assert_eq!(with_std_mutex(20).await, 20_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_tokio_mutex_makes_the_writers_take_turns() {
+        let (mut entries, took) = with_tokio_mutex(5, Duration::from_millis(100)).await;
+        assert_eq!(took, Duration::from_millis(500));
+        entries.sort();
+        assert_eq!(entries, [0, 1, 2, 3, 4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn joinset_returns_every_result_as_it_finishes() {
+        let results = collect_with_joinset(4, TimeScale::REAL).await;
+        assert_eq!(results, [16, 9, 4, 1]);
+    }
+}
