@@ -52,8 +52,8 @@ struct Args {
     common: Common,
 }
 
-/// 1. Each task adds 1,000 to a std `Mutex` counter, one at a time, never holding the guard
-/// across an `.await`.
+/// Part 1: each task adds 1,000 to a std `Mutex` counter, one at a time, never holding the
+/// guard across an `.await`.
 async fn with_std_mutex(tasks: u32) -> u64 {
     let total = Arc::new(Mutex::new(0));
     let mut set = JoinSet::new();
@@ -71,7 +71,7 @@ async fn with_std_mutex(tasks: u32) -> u64 {
     *total.lock().expect("counter lock poisoned")
 }
 
-/// 2. Each task appends to a shared log and keeps it locked while it "writes" (a wait):
+/// Part 2: each task appends to a shared log and keeps it locked while it "writes" (a wait):
 /// the guard lives across an `.await`, so the lock is tokio's. Returns the log and the time.
 async fn with_tokio_mutex(tasks: u32, write: Duration) -> (Vec<u32>, Duration) {
     let log = Arc::new(tokio::sync::Mutex::new(Vec::new()));
@@ -90,7 +90,7 @@ async fn with_tokio_mutex(tasks: u32, write: Duration) -> (Vec<u32>, Duration) {
     (entries, start.elapsed())
 }
 
-/// 3. `JoinSet`: spawn tasks that return values, and take each result as it comes.
+/// Part 3, `JoinSet`: spawn tasks that return values, and take each result as it comes.
 async fn collect_with_joinset(tasks: u32, scale: TimeScale) -> Vec<u64> {
     let mut set = JoinSet::new();
     for n in 1..=u64::from(tasks) {
