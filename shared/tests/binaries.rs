@@ -258,13 +258,14 @@ fn build_every_binary() {
 }
 
 /// Flags that make a run small, given to each binary whose `--help` lists them.
-const SMALL_RUN: [(&str, &str); 6] = [
+const SMALL_RUN: [(&str, &str); 7] = [
     ("--time-scale", "0.01"),
     ("--limit", "10000"),
     ("--tasks", "3"),
     ("--clients", "3"),
     ("--runs", "1"),
     ("--increments", "1000"),
+    ("--n", "100"),
 ];
 
 /// When the reader of a binary's stdout goes away.

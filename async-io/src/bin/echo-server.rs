@@ -38,7 +38,7 @@ use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json, thousands};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -106,7 +106,12 @@ async fn client(address: SocketAddr, id: u32, messages: u32) -> Result<usize> {
 
 /// Everything: the server, then the clients, at most `concurrency` connected at once.
 async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<(usize, usize)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await.context("listening on 127.0.0.1")?;
+    // A listening socket queues connections that are not accepted yet; with `TcpListener::bind`
+    // that queue holds 128 here, and connections beyond it are dropped and retried by the
+    // client's OS a full second later. Room for every client that may connect at once:
+    let socket = TcpSocket::new_v4()?;
+    socket.bind("127.0.0.1:0".parse()?)?;
+    let listener = socket.listen(concurrency.max(128)).context("listening on 127.0.0.1")?;
     let address = listener.local_addr()?;
     writeln!(out(), "Echo server listening on {address}.")?;
     let connections = Arc::new(AtomicUsize::new(0));
