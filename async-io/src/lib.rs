@@ -3,8 +3,8 @@
 //!
 //! # A std `MutexGuard` must not live across an `.await`
 //!
-//! A task on tokio's multi-thread runtime may move to another thread at any `.await`, so
-//! `tokio::spawn` wants a future that is `Send`. A std `MutexGuard` is not `Send` (a lock must
+//! `tokio::spawn` wants a future that is `Send` — on tokio's multi-thread runtime a task may
+//! move to another thread at any `.await` (a `!Send` future needs `spawn_local`). A std `MutexGuard` is not `Send` (a lock must
 //! be released by the thread that took it), so holding one across an `.await` does not
 //! compile — "future cannot be sent between threads safely":
 //!
@@ -61,11 +61,13 @@ impl Log {
         Log { start: Instant::now(), events: Arc::default() }
     }
 
-    /// Prints `  1.00 s  event` and records it.
+    /// Prints `  1.00 s  event` and records it. Both happen under one lock, so that the
+    /// recorded order is the printed one even when tasks on several threads log at once.
     pub fn say(&self, event: impl Into<String>) -> io::Result<()> {
+        let mut events = self.events.lock().expect("log lock poisoned");
         let (event, at) = (event.into(), self.start.elapsed());
         writeln!(shared::report::out(), "{:5.2} s  {event}", at.as_secs_f64())?;
-        self.events.lock().expect("log lock poisoned").push((event, at));
+        events.push((event, at));
         Ok(())
     }
 

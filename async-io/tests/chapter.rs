@@ -62,8 +62,10 @@ fn event_loop_runs_every_task_on_one_thread() {
     for key in ["wait_s", "elapsed_s", "rss_mb", "bytes_per_task"] {
         assert!(current[key].is_number(), "{key}: {current}");
     }
+    // On the multi-thread runtime the tasks run on its workers: one per core at most.
     let multi = json("event-loop", &["--tasks", "2000", "--wait-ms", "50", "--flavor", "multi"]);
-    assert!(multi["threads"].as_u64().unwrap() >= 1);
+    let cores = std::thread::available_parallelism().unwrap().get() as u64;
+    assert!((1..=cores).contains(&multi["threads"].as_u64().unwrap()), "{multi}");
 }
 
 #[test]
@@ -89,14 +91,11 @@ fn inline_work_stalls_the_heartbeat_at_least_as_long_as_it_runs() {
 }
 
 /// Ctrl-C during part 4 starts the graceful shutdown, and the jobs in flight still finish.
+/// (The signal must come within the 2 s before the automatic shutdown.)
 #[cfg(unix)]
 #[test]
 fn ctrl_c_shuts_down_gracefully() {
-    let mut child = binary("select-timeout")
-        .args(["--time-scale", "0.5"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = binary("select-timeout").stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
     for line in lines.by_ref() {

@@ -13,7 +13,7 @@
 //! 3. `block_on`, an executor in 15 lines: a `Waker` (from `std::task::Wake`) that unparks
 //!    this thread, and a loop that polls and parks.
 //! 4. The same steps as an `async fn`, run by the same `block_on` — the same output.
-//! 5. Python's `generator.send()`: a task that receives values over a channel.
+//! 5. Python's `generator.send()`: a future that receives values over a channel.
 //!
 //! No runtime crate is used until step 5 (which takes a channel from the `futures` crate).
 //!
@@ -50,8 +50,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
+use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{ok_if_stdout_closed, out};
+use shared::report::{ok_if_stdout_closed, out, print_json};
 
 /// Futures and an executor by hand, then the same as async fn.
 #[derive(Debug, Parser)]
@@ -184,18 +185,20 @@ fn block_on<F: Future>(future: F, start: Instant) -> F::Output {
             return value;
         }
         say(start, "executor: Pending, so the thread parks until something wakes it");
-        // A spurious wake-up is harmless: the future is simply polled again.
+        // If the wake-up came already, `park` returns at once; a spurious wake-up is harmless
+        // too: the future is simply polled again.
         thread::park();
     }
 }
 
-/// Step 5, Python's `send()`: a task that receives values over a channel, as they are sent.
+/// Step 5, Python's `send()`: a future that receives values over a channel, as they are
+/// sent, run beside the sending one by `join!`.
 async fn receiver_and_sender(start: Instant) -> usize {
     let (mut sender, mut receiver) = futures::channel::mpsc::channel::<u32>(0);
     let receiving = async move {
         let mut received = 0;
         while let Some(value) = receiver.next().await {
-            say(start, &format!("the receiving task resumes with {value}"));
+            say(start, &format!("the receiver resumes with {value}"));
             received += 1;
         }
         received
@@ -210,6 +213,14 @@ async fn receiver_and_sender(start: Instant) -> usize {
     futures::join!(receiving, sending).0
 }
 
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    results: [&'static str; 2],
+    received: usize,
+    elapsed_s: f64,
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -220,16 +231,20 @@ fn run(args: &Args) -> Result<()> {
     let wait = args.common.time_scale.secs(0.5);
     let start = Instant::now();
     writeln!(out(), "1-3. A state machine written by hand, polled by a hand-written executor:")?;
-    let result = block_on(TwoSteps::Start { start, wait }, start);
-    writeln!(out(), "         -> {result}\n\n4. The same as an async fn, on the same executor:")?;
-    let result = block_on(two_steps(start, wait), start);
-    writeln!(out(), "         -> {result}\n\n5. send(): a task receives values over a channel:")?;
+    let first = block_on(TwoSteps::Start { start, wait }, start);
+    writeln!(out(), "         -> {first}\n\n4. The same as an async fn, on the same executor:")?;
+    let second = block_on(two_steps(start, wait), start);
+    writeln!(out(), "         -> {second}\n\n5. send(): a future receives values over a channel:")?;
     let received = block_on(receiver_and_sender(start), start);
     writeln!(
         out(),
         "\nThe future ran only when polled, paused at each Pending and resumed where it stopped \
-         when woken: that is what .await does. The receiving task got {received} values."
+         when woken: that is what .await does. The receiver got {received} values."
     )?;
+    if args.common.json {
+        let elapsed_s = start.elapsed().as_secs_f64();
+        print_json(&Summary { results: [first, second], received, elapsed_s })?;
+    }
     Ok(())
 }
 
@@ -247,15 +262,19 @@ mod tests {
 
     #[test]
     fn a_delay_is_pending_until_its_timer_wakes_it() {
-        let mut delay = pin!(Delay::new(Duration::from_millis(20)));
         let waker = Waker::from(Arc::new(Unpark(thread::current())));
         let mut cx = Context::from_waker(&waker);
-        assert!(delay.as_mut().poll(&mut cx).is_pending());
-        block_on(delay, Instant::now()); // Returns only once the timer has woken it.
+        // A delay of a minute is surely still pending right after its first poll.
+        let mut long = pin!(Delay::new(Duration::from_secs(60)));
+        assert!(long.as_mut().poll(&mut cx).is_pending());
+        // A short one returns from `block_on` only once its timer has woken it.
+        let start = Instant::now();
+        block_on(Delay::new(Duration::from_millis(20)), start);
+        assert!(start.elapsed() >= Duration::from_millis(20));
     }
 
     #[test]
-    fn the_receiving_task_gets_every_value() {
+    fn the_receiver_gets_every_value() {
         assert_eq!(block_on(receiver_and_sender(Instant::now()), Instant::now()), 3);
     }
 }

@@ -76,6 +76,7 @@ fn explain(err: io::Error) -> anyhow::Error {
 
 /// The server: one task per connection, each echoing until the client closes its side.
 async fn serve(listener: TcpListener, connections: Arc<AtomicUsize>) -> Result<()> {
+    #[allow(clippy::infinite_loop, reason = "ends on an error, or when the task is aborted")]
     loop {
         let (mut socket, _) = listener.accept().await.map_err(explain)?;
         connections.fetch_add(1, Ordering::Relaxed);
@@ -115,7 +116,7 @@ async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<(usize, u
     let address = listener.local_addr()?;
     writeln!(out(), "Echo server listening on {address}.")?;
     let connections = Arc::new(AtomicUsize::new(0));
-    let server = tokio::spawn(serve(listener, connections.clone()));
+    let mut server = tokio::spawn(serve(listener, connections.clone()));
 
     let permits = Arc::new(Semaphore::new(concurrency as usize));
     let mut set = JoinSet::new();
@@ -127,13 +128,26 @@ async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<(usize, u
             client(address, id, messages).await
         });
     }
-    let mut bytes = 0;
-    while let Some(result) = set.join_next().await {
-        bytes += result.expect("a client panicked")?;
+    let all_clients = async {
+        let mut bytes = 0;
+        while let Some(result) = set.join_next().await {
+            bytes += result.expect("a client panicked")?;
+        }
+        anyhow::Ok(bytes)
+    };
+    // If the server fails (out of file descriptors, say), report its error, not the clients'.
+    tokio::select! {
+        biased;
+        stopped = &mut server => match stopped.expect("the server panicked") {
+            Err(err) => Err(err),
+            Ok(()) => bail!("the server stopped before the clients were done"),
+        },
+        bytes = all_clients => {
+            // Every client is done: stop the server (dropping its task closes the listener).
+            server.abort();
+            Ok((connections.load(Ordering::Relaxed), bytes?))
+        }
     }
-    // Every client is done: stop the server (dropping its task closes the listener).
-    server.abort();
-    Ok((connections.load(Ordering::Relaxed), bytes))
 }
 
 /// The `--json` output.
@@ -166,8 +180,14 @@ fn run(args: &Args) -> Result<()> {
     let (connections, bytes) =
         runtime.block_on(echo(args.clients, args.messages, args.concurrency))?;
     let elapsed = start.elapsed();
-    // Every client checked each echo byte for byte, or the run would have failed above.
-    let all_echoed = connections == args.clients as usize;
+    // Each client checked every echo byte for byte (a mismatch fails the run); here the
+    // totals are checked too: every client connected, and every byte it sent came back.
+    let sent: usize = (0..args.clients)
+        .flat_map(|id| {
+            (0..args.messages).map(move |n| format!("client {id} says hello #{n}\n").len())
+        })
+        .sum();
+    let all_echoed = connections == args.clients as usize && bytes == sent;
     writeln!(
         out(),
         "The server handled {} connections in {}.\n{} clients sent {} messages each; the server \

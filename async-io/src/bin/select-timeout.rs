@@ -9,7 +9,8 @@
 //! 2. `tokio::select!` waits for the first of several futures and drops the others.
 //! 3. `JoinHandle::abort` cancels a spawned task from outside, at its next `.await`.
 //! 4. On Ctrl-C (`tokio::signal::ctrl_c`) — or after 2 s if none comes — the workers are told
-//!    to stop taking new jobs, and the program waits for the jobs in flight to finish.
+//!    to stop taking new jobs, and the program waits for the jobs in flight to finish. (Only
+//!    part 4 listens for Ctrl-C: before it, Ctrl-C ends the program at once, as usual.)
 //!
 //! Mirrors: nothing in the Python original; `asyncio.wait_for`, `asyncio.wait(...,
 //! return_when=FIRST_COMPLETED)` and `task.cancel()` are Python's counterparts.
@@ -50,22 +51,29 @@ struct Args {
     common: Common,
 }
 
-/// Prints when it is dropped: shows that a cancelled future's destructors run.
-struct Cleanup<'a>(&'a Log, &'static str);
+/// Prints when it is dropped while still armed: shows that a cancelled future's destructors
+/// run. A future that finishes disarms it first.
+struct Cleanup<'a> {
+    log: &'a Log,
+    name: &'static str,
+    armed: bool,
+}
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
-        // Ignored: a closed stdout only loses this line.
-        let _ = self.0.say(format!("{}: dropped mid-wait, cleanup ran", self.1));
+        if self.armed {
+            // Ignored: a closed stdout only loses this line.
+            let _ = self.log.say(format!("{}: dropped mid-wait, cleanup ran", self.name));
+        }
     }
 }
 
 /// An answer that takes `wait` to come.
 async fn answer(log: &Log, name: &'static str, wait: Duration) -> io::Result<&'static str> {
     log.say(format!("{name}: asked"))?;
-    let cleanup = Cleanup(log, name);
+    let mut cleanup = Cleanup { log, name, armed: true };
     sleep(wait).await;
-    std::mem::forget(cleanup); // Finished: no cleanup message.
+    cleanup.armed = false; // Finished: nothing to clean up.
     log.say(format!("{name}: answered"))?;
     Ok(name)
 }
@@ -87,6 +95,8 @@ async fn cancellations(log: &Log, scale: TimeScale) -> io::Result<()> {
 
     writeln!(out(), "\n2. select!: the first of two answers wins, the other is dropped")?;
     tokio::select! {
+        // Poll the branches in the order written (select! picks a random one first by default).
+        biased;
         fast = answer(log, "fast answer", scale.secs(0.5)) => log.say(format!("select!: {} won", fast?))?,
         slow = answer(log, "slower answer", scale.secs(1.5)) => log.say(format!("select!: {} won", slow?))?,
     }
@@ -99,7 +109,7 @@ async fn cancellations(log: &Log, scale: TimeScale) -> io::Result<()> {
     let ticker = {
         let log = log.clone();
         tokio::spawn(async move {
-            let _cleanup = Cleanup(&log, "ticking task");
+            let _cleanup = Cleanup { log: &log, name: "ticking task", armed: true };
             // Runs until aborted (or until stdout is closed).
             while log.say("ticking task: tick").is_ok() {
                 sleep(scale.secs(0.4)).await;
@@ -165,6 +175,12 @@ fn run(args: &Args) -> Result<()> {
     let scale = args.common.time_scale;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let log = Log::new();
+    if scale.secs(0.5) < shared::report::TOO_SHORT_TO_TELL {
+        writeln!(
+            out(),
+            "(Every wait is scaled to almost nothing: which one ends first is a toss-up.)\n"
+        )?;
+    }
     runtime.block_on(async {
         cancellations(&log, scale).await?;
         writeln!(

@@ -45,8 +45,8 @@ use tokio::time::{Instant, sleep};
 #[derive(Debug, Parser)]
 struct Args {
     /// How many tasks share the state
-    #[arg(long, value_name = "N≤10000", default_value = "10",
-          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, value_name = "N≤1000", default_value = "10",
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
     tasks: u32,
     #[command(flatten)]
     common: Common,
@@ -61,7 +61,8 @@ async fn with_std_mutex(tasks: u32) -> u64 {
         let total = total.clone();
         set.spawn(async move {
             for _ in 0..1_000 {
-                // The guard lives only inside this block: released before the `.await`.
+                // The guard is a temporary, dropped at the end of this statement: it never
+                // reaches the `.await` below. (`let guard = total.lock()` would keep it.)
                 *total.lock().expect("counter lock poisoned") += 1;
                 tokio::task::yield_now().await; // Let other tasks in, as real I/O would.
             }
@@ -81,8 +82,10 @@ async fn with_tokio_mutex(tasks: u32, write: Duration) -> (Vec<u32>, Duration) {
         let log = log.clone();
         set.spawn(async move {
             let mut entries = log.lock().await; // Waiting for the lock is an `.await` too.
+            // The "write" of this entry, lock held, so no two writes interleave: the guard
+            // lives across this `.await`, which only tokio's Mutex allows in a spawned task.
+            sleep(write).await;
             entries.push(task);
-            sleep(write).await; // Held across this `.await`: only possible with tokio's Mutex.
         });
     }
     set.join_all().await;
@@ -94,8 +97,8 @@ async fn with_tokio_mutex(tasks: u32, write: Duration) -> (Vec<u32>, Duration) {
 async fn collect_with_joinset(tasks: u32, scale: TimeScale) -> Vec<u64> {
     let mut set = JoinSet::new();
     for n in 1..=u64::from(tasks) {
-        // Later tasks wait less, so they finish first.
-        let wait = scale.secs(0.01 * (tasks as f64 - n as f64));
+        // Later tasks wait less, so they finish first (0.1 s in all, whatever the count).
+        let wait = scale.secs(0.1 * (tasks as f64 - n as f64) / tasks as f64);
         set.spawn(async move {
             sleep(wait).await;
             n * n
@@ -136,7 +139,8 @@ fn run(args: &Args) -> Result<()> {
         thousands(total),
         thousands(u64::from(tasks) * 1_000)
     )?;
-    let write = scale.secs(0.05);
+    // Half a second of writes in all, whatever the count: 50 ms each for 10 tasks.
+    let write = scale.secs(0.5 / f64::from(tasks));
     let (entries, took) = runtime.block_on(with_tokio_mutex(tasks, write));
     writeln!(
         out,
@@ -190,7 +194,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn joinset_returns_every_result_as_it_finishes() {
-        let results = collect_with_joinset(4, TimeScale::REAL).await;
+        let results = collect_with_joinset(4, TimeScale::REAL).await; // Waits 75, 50, 25, 0 ms.
         assert_eq!(results, [16, 9, 4, 1]);
     }
 }

@@ -17,11 +17,20 @@
 //! cargo run -p async-io --bin tasks-vs-threads -- --n 1000 --wait-ms 200
 //! ```
 //!
-//! The output ends like this on 2 cores (figures vary):
+//! An excerpt of the output on 2 cores (figures vary):
 //!
 //! ```text
-//! A task was 9× cheaper to start and 20× smaller while waiting than a thread.
+//! model                  units   all done after  to start one  memory per unit while waiting
+//! ---------------------  ------  --------------  ------------  -----------------------------
+//! tokio tasks, 1 thread  10,000          1.01 s       0.48 µs                      463 bytes
+//! OS threads             10,000          1.31 s      24.95 µs                    9,785 bytes
+//!
+//! A task was 52× cheaper to start and 21× smaller while waiting than a thread.
 //! ```
+//!
+//! "To start one" is not quite the same act for both: spawning a task puts it in the
+//! runtime's queue (its first poll comes later, and costs little more), while starting a
+//! thread has the OS create it, stack and all.
 
 use std::io::Write;
 use std::thread;
@@ -63,13 +72,15 @@ fn resident_bytes() -> Option<usize> {
 
 /// The figures of one model, from its timings and the memory before and during the waits.
 fn cost(
-    n: u32,
+    (n, wait): (u32, Duration),
     wall: Duration,
     create: Duration,
     before: Option<usize>,
     during: Option<usize>,
 ) -> Cost {
     let grown = before.zip(during).map(|(b, d)| d.saturating_sub(b) as f64);
+    // With no wait to speak of, the units may be gone before the memory is read.
+    let grown = grown.filter(|_| wait >= shared::report::TOO_SHORT_TO_TELL);
     Cost {
         wall_s: wall.as_secs_f64(),
         create_us: create.as_secs_f64() * 1e6 / f64::from(n),
@@ -90,7 +101,7 @@ fn with_tasks(n: u32, wait: Duration) -> Result<Cost> {
         for task in tasks {
             task.await.context("a task panicked")?;
         }
-        Ok(cost(n, start.elapsed(), created, before, during))
+        Ok(cost((n, wait), start.elapsed(), created, before, during))
     })
 }
 
@@ -111,7 +122,7 @@ fn with_threads(n: u32, wait: Duration) -> Result<Cost> {
     for thread in threads {
         thread.join().expect("a waiting thread panicked");
     }
-    Ok(cost(n, start.elapsed(), created, before, during))
+    Ok(cost((n, wait), start.elapsed(), created, before, during))
 }
 
 /// The `--json` output.
@@ -151,25 +162,30 @@ fn run(args: &Args) -> Result<()> {
     for (name, cost) in [("tokio tasks, 1 thread", &tasks), ("OS threads", &threads)] {
         let memory = cost
             .bytes_per_unit
-            .map_or("unknown".into(), |b| format!("{} bytes", thousands(b as u64)));
+            .map_or("— (no wait)".into(), |b| format!("{} bytes", thousands(b as u64)));
         let wall = human_duration(Duration::from_secs_f64(cost.wall_s));
         let create = format!("{:.2} µs", cost.create_us);
         table.row([name.to_string(), n.clone(), wall, create, memory]);
     }
     writeln!(out, "{table}")?;
-    let times =
-        |a: f64, b: f64| if a > 0.0 { format!("{:.0}×", b / a) } else { "far".to_string() };
-    let memory = tasks.bytes_per_unit.zip(threads.bytes_per_unit);
-    let smaller = memory
-        .map_or(String::new(), |(t, th)| format!(" and {} smaller while waiting", times(t, th)));
-    if tasks.create_us < threads.create_us {
-        writeln!(
+    // How many times `big` is `small`, said only when the figures show it.
+    let ratio =
+        |small: f64, big: f64| (small > 0.0 && big > small).then(|| format!("{:.0}×", big / small));
+    let cheaper = ratio(tasks.create_us, threads.create_us);
+    let smaller = tasks.bytes_per_unit.zip(threads.bytes_per_unit).and_then(|(t, th)| ratio(t, th));
+    match (cheaper, smaller) {
+        (Some(c), Some(s)) => writeln!(
             out,
-            "A task was {} cheaper to start{smaller} than a thread.",
-            times(tasks.create_us, threads.create_us)
-        )?;
-    } else {
-        writeln!(out, "This time a task was not cheaper to start than a thread; run it again.")?;
+            "A task was {c} cheaper to start and {s} smaller while waiting than a thread."
+        )?,
+        (Some(c), None) => writeln!(
+            out,
+            "A task was {c} cheaper to start than a thread (memory: too little waiting to tell)."
+        )?,
+        _ => writeln!(
+            out,
+            "This run did not show a task cheaper than a thread; run it again with the defaults."
+        )?,
     }
     writeln!(
         out,
@@ -189,8 +205,8 @@ mod tests {
     fn both_models_wait_for_every_unit() {
         let wait = Duration::from_millis(50);
         for cost in [with_tasks(200, wait).unwrap(), with_threads(200, wait).unwrap()] {
-            // All waits overlap: far less than 200 × 50 ms, and never less than one wait.
-            assert!(cost.wall_s >= 0.05 && cost.wall_s < 5.0, "{cost:?}");
+            // Every unit waited its 50 ms before the run could end.
+            assert!(cost.wall_s >= 0.05, "{cost:?}");
             assert!(cost.create_us > 0.0);
         }
     }
