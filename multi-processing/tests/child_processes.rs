@@ -1,7 +1,7 @@
 //! Runs the `child-processes` binary, which starts two real child processes, and checks
 //! what they computed and reported.
 
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -43,13 +43,40 @@ fn two_children_square_and_cube_in_their_own_processes() {
     }
 }
 
+/// Starts the binary in a worker role, as its parent would: stdin is the lifeline pipe.
+fn worker(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_child-processes"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting the worker")
+}
+
 #[test]
 fn the_worker_role_reports_on_stdout() {
-    let json = last_json_line(&child_processes(&[
-        "--worker", "cube", "--clock", "0", "--wait", "0", "2", "3",
-    ]));
+    let mut child = worker(&["--worker", "cube", "--clock", "0", "--wait", "0", "2", "3"]);
+    // Hold the lifeline while reading, as the parent does.
+    let lifeline = child.stdin.take();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert!(child.wait().unwrap().success());
+    drop(lifeline);
+    let json: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(json["op"], "cube");
     assert_eq!(serde_json::to_string(&json["results"]).unwrap(), "[[2,8],[3,27]]");
+}
+
+/// A worker whose parent is gone (its lifeline closes) ends at once, mid-work.
+#[test]
+fn a_worker_ends_when_its_lifeline_closes() {
+    use std::time::{Duration, Instant};
+    let mut child = worker(&["--worker", "square", "--clock", "0", "--wait", "60", "1"]);
+    let started = Instant::now();
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "{status}");
+    assert!(started.elapsed() < Duration::from_secs(30), "it worked on instead");
 }
 
 #[test]
@@ -123,4 +150,42 @@ fn a_dead_child_leaves_no_orphan_behind() {
     assert!(stderr.contains("signal: 9"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(8), "the parent waited for the other child");
     assert!(!std::path::Path::new(&format!("/proc/{}", cube[0])).exists(), "cube child orphaned");
+}
+
+/// A parent killed outright (SIGKILL: no destructor runs) leaves no child behind: each
+/// child's lifeline pipe closes, and the child exits within moments.
+#[cfg(target_os = "linux")]
+#[test]
+fn children_of_a_killed_parent_exit_by_themselves() {
+    use std::time::{Duration, Instant};
+
+    let mut parent = Command::new(env!("CARGO_BIN_EXE_child-processes"))
+        .args(["--wait", "60", "1"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let list = format!("/proc/{0}/task/{0}/children", parent.id());
+    let started = Instant::now();
+    let children = loop {
+        let pids = std::fs::read_to_string(&list).unwrap_or_default();
+        let pids: Vec<String> = pids.split_whitespace().map(String::from).collect();
+        if pids.len() == 2 {
+            break pids;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "children did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    // The children were reparented, so nobody reaps them here: they count as gone once they
+    // are zombies or have vanished.
+    let gone = |pid: &String| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z")
+    };
+    let killed = Instant::now();
+    while !children.iter().all(gone) {
+        assert!(killed.elapsed() < Duration::from_secs(2), "a child outlived its parent by 2 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

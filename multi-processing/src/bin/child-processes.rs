@@ -3,12 +3,14 @@
 //! The parent starts its own executable twice (`std::env::current_exe()`), with a hidden
 //! `--worker square` or `--worker cube` argument that gives the copy its role. One binary,
 //! two roles: parent and child cannot drift apart, and there is nothing else to build or
-//! install. Every process example in this chapter starts its children this way.
+//! install. Every process example in this chapter starts its children this way, through the
+//! crate's small library (`Worker::start`, and `exit_with_parent` in the child).
 //!
 //! Each child has its own memory, so it cannot hand back a `Vec`: it writes its results —
 //! and the spans of its timeline, on the parent's clock — as one line of JSON to its
-//! stdout, which is a pipe the parent reads. The parent waits for both (`join` in Python);
-//! a guard kills a child still running if the parent leaves early, so none is orphaned.
+//! stdout, which is a pipe the parent reads. The parent waits for both (`join` in Python).
+//! A child still running when the parent leaves early is killed (the `Worker` guard), and a
+//! child whose parent was killed outright exits by itself (its stdin "lifeline" closes).
 //!
 //! Mirrors: `multiProcessing.py` (two processes printing square and cube) of the Python original.
 //!
@@ -30,11 +32,12 @@
 //! ```
 
 use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
 use clap::{Parser, ValueEnum};
+use multi_processing::{Worker, exit_with_parent};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
@@ -105,38 +108,28 @@ fn run_worker(op: Op, args: &Args, clock: &str) -> Result<()> {
     Ok(())
 }
 
-/// A running child that is killed (and reaped) if it is dropped before it is collected.
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        // Either may fail because the child has already exited and been reaped: that is fine.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts a copy of this executable in the worker role, with its stdout piped to us.
 fn spawn_worker(op: Op, args: &Args, timeline: &Timeline) -> Result<Worker> {
-    let role = op.name();
-    let child = Command::new(std::env::current_exe()?)
-        .args(["--worker", role, "--clock", &timeline.origin_token()])
-        .arg(format!("--time-scale={}", args.common.time_scale))
-        .arg(format!("--wait={}", args.wait))
-        .args(args.numbers.iter().map(u32::to_string))
-        .stdout(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting the {role} worker"))?;
-    Ok(Worker(child))
+    let mut worker_args = vec![
+        format!("--clock={}", timeline.origin_token()),
+        format!("--time-scale={}", args.common.time_scale),
+        format!("--wait={}", args.wait),
+    ];
+    worker_args.extend(args.numbers.iter().map(u32::to_string));
+    Worker::start(op.name(), &worker_args, |command| {
+        command.stdout(Stdio::piped());
+    })
+    .with_context(|| format!("starting the {} worker", op.name()))
 }
 
 /// Reads a worker's report from its stdout, then waits for it to exit.
 fn collect(mut worker: Worker) -> Result<Report> {
     let mut line = String::new();
-    let mut stdout = worker.0.stdout.take().context("the worker has no stdout pipe")?;
+    let mut stdout = worker.child().stdout.take().context("the worker has no stdout pipe")?;
     stdout.read_to_string(&mut line)?;
-    let status = worker.0.wait()?;
-    ensure!(status.success(), "worker {} exited with {status}", worker.0.id());
+    let id = worker.id();
+    let status = worker.wait()?;
+    ensure!(status.success(), "worker {id} exited with {status}");
     serde_json::from_str(line.trim()).context("reading the worker's report")
 }
 
@@ -151,6 +144,8 @@ struct Summary {
 fn main() -> Result<()> {
     let args = Args::parse();
     if let (Some(op), Some(clock)) = (args.worker, &args.clock) {
+        // A child: first make sure it ends with its parent, then do its job.
+        exit_with_parent();
         return run_worker(op, &args, clock);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
