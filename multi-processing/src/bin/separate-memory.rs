@@ -1,0 +1,135 @@
+//! Each process has its own memory: a global list filled in a child stays empty in the parent
+//! — while a thread's changes are seen at once.
+//!
+//! `RESULTS` is a global (`static`) list. The parent starts a child (itself again, in a
+//! worker role), which appends the squares of 1 to 5 to *its* `RESULTS` and reports what it
+//! saw there. The parent's `RESULTS` is still empty afterwards: the child changed a copy of
+//! the program's memory in another process, not the parent's. Then a thread does the same
+//! appends, and the parent sees them: threads share their process's memory.
+//!
+//! Mirrors: `MultiProcessing/raceCondition.py` (a global list changed in a child stays empty
+//! in the parent) of the Python original.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-processing --bin separate-memory
+//! ```
+//!
+//! Expected output (pids vary):
+//!
+//! ```text
+//! A global list, RESULTS, starts empty in every process.
+//!
+//! The child (pid 4243) appended to its RESULTS and saw: [1, 4, 9, 16, 25]
+//! The parent's RESULTS after the child:  []
+//! A thread appended to RESULTS; the parent now sees: [1, 4, 9, 16, 25]
+//! ```
+
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result, ensure};
+use clap::Parser;
+use multi_processing::{Worker, exit_with_parent};
+use serde::{Deserialize, Serialize};
+use shared::cli::Common;
+use shared::report::{ok_if_stdout_closed, out, print_json};
+
+/// A global list changed in a child process, then in a thread: who sees the change?
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
+    /// Internal: run as the child (the parent passes it)
+    #[arg(long, hide = true)]
+    worker: Option<String>,
+}
+
+/// The global list: one per process, shared by that process's threads.
+static RESULTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// Appends the squares of 1 to 5 to this process's `RESULTS`.
+fn append_squares() {
+    let mut results = RESULTS.lock().expect("RESULTS lock poisoned");
+    results.extend((1..=5).map(|n: u64| n * n));
+}
+
+fn snapshot() -> Vec<u64> {
+    RESULTS.lock().expect("RESULTS lock poisoned").clone()
+}
+
+/// What the child reports through its stdout.
+#[derive(Debug, Serialize, Deserialize)]
+struct ChildSaw {
+    pid: u32,
+    results: Vec<u64>,
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    child: ChildSaw,
+    parent_after_child: Vec<u64>,
+    parent_after_thread: Vec<u64>,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.worker.is_some() {
+        exit_with_parent();
+        // The child: change its own RESULTS, and say what it saw there.
+        append_squares();
+        let saw = ChildSaw { pid: std::process::id(), results: snapshot() };
+        writeln!(std::io::stdout(), "{}", serde_json::to_string(&saw)?)?;
+        return Ok(());
+    }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run_parent(&args))
+}
+
+fn run_parent(args: &Args) -> Result<()> {
+    let mut out = out();
+    writeln!(out, "A global list, RESULTS, starts empty in every process.\n")?;
+
+    let mut child = Worker::start("append", &[], |command| {
+        command.stdout(Stdio::piped());
+    })
+    .context("starting the child")?;
+    let mut report = String::new();
+    child.child().stdout.take().context("no stdout pipe")?.read_to_string(&mut report)?;
+    ensure!(child.wait()?.success(), "the child failed");
+    let child: ChildSaw =
+        serde_json::from_str(report.trim()).context("reading the child's report")?;
+    let parent_after_child = snapshot();
+    writeln!(
+        out,
+        "The child (pid {}) appended to its RESULTS and saw: {:?}",
+        child.pid, child.results
+    )?;
+    writeln!(out, "The parent's RESULTS after the child:  {parent_after_child:?}")?;
+
+    // New! The same appends from a thread of this process.
+    std::thread::spawn(append_squares).join().expect("the thread panicked");
+    let parent_after_thread = snapshot();
+    writeln!(out, "A thread appended to RESULTS; the parent now sees: {parent_after_thread:?}")?;
+
+    let separate = parent_after_child.is_empty() && !child.results.is_empty();
+    let shared = parent_after_thread == child.results;
+    writeln!(
+        out,
+        "\n{}",
+        if separate && shared {
+            "The child changed its own copy of RESULTS, in its own memory; the thread changed the \
+             parent's, which it shares.\nBetween processes, data must be sent (a pipe, a channel) \
+             or put in memory shared on purpose."
+        } else {
+            "Unexpected: the results do not show separate memories."
+        }
+    )?;
+    if args.common.json {
+        print_json(&Summary { child, parent_after_child, parent_after_thread })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! Runs the chapter's newer binaries with their real child processes and checks what they
+//! report (`child-processes` has its own file).
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The JSON object on the last line of stdout of a successful run of `bin`.
+fn json(bin: &str, args: &[&str]) -> Value {
+    // Every binary of the package sits next to `child-processes`.
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_child-processes"))
+        .with_file_name(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    let output = Command::new(exe).args(args).arg("--json").output().expect("running the binary");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{bin} failed:\n{stdout}\n{stderr}");
+    serde_json::from_str(stdout.lines().last().expect("no output")).expect("last line is JSON")
+}
+
+#[test]
+fn process_ids_agree_and_exit_codes_come_back() {
+    let json = json("process-ids", &["--time-scale", "0.2"]);
+    let parent = json["parent_pid"].as_u64().unwrap();
+    let children = json["children"].as_array().unwrap();
+    assert_eq!(children.len(), 2);
+    let pids: Vec<u64> = children.iter().map(|c| c["pid"].as_u64().unwrap()).collect();
+    assert!(pids[0] != pids[1] && !pids.contains(&parent), "{pids:?} and {parent}");
+    for child in children {
+        assert_eq!(child["says_pid"], child["pid"], "the child's own view of its pid");
+        if cfg!(unix) {
+            assert_eq!(child["says_parent"], parent.to_string());
+        }
+        assert_eq!(child["alive_after_wait"], false);
+    }
+    assert_eq!(
+        (children[0]["exit_code"].as_i64(), children[1]["exit_code"].as_i64()),
+        (Some(0), Some(7))
+    );
+}
+
+#[test]
+fn a_childs_changes_stay_in_the_child_and_a_threads_do_not() {
+    let json = json("separate-memory", &[]);
+    let squares = serde_json::json!([1, 4, 9, 16, 25]);
+    assert_eq!(json["child"]["results"], squares);
+    assert_eq!(json["parent_after_child"], serde_json::json!([]));
+    assert_eq!(json["parent_after_thread"], squares);
+}
