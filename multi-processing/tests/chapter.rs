@@ -46,3 +46,37 @@ fn a_childs_changes_stay_in_the_child_and_a_threads_do_not() {
     assert_eq!(json["parent_after_child"], serde_json::json!([]));
     assert_eq!(json["parent_after_thread"], squares);
 }
+
+#[test]
+fn each_crash_stays_in_its_own_process() {
+    let json = json("crash-isolation", &["--time-scale", "0.1"]);
+    let children = json["children"].as_array().unwrap();
+    let how: Vec<&str> = children.iter().map(|c| c["how"].as_str().unwrap()).collect();
+    assert_eq!(children[0]["code"], 101, "{how:?}");
+    assert_eq!(children[0]["stderr"], "a bug in the child");
+    assert_eq!(
+        (children[3]["code"].as_i64(), children[3]["stdout"].as_str()),
+        (Some(0), Some("5050"))
+    );
+    if cfg!(unix) {
+        // Ended by signals, with no exit code: an abort (6) and a kill (9).
+        assert_eq!((&children[1]["code"], &children[2]["code"]), (&Value::Null, &Value::Null));
+        assert!(how[1].contains("signal 6") && how[2].contains("signal 9"), "{how:?}");
+    }
+    assert_eq!(json["thread_panic_caught"], true);
+}
+
+#[test]
+fn the_pipe_delivers_every_message_in_order_then_end() {
+    let json = json("pipe", &["one", "two words", "three", "--time-scale", "0.01"]);
+    assert_eq!(json["received"], serde_json::json!(["one", "two words", "three"]));
+    assert_eq!(json["ended_with_end"], true);
+}
+
+#[test]
+fn a_message_that_would_end_the_pipe_early_is_refused() {
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_child-processes")).with_file_name("pipe");
+    let output = Command::new(exe).args(["a", "END"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("may not be \"END\""));
+}

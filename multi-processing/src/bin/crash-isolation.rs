@@ -1,0 +1,207 @@
+//! A crash stays in its own process: one child panics, one aborts, one is killed, one works —
+//! and the parent reports how each ended and carries on.
+//!
+//! The parent starts four children (itself again, in four worker roles), captures each one's
+//! stderr, waits for each, and tells the exit status in words. A panic ends a Rust process
+//! with exit code 101; `std::process::abort` and a kill end it by a signal (on Unix), with no
+//! exit code at all. None of it touches the parent's memory: it goes on and prints the
+//! healthy child's result.
+//!
+//! Threads are different: a panicking thread is caught at `join` (an `Err`), but a thread
+//! that aborts, or corrupts memory through `unsafe` code, takes its whole process down.
+//!
+//! Mirrors: the fault isolation described in the Python original's `Multiprocessing.md`.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-processing --bin crash-isolation
+//! ```
+//!
+//! The output ends like this (pids vary):
+//!
+//! ```text
+//! The parent (pid 4241) is still here: three children crashed, each in its own process.
+//! ```
+
+use std::io::{Read, Write};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, ValueEnum};
+use multi_processing::{Worker, exit_with_parent};
+use serde::Serialize;
+use shared::cli::Common;
+use shared::report::{Table, ok_if_stdout_closed, out, print_json};
+
+/// Children that panic, abort, are killed and work; the parent reports each and carries on.
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
+    /// Internal: run as a child with this role (the parent passes it)
+    #[arg(long, hide = true)]
+    worker: Option<Role>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    Panics,
+    Aborts,
+    Hangs,
+    Works,
+}
+
+/// Each role's job.
+fn run_worker(role: Role) -> Result<()> {
+    match role {
+        Role::Panics => panic!("a bug in the child"),
+        Role::Aborts => std::process::abort(),
+        // Waits until the parent kills it (or, should the parent die, its lifeline ends it).
+        Role::Hangs => loop {
+            std::thread::sleep(Duration::from_secs(1));
+        },
+        Role::Works => {
+            let sum: u64 = (1..=100).sum();
+            writeln!(std::io::stdout(), "{sum}")?;
+            Ok(())
+        }
+    }
+}
+
+/// How a process ended, in words.
+fn in_words(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        let meaning = match code {
+            0 => " (success)",
+            101 => " (a Rust panic)",
+            _ => "",
+        };
+        return format!("exited with code {code}{meaning}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            let name = match signal {
+                6 => " (SIGABRT: abort)",
+                9 => " (SIGKILL: killed)",
+                11 => " (SIGSEGV: a bad memory access)",
+                _ => "",
+            };
+            return format!("killed by signal {signal}{name}");
+        }
+    }
+    format!("ended: {status}")
+}
+
+/// What `--json` reports for each child.
+#[derive(Debug, Serialize)]
+struct Ended {
+    role: Role,
+    pid: u32,
+    code: Option<i32>,
+    how: String,
+    stderr: String,
+    stdout: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    parent_pid: u32,
+    children: Vec<Ended>,
+    thread_panic_caught: bool,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if let Some(role) = args.worker {
+        exit_with_parent();
+        return run_worker(role);
+    }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run_parent(&args))
+}
+
+fn run_parent(args: &Args) -> Result<()> {
+    let mut out = out();
+    let parent_pid = std::process::id();
+    writeln!(
+        out,
+        "Parent (pid {parent_pid}) starts four children: one panics, one aborts, one hangs, one works.\n"
+    )?;
+    let mut ended = Vec::new();
+    for (role, name) in [
+        (Role::Panics, "panics"),
+        (Role::Aborts, "aborts"),
+        (Role::Hangs, "hangs"),
+        (Role::Works, "works"),
+    ] {
+        let mut worker = Worker::start(name, &[], |command| {
+            command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        })
+        .with_context(|| format!("starting the child that {name}"))?;
+        if role == Role::Hangs {
+            // This one would never end by itself: kill it, as an OOM killer or a user might.
+            std::thread::sleep(args.common.time_scale.secs(0.2));
+            worker.child().kill()?;
+        }
+        let (mut stdout, mut stderr) = (String::new(), String::new());
+        worker.child().stdout.take().context("no stdout pipe")?.read_to_string(&mut stdout)?;
+        worker.child().stderr.take().context("no stderr pipe")?.read_to_string(&mut stderr)?;
+        let pid = worker.id();
+        let status = worker.wait()?;
+        // The child's last words: a panic's message is the line after "… panicked at …".
+        let mut lines = stderr.lines();
+        let last_words = match lines.position(|l| l.contains("panicked at")) {
+            Some(_) => lines.next().unwrap_or(""),
+            None => stderr.lines().next().unwrap_or(""),
+        };
+        let last_words = last_words.to_string();
+        ended.push(Ended {
+            role,
+            pid,
+            code: status.code(),
+            how: in_words(status),
+            stderr: last_words,
+            stdout: stdout.trim().to_string(),
+        });
+    }
+
+    let mut table = Table::new(["child", "pid", "how it ended", "its stderr"]);
+    for e in &ended {
+        table.row([
+            format!("{:?}", e.role).to_lowercase(),
+            e.pid.to_string(),
+            e.how.clone(),
+            e.stderr.clone(),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    let works = ended.iter().find(|e| e.role == Role::Works).map_or("", |e| e.stdout.as_str());
+    writeln!(out, "The healthy child computed 1 + 2 + … + 100 = {works}.")?;
+
+    // The contrast: a panicking *thread* is caught at `join`, in this very process. (The
+    // default hook would print the panic on stderr; the message is shown below instead.)
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let caught = std::thread::spawn(|| panic!("a bug in a thread")).join();
+    std::panic::set_hook(default_hook);
+    let thread_panic_caught = caught.is_err();
+    let message = caught.err().and_then(|p| p.downcast_ref::<&str>().map(|m| m.to_string()));
+    let crashed = ended.iter().filter(|e| e.code != Some(0)).count();
+    writeln!(
+        out,
+        "\nThe parent (pid {parent_pid}) is still here: {crashed} children crashed, each in its own process.\n\
+         A panicking thread is caught at join() too ({}), but an abort in a thread would end the whole process.",
+        message.map_or("though not this time".to_string(), |m| format!(
+            "join() just returned the panic {m:?}"
+        ))
+    )?;
+    if args.common.json {
+        print_json(&Summary { parent_pid, children: ended, thread_panic_caught })?;
+    }
+    Ok(())
+}

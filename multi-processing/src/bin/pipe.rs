@@ -1,0 +1,139 @@
+//! Messages through an OS pipe: a child writes lines into it, the parent reads them as they
+//! come, until "END".
+//!
+//! The child's stdout is a pipe whose other end the parent holds. The child writes one
+//! message per line, waiting `--wait` between them, and "END" last; the parent reads line by
+//! line and stops at "END". A pipe carries bytes, one way, between exactly two ends: the
+//! messages' framing (one per line) and their end ("END", or the pipe closing) are up to the
+//! two programs. A queue (the `queue` example, to come) carries whole messages, and many
+//! senders can share one.
+//!
+//! Mirrors: `pipeSharing.py` (messages over a `Pipe`, ending with "END") of the Python original.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-processing --bin pipe
+//! cargo run -p multi-processing --bin pipe -- hello from the child --wait 0.5
+//! ```
+//!
+//! Expected output (times vary a little):
+//!
+//! ```text
+//! The child writes 4 messages into a pipe, 200 ms apart; the parent reads them as they come.
+//!
+//!  0.00 s  read "hello"
+//!  0.20 s  read "world"
+//!  0.40 s  read "through a"
+//!  0.60 s  read "pipe"
+//!  0.60 s  read "END": the last message
+//! ```
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::time::Instant;
+
+use anyhow::{Context, Result, ensure};
+use clap::Parser;
+use multi_processing::{Worker, exit_with_parent};
+use serde::Serialize;
+use shared::cli::Common;
+use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+
+/// Send messages from a child to its parent through an OS pipe, ending with "END".
+#[derive(Debug, Parser)]
+struct Args {
+    /// The messages the child sends (each on its own line; none may be "END")
+    #[arg(default_values_t = ["hello".to_string(), "world".into(), "through a".into(), "pipe".into()])]
+    messages: Vec<String>,
+    /// Simulated seconds between two messages
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    /// Internal: run as the child (the parent passes it)
+    #[arg(long, hide = true)]
+    worker: Option<String>,
+}
+
+/// The child: one message per line into its stdout — the pipe — then "END".
+fn send(args: &Args) -> Result<()> {
+    let mut pipe = std::io::stdout().lock();
+    for (i, message) in args.messages.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(args.common.time_scale.secs(args.wait));
+        }
+        writeln!(pipe, "{message}")?;
+        pipe.flush()?; // Send it now, not when a buffer fills.
+    }
+    writeln!(pipe, "END")?;
+    Ok(())
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    received: Vec<String>,
+    ended_with_end: bool,
+    elapsed_s: f64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.messages.iter().any(|m| m == "END" || m.contains('\n')) {
+        // Not a clap error, but the same exit code: the value cannot be sent as asked.
+        eprintln!("error: a message may not be \"END\" or contain a line break");
+        std::process::exit(2);
+    }
+    if args.worker.is_some() {
+        exit_with_parent();
+        return send(&args);
+    }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(receive(&args))
+}
+
+/// The parent: start the child, then read its pipe line by line until "END".
+fn receive(args: &Args) -> Result<()> {
+    let mut out = out();
+    let scale = args.common.time_scale;
+    writeln!(
+        out,
+        "The child writes {} messages into a pipe, {} apart; the parent reads them as they come.\n",
+        args.messages.len(),
+        human_duration(scale.secs(args.wait))
+    )?;
+    let mut passed = vec![format!("--wait={}", args.wait), format!("--time-scale={scale}")];
+    passed.extend(args.messages.iter().cloned());
+    let mut child = Worker::start("send", &passed, |command| {
+        command.stdout(Stdio::piped());
+    })
+    .context("starting the child")?;
+    let pipe = BufReader::new(child.child().stdout.take().context("no pipe")?);
+
+    let (start, mut received, mut ended_with_end) = (Instant::now(), Vec::new(), false);
+    for line in pipe.lines() {
+        let line = line?;
+        let at = start.elapsed().as_secs_f64();
+        if line == "END" {
+            writeln!(out, "{at:5.2} s  read \"END\": the last message")?;
+            ended_with_end = true;
+            break;
+        }
+        writeln!(out, "{at:5.2} s  read {line:?}")?;
+        received.push(line);
+    }
+    let elapsed = start.elapsed();
+    ensure!(child.wait()?.success(), "the child failed");
+    ensure!(ended_with_end, "the pipe closed before \"END\"");
+    writeln!(
+        out,
+        "\nAll {} messages arrived in order, as the child wrote them. A pipe is a byte stream with two \
+         ends: the line breaks and the \"END\" are the two programs' own agreement.",
+        received.len()
+    )?;
+    if args.common.json {
+        print_json(&Summary { received, ended_with_end, elapsed_s: elapsed.as_secs_f64() })?;
+    }
+    Ok(())
+}
