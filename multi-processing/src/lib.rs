@@ -15,9 +15,21 @@
 //!   pipe, and when the parent is gone — even killed outright, when no destructor runs — the
 //!   OS closes the pipe, the read returns, and the child exits. This works on every platform,
 //!   without signals or `unsafe`.
+//!
+//! For typed messages both ways, [`Worker::start_connected`] sets up ipc-channel: the parent
+//! opens a one-shot server and passes its name to the child, which connects
+//! ([`connect_to_parent`]) and sends back its first message — usually the ends of the
+//! channels it will use, since channels travel inside messages. The handshake cannot hang: a
+//! child that dies before connecting is an error within moments.
 
 use std::io::{self, Read};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ipc_channel::ipc::{IpcOneShotServer, IpcSender};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// A running child process in a worker role, killed and reaped if dropped before [`wait`].
 ///
@@ -82,4 +94,92 @@ pub fn exit_with_parent() {
         let _ = io::stdin().read(&mut [0]);
         std::process::exit(3);
     });
+}
+
+/// The first message on the one-shot server: the child's hello, or the parent's own
+/// `Cancel`, sent only to unblock an `accept` that no child will answer.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Hello<T> {
+    Ready(T),
+    Cancel,
+}
+
+/// How long a started child has to connect before [`Worker::start_connected`] gives up.
+pub const CONNECT_DEADLINE: Duration = Duration::from_secs(10);
+
+impl Worker {
+    /// Starts a worker and waits for its first ipc-channel message — typically the channel
+    /// ends it will use — through a one-shot server whose name it gets as `--connect NAME`.
+    ///
+    /// It never hangs: `accept` runs on a helper thread, and if the child ends before it
+    /// connects, or does not connect within [`CONNECT_DEADLINE`], this returns an error and
+    /// unblocks the helper by connecting to the server itself.
+    pub fn start_connected<T>(
+        role: &str,
+        args: &[String],
+        configure: impl FnOnce(&mut Command),
+    ) -> io::Result<(Worker, T)>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let (server, name) = IpcOneShotServer::<Hello<T>>::new()?;
+        let mut args = args.to_vec();
+        args.push(format!("--connect={name}"));
+        let mut worker = Worker::start(role, &args, configure)?;
+        let (accepted, hello) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Ignored: the receiver is gone only if we gave up, and then nobody cares.
+            let _ = accepted.send(server.accept().map(|(_, hello)| hello));
+        });
+        let started = Instant::now();
+        let failure = loop {
+            match hello.recv_timeout(Duration::from_millis(20)) {
+                Ok(Ok(Hello::Ready(first))) => return Ok((worker, first)),
+                Ok(Ok(Hello::Cancel)) => break io::Error::other("the handshake was cancelled"),
+                Ok(Err(err)) => return Err(io::Error::other(err)),
+                Err(_) => {}
+            }
+            if let Some(status) = worker.child().try_wait()? {
+                break io::Error::other(format!(
+                    "the {role} worker ended ({status}) before connecting"
+                ));
+            }
+            if started.elapsed() > CONNECT_DEADLINE {
+                break io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("the {role} worker did not connect"),
+                );
+            }
+        };
+        // Nobody will connect: do it ourselves, so that the helper's `accept` returns.
+        if let Ok(sender) = IpcSender::<Hello<T>>::connect(name) {
+            let _ = sender.send(Hello::Cancel);
+        }
+        Err(failure)
+    }
+}
+
+/// In a child started by [`Worker::start_connected`]: connects to the parent's one-shot
+/// server (the `--connect` name) and sends `first`, once.
+pub fn connect_to_parent<T: Serialize>(name: &str, first: T) -> io::Result<()> {
+    let sender = IpcSender::<Hello<T>>::connect(name.to_string())?;
+    sender.send(Hello::Ready(first)).map_err(io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A child that ends before it connects makes the handshake fail at once, not hang. Here
+    /// the "child" is this test program itself, which rejects `--worker` and exits at once.
+    #[test]
+    fn a_child_that_never_connects_is_an_error_not_a_hang() {
+        let started = Instant::now();
+        let result = Worker::start_connected::<u32>("nobody", &[], |command| {
+            command.stdout(Stdio::null()).stderr(Stdio::null());
+        });
+        let err = result.expect_err("nobody connected");
+        assert!(err.to_string().contains("before connecting"), "{err}");
+        assert!(started.elapsed() < CONNECT_DEADLINE, "it waited for the deadline");
+    }
 }

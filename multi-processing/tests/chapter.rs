@@ -80,3 +80,12 @@ fn a_message_that_would_end_the_pipe_early_is_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("may not be \"END\""));
 }
+
+#[test]
+fn the_queue_delivers_every_item_in_order_and_closes() {
+    let json = json("queue", &["--items", "200", "--time-scale", "0"]);
+    let received: Vec<u64> =
+        json["received"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect();
+    assert_eq!(received, (1..=200).collect::<Vec<_>>());
+    assert_eq!(json["in_order"], true);
+}

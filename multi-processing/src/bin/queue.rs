@@ -1,0 +1,182 @@
+//! A queue between processes: a producer child sends items over an ipc-channel, a consumer
+//! child takes them until the channel closes — set up by the parent, which then steps aside.
+//!
+//! Each child connects to the parent through ipc-channel's one-shot server
+//! (`Worker::start_connected`) and sends back a sender for its setup. The parent makes one
+//! channel of items and hands its two ends out *inside messages*: the sending end to the
+//! producer, the receiving end to the consumer. It keeps neither, so when the producer has
+//! sent its last item and exits, the channel has no sender left and the consumer's `recv`
+//! returns `Disconnected`: the consumer stops because the queue is closed, not because it
+//! counted. It then reports what it got, when, on the parent's clock.
+//!
+//! Mirrors: `queueSharing.py` (one process fills a queue, another drains it) of the Python
+//! original.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-processing --bin queue
+//! cargo run -p multi-processing --bin queue -- --items 100 --wait 0.01
+//! ```
+//!
+//! Expected output:
+//!
+//! ```text
+//! A producer process sends 5 items, 100 ms apart, to a consumer process, over an ipc-channel.
+//! ```
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use clap::{Parser, ValueEnum};
+use ipc_channel::IpcError;
+use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use multi_processing::{Worker, connect_to_parent, exit_with_parent};
+use serde::{Deserialize, Serialize};
+use shared::cli::Common;
+use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+use shared::timeline::Timeline;
+
+/// A producer and a consumer process, joined by an ipc-channel the parent sets up.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Items the producer sends
+    #[arg(long, value_name = "N≤10000", default_value = "5",
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    items: u32,
+    /// Simulated seconds the producer takes to make each item
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.1, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    /// Internal: run as a child with this role
+    #[arg(long, hide = true, requires_all = ["connect", "clock"])]
+    worker: Option<Role>,
+    /// Internal: the parent's one-shot server
+    #[arg(long, hide = true)]
+    connect: Option<String>,
+    /// Internal: the parent's timeline origin
+    #[arg(long, hide = true)]
+    clock: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Role {
+    Producer,
+    Consumer,
+}
+
+/// One item on the queue, stamped with when it was sent (seconds on the parent's clock).
+#[derive(Debug, Serialize, Deserialize)]
+struct Item {
+    n: u32,
+    sent_s: f64,
+}
+
+/// What the consumer got: each item's number, when it was sent, when it arrived.
+type Received = Vec<(u32, f64, f64)>;
+
+/// What the parent sends each child once it has connected.
+#[derive(Serialize, Deserialize)]
+enum Setup {
+    Produce { to: IpcSender<Item>, items: u32, wait: Duration },
+    Consume { from: IpcReceiver<Item>, report: IpcSender<Received> },
+}
+
+/// A child: connect, get the setup, then produce or consume.
+fn run_worker(name: &str, clock: &str) -> Result<()> {
+    let timeline = Timeline::aligned_to(clock)?;
+    let (setup_sender, setup) = ipc::channel::<Setup>()?;
+    connect_to_parent(name, setup_sender)?;
+    match setup.recv()? {
+        Setup::Produce { to, items, wait } => {
+            for n in 1..=items {
+                std::thread::sleep(wait); // Stand-in for making the item.
+                to.send(Item { n, sent_s: timeline.now().as_secs_f64() })?;
+            }
+            // `to` is dropped here: the queue's last sender is gone.
+        }
+        Setup::Consume { from, report } => {
+            let mut received = Received::new();
+            loop {
+                match from.recv() {
+                    Ok(item) => received.push((item.n, item.sent_s, timeline.now().as_secs_f64())),
+                    // Every sender is gone and nothing is left: the queue is closed.
+                    Err(IpcError::Disconnected) => break,
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            report.send(received)?;
+        }
+    }
+    Ok(())
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    items: u32,
+    received: Vec<u32>,
+    in_order: bool,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if let (Some(_), Some(name), Some(clock)) = (args.worker, &args.connect, &args.clock) {
+        exit_with_parent();
+        return run_worker(name, clock);
+    }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run_parent(&args))
+}
+
+fn run_parent(args: &Args) -> Result<()> {
+    let mut out = out();
+    let wait = args.common.time_scale.secs(args.wait);
+    writeln!(
+        out,
+        "A producer process sends {} items, {} apart, to a consumer process, over an ipc-channel.\n",
+        args.items,
+        human_duration(wait)
+    )?;
+    let timeline = Timeline::new();
+    let clock = [format!("--clock={}", timeline.origin_token())];
+    let (producer, to_producer) =
+        Worker::start_connected::<IpcSender<Setup>>("producer", &clock, |_| {})
+            .context("starting the producer")?;
+    let (consumer, to_consumer) =
+        Worker::start_connected::<IpcSender<Setup>>("consumer", &clock, |_| {})
+            .context("starting the consumer")?;
+
+    // The queue, and a channel for the consumer's report. Both ends of the queue go to the
+    // children; the parent keeps none, so the producer's exit closes the queue.
+    let (items_in, items_out) = ipc::channel::<Item>()?;
+    let (report_in, report_out) = ipc::channel::<Received>()?;
+    to_consumer.send(Setup::Consume { from: items_out, report: report_in })?;
+    to_producer.send(Setup::Produce { to: items_in, items: args.items, wait })?;
+
+    // If the consumer dies, its report sender goes with it: `Disconnected`, not a hang.
+    let received = report_out.recv().context("the consumer ended without a report")?;
+    ensure!(producer.wait()?.success(), "the producer failed");
+    ensure!(consumer.wait()?.success(), "the consumer failed");
+
+    for (n, sent, got) in &received {
+        writeln!(out, "{sent:6.2} s  producer sent {n:<4}{got:6.2} s  consumer got {n}")?;
+    }
+    let numbers: Vec<u32> = received.iter().map(|&(n, _, _)| n).collect();
+    let in_order = numbers == (1..=args.items).collect::<Vec<_>>();
+    writeln!(
+        out,
+        "\n{} The consumer stopped when the producer exited and the queue closed.",
+        if in_order {
+            format!("All {} items arrived, in order.", numbers.len())
+        } else {
+            format!("Only {} of {} items arrived, or out of order.", numbers.len(), args.items)
+        }
+    )?;
+    if args.common.json {
+        print_json(&Summary { items: args.items, received: numbers, in_order })?;
+    }
+    Ok(())
+}
