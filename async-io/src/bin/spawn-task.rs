@@ -107,7 +107,7 @@ fn run(args: &Args) -> Result<()> {
     // Each sleep ran between two words: `first`'s from "four" to "five", `second`'s from
     // "two" to "three". Claim overlap only if those two intervals really shared time.
     let at = |word| words.iter().find(|(w, _)| w == word).map_or(Duration::ZERO, |&(_, t)| t);
-    let verdict = match overlap(at("four")..at("five"), at("two")..at("three")) {
+    let verdict = match overlap(scale.secs(1.0), at("four")..at("five"), at("two")..at("three")) {
         Overlap::Overlapped(shared) => format!("they overlapped for {}", human_duration(shared)),
         Overlap::OneAfterAnother => "one ran after the other".to_string(),
         Overlap::TooShortToTell => "too short to show any overlap (try --time-scale 1)".to_string(),

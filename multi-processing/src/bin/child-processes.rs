@@ -195,7 +195,8 @@ fn run_parent(args: &Args) -> Result<()> {
         human_duration(square.end - square.start),
         human_duration(cube.end - cube.start)
     );
-    match overlap(square, cube) {
+    let planned = args.common.time_scale.secs(args.wait) * args.numbers.len() as u32;
+    match overlap(planned, square, cube) {
         Overlap::Overlapped(shared) => writeln!(
             out,
             "{figures}, {} of it at the same time: two processes, running side by side.",

@@ -132,7 +132,11 @@ fn run(args: &Args) -> Result<()> {
         let start = spans.iter().map(|s| s.start).min().unwrap_or_default();
         start..spans.iter().map(|s| s.end).max().unwrap_or_default()
     };
-    let together = match overlap(worked("square thread"), worked("cube thread")) {
+    let together = match overlap(
+        wait * numbers.len() as u32,
+        worked("square thread"),
+        worked("cube thread"),
+    ) {
         Overlap::Overlapped(shared) => {
             format!("The two threads ran at the same time for {}", human_duration(shared))
         }
