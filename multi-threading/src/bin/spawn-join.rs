@@ -133,7 +133,7 @@ fn run(args: &Args) -> Result<()> {
         start..spans.iter().map(|s| s.end).max().unwrap_or_default()
     };
     let together = match overlap(
-        wait * numbers.len() as u32,
+        wait * args.numbers.len() as u32,
         worked("square thread"),
         worked("cube thread"),
     ) {
