@@ -50,8 +50,10 @@ impl Worker {
         configure: impl FnOnce(&mut Command),
     ) -> io::Result<Worker> {
         let mut command = Command::new(std::env::current_exe()?);
-        command.args(["--worker", role]).args(args).stdin(Stdio::piped());
+        command.args(["--worker", role]).args(args);
         configure(&mut command);
+        // Set last, so that `configure` cannot take the lifeline away by accident.
+        command.stdin(Stdio::piped());
         let mut child = command.spawn()?;
         let lifeline = child.stdin.take();
         Ok(Worker { child, lifeline })
@@ -85,14 +87,25 @@ impl Drop for Worker {
     }
 }
 
-/// In a child: ends this process as soon as the parent is gone (its lifeline pipe closes).
-/// Call it first thing in the worker role.
+/// The exit code of a child that [`exit_with_parent`] ended because its parent was gone.
+pub const PARENT_GONE: i32 = 3;
+
+/// In a child: ends this process, with exit code [`PARENT_GONE`], as soon as the parent is
+/// gone (its lifeline pipe closes). Call it first thing in the worker role.
 pub fn exit_with_parent() {
     std::thread::spawn(|| {
-        // The parent never writes: this read returns only when its end of the pipe closes,
-        // that is, when the parent has exited or been killed. (Any byte would mean the same.)
-        let _ = io::stdin().read(&mut [0]);
-        std::process::exit(3);
+        // The parent never writes: a read returns 0 bytes only when its end of the pipe
+        // closes, that is, when the parent has exited or been killed.
+        let mut byte = [0];
+        loop {
+            match io::stdin().read(&mut byte) {
+                Ok(0) => std::process::exit(PARENT_GONE),
+                Err(err) if err.kind() != io::ErrorKind::Interrupted => {
+                    std::process::exit(PARENT_GONE)
+                }
+                _ => {} // A stray byte, or a signal interrupting the read: keep watching.
+            }
+        }
     });
 }
 
@@ -137,9 +150,17 @@ impl Worker {
                 Ok(Ok(Hello::Ready(first))) => return Ok((worker, first)),
                 Ok(Ok(Hello::Cancel)) => break io::Error::other("the handshake was cancelled"),
                 Ok(Err(err)) => return Err(io::Error::other(err)),
-                Err(_) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    break io::Error::other("the handshake thread ended without an answer");
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
             if let Some(status) = worker.child().try_wait()? {
+                // It may have said hello just before it ended: give the helper a moment.
+                if let Ok(Ok(Hello::Ready(first))) = hello.recv_timeout(Duration::from_millis(200))
+                {
+                    return Ok((worker, first));
+                }
                 break io::Error::other(format!(
                     "the {role} worker ended ({status}) before connecting"
                 ));

@@ -205,7 +205,7 @@ fn run_parent(args: &Args) -> Result<()> {
         Overlap::OneAfterAnother => writeln!(out, "{figures}: one ran after the other.")?,
         Overlap::TooShortToTell => writeln!(
             out,
-            "{figures}: too little to show whether they overlap (--wait 0 or --time-scale 0)."
+            "{figures}: too little to show whether they overlap (the waits were too short)."
         )?,
     }
     if args.common.json {

@@ -21,7 +21,8 @@
 //! The output ends like this (pids vary):
 //!
 //! ```text
-//! The parent (pid 4241) is still here: three children crashed, each in its own process.
+//! The parent (pid 4241) is still here: 3 children ended badly, each in its own process.
+//! A panicking thread is caught at join() too (join() just returned the panic "a bug in a thread"), but an abort in a thread would end the whole process.
 //! ```
 
 use std::io::{Read, Write};
@@ -77,6 +78,7 @@ fn in_words(status: ExitStatus) -> String {
         let meaning = match code {
             0 => " (success)",
             101 => " (a Rust panic)",
+            multi_processing::PARENT_GONE => " (its parent was gone)",
             _ => "",
         };
         return format!("exited with code {code}{meaning}");
@@ -194,7 +196,7 @@ fn run_parent(args: &Args) -> Result<()> {
     let crashed = ended.iter().filter(|e| e.code != Some(0)).count();
     writeln!(
         out,
-        "\nThe parent (pid {parent_pid}) is still here: {crashed} children crashed, each in its own process.\n\
+        "\nThe parent (pid {parent_pid}) is still here: {crashed} children ended badly, each in its own process.\n\
          A panicking thread is caught at join() too ({}), but an abort in a thread would end the whole process.",
         message.map_or("though not this time".to_string(), |m| format!(
             "join() just returned the panic {m:?}"

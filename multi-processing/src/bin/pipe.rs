@@ -5,8 +5,8 @@
 //! message per line, waiting `--wait` between them, and "END" last; the parent reads line by
 //! line and stops at "END". A pipe carries bytes, one way, between exactly two ends: the
 //! messages' framing (one per line) and their end ("END", or the pipe closing) are up to the
-//! two programs. A queue (the `queue` example, to come) carries whole messages, and many
-//! senders can share one.
+//! two programs. A queue (the `queue` example) carries whole messages, and many senders can
+//! share one.
 //!
 //! Mirrors: `pipeSharing.py` (messages over a `Pipe`, ending with "END") of the Python original.
 //!
@@ -70,6 +70,11 @@ fn send(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// "1 message", "4 messages".
+fn plural(n: usize) -> String {
+    if n == 1 { "1 message".to_string() } else { format!("{n} messages") }
+}
+
 /// The `--json` output.
 #[derive(Debug, Serialize)]
 struct Summary {
@@ -99,11 +104,13 @@ fn receive(args: &Args) -> Result<()> {
     let scale = args.common.time_scale;
     writeln!(
         out,
-        "The child writes {} messages into a pipe, {} apart; the parent reads them as they come.\n",
-        args.messages.len(),
+        "The child writes {} into a pipe, {} apart; the parent reads them as they come.\n",
+        plural(args.messages.len()),
         human_duration(scale.secs(args.wait))
     )?;
     let mut passed = vec![format!("--wait={}", args.wait), format!("--time-scale={scale}")];
+    // `--` first, so that a message such as "-x" reaches the child as a message, not a flag.
+    passed.push("--".to_string());
     passed.extend(args.messages.iter().cloned());
     let mut child = Worker::start("send", &passed, |command| {
         command.stdout(Stdio::piped());
@@ -126,11 +133,15 @@ fn receive(args: &Args) -> Result<()> {
     let elapsed = start.elapsed();
     ensure!(child.wait()?.success(), "the child failed");
     ensure!(ended_with_end, "the pipe closed before \"END\"");
+    let verdict = if received == args.messages {
+        format!("All {} arrived in order, as the child wrote them.", plural(received.len()))
+    } else {
+        format!("Only {} of {} arrived as sent.", received.len(), plural(args.messages.len()))
+    };
     writeln!(
         out,
-        "\nAll {} messages arrived in order, as the child wrote them. A pipe is a byte stream with two \
-         ends: the line breaks and the \"END\" are the two programs' own agreement.",
-        received.len()
+        "\n{verdict} A pipe is a byte stream with two ends: the line breaks and the \"END\" are \
+         the two programs' own agreement."
     )?;
     if args.common.json {
         print_json(&Summary { received, ended_with_end, elapsed_s: elapsed.as_secs_f64() })?;

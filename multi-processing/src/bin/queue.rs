@@ -158,8 +158,9 @@ fn run_parent(args: &Args) -> Result<()> {
 
     // If the consumer dies, its report sender goes with it: `Disconnected`, not a hang.
     let received = report_out.recv().context("the consumer ended without a report")?;
-    ensure!(producer.wait()?.success(), "the producer failed");
-    ensure!(consumer.wait()?.success(), "the consumer failed");
+    let (producer, consumer) = (producer.wait()?, consumer.wait()?);
+    ensure!(producer.success(), "the producer failed ({producer})");
+    ensure!(consumer.success(), "the consumer failed ({consumer})");
 
     for (n, sent, got) in &received {
         writeln!(out, "{sent:6.2} s  producer sent {n:<4}{got:6.2} s  consumer got {n}")?;
