@@ -190,10 +190,13 @@ fn run_parent(args: &Args) -> Result<()> {
             "{n} of 2 were still running before the wait (with no work, a child ends at once)"
         ),
     };
-    writeln!(
-        out,
-        "{before}, and neither after it: `wait` (Python's join) returned each exit code."
-    )?;
+    // `try_wait` after the wait: a child still running then would be a broken `wait`.
+    let after = if reports.iter().any(|r| r.alive_after_wait) {
+        "one still ran after it?"
+    } else {
+        "neither after it"
+    };
+    writeln!(out, "{before}, and {after}: `wait` (Python's join) returned each exit code.")?;
     if args.common.json {
         print_json(&Summary { parent_pid, children: reports })?;
     }
