@@ -21,15 +21,24 @@
 //! ([`connect_to_parent`]) and sends back its first message — usually the ends of the
 //! channels it will use, since channels travel inside messages. The handshake cannot hang: a
 //! child that dies before connecting is an error within moments.
+//!
+//! For memory shared by mapping a file, and for cross-process locks, [`ScratchFile`] makes
+//! the file and makes sure it is never left behind.
 
+#![forbid(unsafe_code)]
+
+use std::fs::File;
 use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::{IpcOneShotServer, IpcSender};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tempfile::TempPath;
 
 /// A running child process in a worker role, killed and reaped if dropped before [`wait`].
 ///
@@ -92,7 +101,16 @@ pub const PARENT_GONE: i32 = 3;
 
 /// In a child: ends this process, with exit code [`PARENT_GONE`], as soon as the parent is
 /// gone (its lifeline pipe closes). Call it first thing in the worker role.
+///
+/// On Linux it also asks the kernel to kill this process with `SIGKILL` when the parent dies
+/// (`prctl(PR_SET_PDEATHSIG)`), which works even if the lifeline thread never gets to run.
+/// The kernel watches the parent *thread* that started the child, so start workers from a
+/// thread that lives as long as they should (every binary here uses its main thread). If the
+/// parent died before this call, the lifeline still notices.
 pub fn exit_with_parent() {
+    #[cfg(target_os = "linux")]
+    // Ignored: it fails only for an invalid signal, and the lifeline below still works.
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
     std::thread::spawn(|| {
         // The parent never writes: a read returns 0 bytes only when its end of the pipe
         // closes, that is, when the parent has exited or been killed.
@@ -187,6 +205,84 @@ pub fn connect_to_parent<T: Serialize>(name: &str, first: T) -> io::Result<()> {
     sender.send(Hello::Ready(first)).map_err(io::Error::other)
 }
 
+/// A new, empty file that several processes open by name — to map as shared memory, or to
+/// lock — and that is never left behind.
+///
+/// `tempfile` creates it under a fresh random name, readable and writable by this user only
+/// (mode 0600), in `/dev/shm` on Linux (memory, never written to disk) and in the temp dir
+/// elsewhere. It is removed when dropped (a normal end, an error, a panic) and on Ctrl-C.
+/// Better still, call [`unlink`](ScratchFile::unlink) as soon as every process has opened
+/// it: on Unix an open file outlives its name, and then not even a `SIGKILL` leaves it behind.
+#[derive(Debug)]
+pub struct ScratchFile {
+    file: File,
+    path: PathBuf,
+    /// Removes the file when dropped; `None` once it has been unlinked.
+    remover: Option<TempPath>,
+}
+
+/// The scratch files to remove if Ctrl-C ends the program.
+static REMOVE_ON_CTRL_C: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+impl ScratchFile {
+    /// Creates the file, `len` bytes of zeros, with a name that starts with `prefix`.
+    pub fn new(prefix: &str, len: u64) -> io::Result<ScratchFile> {
+        static CTRL_C: Once = Once::new();
+        CTRL_C.call_once(|| {
+            // Ctrl-C would end the process without running destructors: remove the files
+            // first. (Ignored: it fails only if the program set a handler of its own.)
+            let _ = ctrlc::set_handler(|| {
+                for path in REMOVE_ON_CTRL_C.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                    let _ = std::fs::remove_file(path);
+                }
+                std::process::exit(130); // The usual exit code after Ctrl-C (128 + SIGINT).
+            });
+        });
+        let dir = if cfg!(target_os = "linux") && Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let (file, remover) =
+            tempfile::Builder::new().prefix(prefix).tempfile_in(dir)?.into_parts();
+        file.set_len(len)?;
+        let path = remover.to_path_buf();
+        REMOVE_ON_CTRL_C.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+        Ok(ScratchFile { file, path, remover: Some(remover) })
+    }
+
+    /// The file's name, for the other processes to open.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file, open for reading and writing.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Removes the file's name now. Call it once every process has the file open: they keep
+    /// using it, and the memory is freed when the last of them closes it.
+    pub fn unlink(&mut self) -> io::Result<()> {
+        if let Some(remover) = self.remover.take() {
+            remover.close()?;
+            self.forget_on_ctrl_c();
+        }
+        Ok(())
+    }
+
+    fn forget_on_ctrl_c(&self) {
+        REMOVE_ON_CTRL_C.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| *p != self.path);
+    }
+}
+
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        // `remover`, dropped right after this, removes the file if it is still there.
+        self.forget_on_ctrl_c();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +298,26 @@ mod tests {
         let err = result.expect_err("nobody connected");
         assert!(err.to_string().contains("before connecting"), "{err}");
         assert!(started.elapsed() < CONNECT_DEADLINE, "it waited for the deadline");
+    }
+
+    #[test]
+    fn a_scratch_file_is_private_and_gone_after_unlink_or_drop() {
+        let mut unlinked = ScratchFile::new("test-scratch", 64).unwrap();
+        let dropped = ScratchFile::new("test-scratch", 8).unwrap();
+        let (first, second) = (unlinked.path().to_owned(), dropped.path().to_owned());
+        assert_eq!(std::fs::metadata(&first).unwrap().len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&first).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "only its owner may open it");
+        }
+        unlinked.unlink().unwrap();
+        assert!(!first.exists());
+        assert_eq!(unlinked.file().metadata().unwrap().len(), 64, "still open after unlink");
+        drop(dropped);
+        assert!(!second.exists());
+        let to_remove = REMOVE_ON_CTRL_C.lock().unwrap();
+        assert!(!to_remove.contains(&first) && !to_remove.contains(&second));
     }
 }
