@@ -90,3 +90,153 @@ fn the_queue_delivers_every_item_in_order_and_closes() {
     assert_eq!(received, (1..=200).collect::<Vec<_>>());
     assert_eq!(json["in_order"], true);
 }
+
+#[test]
+fn the_child_writes_squares_and_their_sum_into_shared_memory() {
+    let json = json("shared-memory", &["3", "4", "1000000"]);
+    assert_eq!(json["array"], serde_json::json!([9, 16, 1_000_000_000_000u64]));
+    assert_eq!(json["value"], 1_000_000_000_025u64);
+    assert_eq!(json["correct"], true);
+}
+
+/// Shared-memory and lock files live in /dev/shm on Linux (the temp dir elsewhere). The
+/// bank's balances are checked here too, so that no other test of this file runs the two
+/// binaries while the directory is compared.
+#[test]
+fn locked_and_atomic_balances_are_exact_and_no_file_is_left_behind() {
+    let dir = if cfg!(target_os = "linux") { "/dev/shm".into() } else { std::env::temp_dir() };
+    let ours = || -> Vec<String> {
+        let names = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name());
+        let names = names.map(|n| n.to_string_lossy().into_owned());
+        names
+            .filter(|n| n.starts_with("bank-balance-") || n.starts_with("shared-memory-"))
+            .collect()
+    };
+    let before = ours();
+
+    let bank = json("bank-balance", &["--runs", "5", "--operations", "5000"]);
+    for variant in ["locked", "atomic"] {
+        assert_eq!(bank[variant], serde_json::json!([100, 100, 100, 100, 100]), "{variant}");
+    }
+    assert_eq!(bank["unsynchronized"].as_array().unwrap().len(), 5);
+    for variant in ["unsynchronized", "locked", "atomic"] {
+        assert!(bank["ns_per_op"][variant].as_f64().unwrap() > 0.0, "{variant}");
+    }
+    json("shared-memory", &[]);
+    // Stopped in the middle of a run, by Ctrl-C (SIGINT) and by SIGKILL.
+    #[cfg(unix)]
+    for signal in ["-INT", "-KILL"] {
+        let mut bank = Command::new(exe("bank-balance"))
+            .args(["--runs", "1000", "--operations", "1000000"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let pid = bank.id().to_string();
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+        assert!(!bank.wait().unwrap().success(), "{signal} did not stop it");
+    }
+    assert_eq!(ours(), before, "a file was left in {}", dir.display());
+}
+
+/// The path of the package's binary `bin`.
+fn exe(bin: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_BIN_EXE_child-processes"))
+        .with_file_name(format!("{bin}{}", std::env::consts::EXE_SUFFIX))
+}
+
+#[test]
+fn the_manager_keeps_and_lists_every_record() {
+    let json = json("manager", &["--records", "4", "--time-scale", "0.1"]);
+    assert_eq!(json["all_kept"], true);
+    let records = json["server_records"].as_array().unwrap();
+    assert_eq!(records.len(), 8);
+    for (client, listed) in ["a", "b"].iter().zip(json["listed_by_client"].as_array().unwrap()) {
+        for n in 1..=4 {
+            let record = serde_json::json!({ "client": client, "n": n });
+            assert!(records.contains(&record), "{record} is not on the server");
+            assert!(listed.as_array().unwrap().contains(&record), "{client} did not list {record}");
+        }
+    }
+}
+
+#[test]
+fn the_pool_maps_in_input_order() {
+    let json = json("pool", &["--workers", "2", "--limit", "20000"]);
+    assert_eq!(json["squares"], serde_json::json!([1, 4, 9, 16, 25]));
+    assert_eq!((&json["results_ok"], &json["replaced"]), (&Value::Bool(true), &0.into()));
+    let pids: std::collections::HashSet<u64> =
+        json["pids"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect();
+    assert!(pids.len() <= 2, "two workers, but {pids:?} computed squares");
+}
+
+#[test]
+fn the_pool_survives_a_crashed_worker_and_retries_its_input() {
+    let json = json("pool", &["--workers", "2", "--crash-on", "3", "--limit", "20000"]);
+    assert_eq!(json["squares"], serde_json::json!([1, 4, 9, 16, 25]));
+    assert_eq!((&json["results_ok"], &json["replaced"]), (&Value::Bool(true), &1.into()));
+}
+
+#[test]
+fn the_pool_retires_workers_after_their_task_limit() {
+    let args = ["--workers", "2", "--max-tasks-per-child", "1", "--limit", "20000"];
+    let json = json("pool", &args);
+    assert_eq!(json["squares"], serde_json::json!([1, 4, 9, 16, 25]));
+    let pids: std::collections::HashSet<u64> =
+        json["pids"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect();
+    assert_eq!(pids.len(), 5, "each square on a fresh worker: {pids:?}");
+    // Every task of both maps retired its worker: 5 squares and 16 prime counts.
+    assert_eq!(json["retired"], 5 + 16);
+}
+
+/// A parent killed outright (SIGKILL: no destructor runs) leaves no child behind, even a
+/// CPU-busy one or one asleep between requests.
+#[cfg(target_os = "linux")]
+fn children_exit_when_the_parent_is_killed(bin: &str, args: &[&str], children: usize) {
+    use std::time::{Duration, Instant};
+
+    let mut parent =
+        Command::new(exe(bin)).args(args).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let list = format!("/proc/{0}/task/{0}/children", parent.id());
+    let started = Instant::now();
+    let pids = loop {
+        let pids = std::fs::read_to_string(&list).unwrap_or_default();
+        let pids: Vec<String> = pids.split_whitespace().map(String::from).collect();
+        // Give the children time to get busy, then strike.
+        if pids.len() == children && started.elapsed() > Duration::from_millis(300) {
+            break pids;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{bin}: children did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    // Reparented children are reaped by someone else: a zombie counts as gone.
+    let gone = |pid: &String| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z")
+    };
+    let killed = Instant::now();
+    while !pids.iter().all(gone) {
+        assert!(killed.elapsed() < Duration::from_secs(2), "{bin}: a child outlived its parent");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_pool_leaves_no_worker_behind() {
+    // Workers busy counting primes for minutes: not waiting on any channel.
+    children_exit_when_the_parent_is_killed(
+        "pool",
+        &["--workers", "2", "--limit", "4000000000"],
+        2,
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_manager_leaves_no_server_or_client_behind() {
+    // The clients sleep for a minute before their first request; the server waits in `recv`.
+    children_exit_when_the_parent_is_killed("manager", &["--wait", "60"], 3);
+}

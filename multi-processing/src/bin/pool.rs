@@ -306,27 +306,28 @@ fn run_parent(args: &Args) -> Result<()> {
     let ranges = split_balanced(0..limit, (8 * workers as usize).min(limit as usize));
     writeln!(
         out,
-        "\nCounting the primes below {} in {} tasks: in this process, then on a new pool of {workers}.",
+        "\nCounting the primes below {} in {} tasks: on a new pool of {workers}, then in this process alone.",
         thousands(limit),
         ranges.len()
     )?;
-    let started = Instant::now();
-    let sequential: u64 = ranges.iter().map(|range| count_primes(range.clone())).sum();
-    let sequential_s = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut pool = Pool::new(workers, args.max_tasks_per_child)?;
     let counts = pool.map(ranges.iter().cloned().map(Job::CountPrimes).collect(), None)?;
     let parallel_s = started.elapsed().as_secs_f64();
     retired += pool.retired;
+    drop(pool);
+    let started = Instant::now();
+    let sequential: u64 = ranges.iter().map(|range| count_primes(range.clone())).sum();
+    let sequential_s = started.elapsed().as_secs_f64();
     let parallel: u64 = counts.iter().map(|done| done.output).sum();
     ensure!(parallel == sequential, "the pool counted {parallel} primes, one process {sequential}");
     let speedup = sequential_s / parallel_s;
     let time = |s: f64| human_duration(std::time::Duration::from_secs_f64(s));
     writeln!(
         out,
-        "one process: {}; the pool: {} (start-up included): {speedup:.2}× faster.",
-        time(sequential_s),
-        time(parallel_s)
+        "the pool: {} (its start-up included); one process: {}. Speedup: {speedup:.2}×.",
+        time(parallel_s),
+        time(sequential_s)
     )?;
     if retired > 0 {
         writeln!(
@@ -374,7 +375,9 @@ fn verdict(
     let ideal = workers.min(cores as u32);
     let speed = if sequential_s < 0.05 {
         "The prime count was too small to gain from processes: try a larger --limit.".to_string()
-    } else if ideal > 1 && speedup >= 0.85 * f64::from(ideal) {
+    } else if ideal == 1 {
+        "With one worker (or one core) there is nothing to run in parallel.".to_string()
+    } else if speedup >= 0.85 * f64::from(ideal) {
         format!("Separate processes ran in parallel, close to the ideal {ideal}× on {cores} cores.")
     } else {
         format!("The speedup is short of the ideal {ideal}× ({cores} cores): is the machine busy?")
