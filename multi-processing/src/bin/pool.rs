@@ -239,7 +239,9 @@ impl Pool {
                         if let Some((mut task, tries)) = old.busy {
                             let number = task.index + 1;
                             ensure!(tries == 0, "task {number} crashed two workers: giving up");
-                            event += &format!(", which retries task {number}, the one it ran");
+                            event += &format!(
+                                " in its place; task {number}, which it was running, goes first in the queue again"
+                            );
                             task.abort = false; // The crash was a one-off (see `--crash-on`).
                             todo.push_front((task, tries + 1));
                         }
@@ -368,8 +370,9 @@ fn verdict(
     }
     let recovery = match replaced {
         0 => String::new(),
+        1 => "A crashed worker was replaced and its task retried: every result came back. ".into(),
         n => format!(
-            "{n} crashed worker was replaced and its input retried: every result came back. "
+            "{n} crashed workers were replaced and their tasks retried: all results came back. "
         ),
     };
     let ideal = workers.min(cores as u32);
