@@ -23,7 +23,7 @@
 //! cargo run -p multi-processing --bin pool -- --crash-on 3 --max-tasks-per-child 2
 //! ```
 //!
-//! Expected output (pids and times vary):
+//! Expected output:
 //!
 //! ```text
 //! A pool of 2 worker processes; each ran the initializer once.
@@ -31,6 +31,11 @@
 //! map(square, 1..=5):
 //! input  square  worker pid
 //! -----  ------  ----------
+//! ```
+//!
+//! Then rows like these (an excerpt: pids and the order of workers vary):
+//!
+//! ```text
 //!     1       1       61204
 //!     2       4       61205
 //!     3       9       61204
