@@ -2,9 +2,12 @@
 //! in a worker role.
 //!
 //! Rust has no `multiprocessing.Process(target=f)`. Instead a binary starts its own executable
-//! ([`std::env::current_exe`]) with a hidden `--worker ROLE` argument, and its `main` looks at
-//! that argument first: with it, the process is a child and does the child's job. Parent and
-//! child are always the same build, so the messages they exchange cannot disagree.
+//! with a hidden `--worker ROLE` argument, and its `main` looks at that argument first: with
+//! it, the process is a child and does the child's job (the role a Python script's
+//! `if __name__ == "__main__":` plays for the parent). On Linux the child is started from
+//! `/proc/self/exe`, the very file the parent runs, so parent and child are the same build
+//! even if the binary is rebuilt meanwhile, and their messages cannot disagree; elsewhere it
+//! is [`std::env::current_exe`], the same path.
 //!
 //! Two safeguards keep children from outliving their parent:
 //!
@@ -23,7 +26,7 @@
 //! child that dies before connecting is an error within moments.
 //!
 //! For memory shared by mapping a file, and for cross-process locks, [`ScratchFile`] makes
-//! the file and makes sure it is never left behind.
+//! the file and removes it on every way out the program controls.
 
 #![forbid(unsafe_code)]
 
@@ -58,7 +61,12 @@ impl Worker {
         args: &[String],
         configure: impl FnOnce(&mut Command),
     ) -> io::Result<Worker> {
-        let mut command = Command::new(std::env::current_exe()?);
+        let exe = if cfg!(target_os = "linux") {
+            PathBuf::from("/proc/self/exe")
+        } else {
+            std::env::current_exe()?
+        };
+        let mut command = Command::new(exe);
         command.args(["--worker", role]).args(args);
         configure(&mut command);
         // Set last, so that `configure` cannot take the lifeline away by accident.
@@ -103,13 +111,15 @@ pub const PARENT_GONE: i32 = 3;
 /// gone (its lifeline pipe closes). Call it first thing in the worker role.
 ///
 /// On Linux it also asks the kernel to kill this process with `SIGKILL` when the parent dies
-/// (`prctl(PR_SET_PDEATHSIG)`), which works even if the lifeline thread never gets to run.
+/// (`prctl(PR_SET_PDEATHSIG)`), which works even if the lifeline thread never gets to run;
+/// there, a child whose parent died is usually killed by that signal before it can exit
+/// with `PARENT_GONE`.
 /// The kernel watches the parent *thread* that started the child, so start workers from a
 /// thread that lives as long as they should (every binary here uses its main thread). If the
 /// parent died before this call, the lifeline still notices.
 pub fn exit_with_parent() {
     #[cfg(target_os = "linux")]
-    // Ignored: it fails only for an invalid signal, and the lifeline below still works.
+    // Ignored: it can fail (a sandbox that forbids `prctl`), and the lifeline below still works.
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
     std::thread::spawn(|| {
         // The parent never writes: a read returns 0 bytes only when its end of the pipe
@@ -128,7 +138,7 @@ pub fn exit_with_parent() {
 }
 
 /// The first message on the one-shot server: the child's hello, or the parent's own
-/// `Cancel`, sent only to unblock an `accept` that no child will answer.
+/// `Cancel`, sent only to unblock an `accept` that no child will answer (and never read).
 #[derive(serde::Serialize, serde::Deserialize)]
 enum Hello<T> {
     Ready(T),
@@ -154,8 +164,9 @@ impl Worker {
         T: Serialize + DeserializeOwned + Send + 'static,
     {
         let (server, name) = IpcOneShotServer::<Hello<T>>::new()?;
-        let mut args = args.to_vec();
-        args.push(format!("--connect={name}"));
+        // First, so that it stays a flag even if `args` holds a `--`.
+        let args: Vec<String> =
+            std::iter::once(format!("--connect={name}")).chain(args.iter().cloned()).collect();
         let mut worker = Worker::start(role, &args, configure)?;
         let (accepted, hello) = mpsc::channel();
         std::thread::spawn(move || {
@@ -166,14 +177,17 @@ impl Worker {
         let failure = loop {
             match hello.recv_timeout(Duration::from_millis(20)) {
                 Ok(Ok(Hello::Ready(first))) => return Ok((worker, first)),
-                Ok(Ok(Hello::Cancel)) => break io::Error::other("the handshake was cancelled"),
                 Ok(Err(err)) => return Err(io::Error::other(err)),
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Ok(Ok(Hello::Cancel)) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                     break io::Error::other("the handshake thread ended without an answer");
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
-            if let Some(status) = worker.child().try_wait()? {
+            let status = match worker.child().try_wait() {
+                Ok(status) => status,
+                Err(err) => break err,
+            };
+            if let Some(status) = status {
                 // It may have said hello just before it ended: give the helper a moment.
                 if let Ok(Ok(Hello::Ready(first))) = hello.recv_timeout(Duration::from_millis(200))
                 {
@@ -206,13 +220,13 @@ pub fn connect_to_parent<T: Serialize>(name: &str, first: T) -> io::Result<()> {
 }
 
 /// A new, empty file that several processes open by name — to map as shared memory, or to
-/// lock — and that is never left behind.
+/// lock — and that is removed on every way out the program controls.
 ///
 /// `tempfile` creates it under a fresh random name, readable and writable by this user only
-/// (mode 0600), in `/dev/shm` on Linux (memory, never written to disk) and in the temp dir
-/// elsewhere. It is removed when dropped (a normal end, an error, a panic) and on Ctrl-C.
-/// Better still, call [`unlink`](ScratchFile::unlink) as soon as every process has opened
-/// it: on Unix an open file outlives its name, and then not even a `SIGKILL` leaves it behind.
+/// (mode 0600), in [`scratch_dir`]. It is removed when dropped (a normal end, an error, a
+/// panic) and on Ctrl-C, `SIGTERM` or `SIGHUP`. For the ways out no program controls (a
+/// `SIGKILL`), call [`unlink`](ScratchFile::unlink) as soon as every process has opened it:
+/// on Unix an open file outlives its name, so from then on nothing can leave it behind.
 #[derive(Debug)]
 pub struct ScratchFile {
     file: File,
@@ -229,26 +243,27 @@ impl ScratchFile {
     pub fn new(prefix: &str, len: u64) -> io::Result<ScratchFile> {
         static CTRL_C: Once = Once::new();
         CTRL_C.call_once(|| {
-            // Ctrl-C would end the process without running destructors: remove the files
-            // first. (Ignored: it fails only if the program set a handler of its own.)
-            let _ = ctrlc::set_handler(|| {
+            // Ctrl-C (and, with ctrlc's `termination` feature, SIGTERM and SIGHUP) would end
+            // the process without running destructors: remove the files first. `try_` leaves
+            // alone a program that handles or ignores the signal itself (as under `nohup`):
+            // then that program decides, and a failure here changes nothing else.
+            let _ = ctrlc::try_set_handler(|| {
                 for path in REMOVE_ON_CTRL_C.lock().unwrap_or_else(|e| e.into_inner()).iter() {
                     let _ = std::fs::remove_file(path);
                 }
                 std::process::exit(130); // The usual exit code after Ctrl-C (128 + SIGINT).
             });
         });
-        let dir = if cfg!(target_os = "linux") && Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        let (file, remover) =
-            tempfile::Builder::new().prefix(prefix).tempfile_in(dir)?.into_parts();
-        file.set_len(len)?;
+        // Held while the file is created, so that a Ctrl-C meanwhile waits and finds it listed.
+        let mut to_remove = REMOVE_ON_CTRL_C.lock().unwrap_or_else(|e| e.into_inner());
+        let builder = tempfile::Builder::new().prefix(prefix).tempfile_in(scratch_dir())?;
+        let (file, remover) = builder.into_parts();
         let path = remover.to_path_buf();
-        REMOVE_ON_CTRL_C.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
-        Ok(ScratchFile { file, path, remover: Some(remover) })
+        to_remove.push(path.clone());
+        drop(to_remove);
+        let scratch = ScratchFile { file, path, remover: Some(remover) };
+        scratch.file.set_len(len)?;
+        Ok(scratch)
     }
 
     /// The file's name, for the other processes to open.
@@ -262,8 +277,12 @@ impl ScratchFile {
     }
 
     /// Removes the file's name now. Call it once every process has the file open: they keep
-    /// using it, and the memory is freed when the last of them closes it.
+    /// using it, and the memory is freed when the last of them closes it. (On Windows a
+    /// mapped file cannot be removed: there this does nothing, and the drop removes it.)
     pub fn unlink(&mut self) -> io::Result<()> {
+        if cfg!(not(unix)) {
+            return Ok(());
+        }
         if let Some(remover) = self.remover.take() {
             remover.close()?;
             self.forget_on_ctrl_c();
@@ -278,9 +297,16 @@ impl ScratchFile {
 
 impl Drop for ScratchFile {
     fn drop(&mut self) {
-        // `remover`, dropped right after this, removes the file if it is still there.
+        drop(self.remover.take()); // Removes the file, if it still has a name.
         self.forget_on_ctrl_c();
     }
+}
+
+/// Where [`ScratchFile`]s go: `/dev/shm` on Linux (memory, never written to a disk), the temp
+/// dir elsewhere or when there is no `/dev/shm`.
+pub fn scratch_dir() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if cfg!(target_os = "linux") && shm.is_dir() { shm.to_owned() } else { std::env::temp_dir() }
 }
 
 #[cfg(test)]
@@ -319,5 +345,37 @@ mod tests {
         assert!(!second.exists());
         let to_remove = REMOVE_ON_CTRL_C.lock().unwrap();
         assert!(!to_remove.contains(&first) && !to_remove.contains(&second));
+    }
+
+    /// Not a test of its own: the process that `ctrl_c_removes_scratch_files` interrupts.
+    #[test]
+    #[ignore = "run by ctrl_c_removes_scratch_files"]
+    fn hold_a_scratch_file_until_interrupted() {
+        let scratch = ScratchFile::new("test-ctrl-c-", 8).unwrap();
+        println!("scratch file: {}", scratch.path().display());
+        std::thread::sleep(Duration::from_secs(30));
+    }
+
+    /// Ctrl-C runs no destructor, but the handler removes the file before the process exits.
+    #[cfg(unix)]
+    #[test]
+    fn ctrl_c_removes_scratch_files() {
+        use std::io::BufRead;
+        let test = "tests::hold_a_scratch_file_until_interrupted";
+        let mut holder = Command::new(std::env::current_exe().unwrap())
+            .args([test, "--exact", "--ignored", "--nocapture"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = io::BufReader::new(holder.stdout.take().unwrap()).lines();
+        let path = lines
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("scratch file: ").map(PathBuf::from))
+            .expect("the holder names its file");
+        assert!(path.exists());
+        let pid = holder.id().to_string();
+        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        assert_eq!(holder.wait().unwrap().code(), Some(130), "the handler's exit code");
+        assert!(!path.exists(), "{} was left behind", path.display());
     }
 }
