@@ -20,13 +20,14 @@
 //!
 //! ```text
 //! cargo run -p multi-processing --bin bank-balance
-//! cargo run -p multi-processing --bin bank-balance -- --runs 30 --json
+//! cargo run -p multi-processing --bin bank-balance -- --runs 3 --operations 100000 --json
 //! ```
 //!
 //! Expected output:
 //!
 //! ```text
-//! Two processes withdraw 1 and deposit 1, 10,000 times each, from a balance of 100 in shared memory; 10 runs per variant.
+//! Two processes withdraw 1 and deposit 1, 10,000 times each, from a balance of 100 in shared memory; 10 runs of each variant.
+//! (an optimised build: opt-level 2)
 //! ```
 //!
 //! Then a table, as in this excerpt (the unsynchronised balances and all times vary):
@@ -34,20 +35,16 @@
 //! ```text
 //! variant         balance after each run (should be 100)                       time per operation
 //! --------------  -----------------------------------------------------------  ------------------
-//! unsynchronized  -1074 -3140 -5247   583 -2815  -405  4919  -588  -503    13                3 ns
-//! locked            100   100   100   100   100   100   100   100   100   100             1684 ns
-//! atomic            100   100   100   100   100   100   100   100   100   100               41 ns
+//! unsynchronized   1335  3672   498  -433  4061  2076 -7754  3710  3996 -1071                2 ns
+//! locked            100   100   100   100   100   100   100   100   100   100             1440 ns
+//! atomic            100   100   100   100   100   100   100   100   100   100               29 ns
 //! ```
-
-// Only this file and `shared-memory` may use `unsafe` (see Cargo.toml), to map shared memory.
-#![allow(unsafe_code)]
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::{Parser, ValueEnum};
@@ -56,18 +53,19 @@ use memmap2::MmapRaw;
 use multi_processing::{ScratchFile, Worker, connect_to_parent, exit_with_parent};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
-use shared::report::{Table, ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{Table, build_note, ok_if_stdout_closed, out, print_json, thousands, times};
 
 /// Two processes update one balance in shared memory, three ways.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Rounds per variant
+    /// Runs of each variant
     #[arg(long, value_name = "N≤1000", default_value = "10",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     runs: u32,
-    /// Withdrawals (and deposits) per round
-    #[arg(long, value_name = "N≥1", default_value = "10000")]
-    operations: NonZeroU32,
+    /// Withdrawals (and deposits) in each run
+    #[arg(long, value_name = "N≤10000000", default_value = "10000",
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    operations: u32,
     #[command(flatten)]
     common: Common,
     /// Internal: run as a child with this role (the parent passes it)
@@ -98,19 +96,20 @@ enum Variant {
 }
 
 /// The mapped region as atomics: the balance, then a count of processes ready to start.
+#[allow(unsafe_code)] // This file and `shared-memory` alone may (see Cargo.toml).
 fn slots(map: &MmapRaw) -> &[AtomicI64] {
     let len = map.len() / size_of::<AtomicI64>();
     // SAFETY: the mapping is at least `len` × 8 bytes long and starts on a page boundary, so
     // it is aligned for `AtomicI64`, and any 8 bytes are a valid `AtomicI64`. The slice
     // borrows `map`, so it cannot outlive the mapping, and no process shrinks the file while
-    // it is mapped. The other process writes these bytes at any time, but both touch them
-    // only through atomics, for which that is allowed.
+    // it is mapped. The other processes write these bytes at any time, but all of them touch
+    // them only through atomics, for which that is allowed.
     unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<AtomicI64>(), len) }
 }
 
-/// One round in a child: change the balance by `delta`, `operations` times, the `variant`
+/// One run in a child: change the balance by `delta`, `operations` times, the `variant`
 /// way. Returns the nanoseconds it took.
-fn round(
+fn run_once(
     variant: Variant,
     balance: &AtomicI64,
     lock: &File,
@@ -121,11 +120,14 @@ fn round(
     for _ in 0..operations {
         match variant {
             Variant::Unsynchronized => {
-                // Another process can change the balance between these two lines.
+                // The other process can change the balance between these two lines.
                 let read = balance.load(Relaxed);
                 balance.store(read + delta, Relaxed);
             }
             Variant::Locked => {
+                // Rust's memory model knows nothing of other processes; what makes the other
+                // process's last store visible here is the lock's system calls, which act as
+                // full memory barriers.
                 lock.lock()?; // Waits while the other process holds it.
                 let read = balance.load(Relaxed);
                 balance.store(read + delta, Relaxed);
@@ -139,45 +141,32 @@ fn round(
     Ok(started.elapsed().as_nanos() as u64)
 }
 
-/// A child: open and map the files, then run each round the parent asks for, until it hangs up.
+/// A child: open and map the files, then do each run the parent asks for, until it hangs up.
 fn run_child(role: Role, name: &str, memory: &Path, lock: &Path) -> Result<()> {
     let file = OpenOptions::new().read(true).write(true).open(memory)?;
     let map = MmapRaw::map_raw(&file)?;
     let [balance, ready] = slots(&map) else { bail!("the region should hold two numbers") };
     // This process's own handle on the lock file: only separate opens exclude each other.
     let lock = OpenOptions::new().read(true).write(true).open(lock)?;
-    let (rounds_sender, rounds) = ipc::channel::<(Variant, u32)>()?;
+    let (runs_sender, runs) = ipc::channel::<(Variant, u32)>()?;
     let (done, done_receiver) = ipc::channel::<u64>()?;
-    connect_to_parent(name, (rounds_sender, done_receiver))?;
+    connect_to_parent(name, (runs_sender, done_receiver))?;
     let delta = match role {
         Role::Withdraw => -1,
         Role::Deposit => 1,
     };
-    while let Ok((variant, operations)) = rounds.recv() {
-        // Start together, or one process could finish before the other begins.
+    while let Ok((variant, operations)) = runs.recv() {
+        // Start together, or one process could finish before the other begins. If the other
+        // never comes (it died), give up: our exit tells the parent, which must not hang.
         ready.fetch_add(1, Relaxed);
+        let waiting = Instant::now();
         while ready.load(Relaxed) < 2 {
+            ensure!(waiting.elapsed() < Duration::from_secs(10), "the other process never came");
             std::thread::yield_now();
         }
-        done.send(round(variant, balance, &lock, delta, operations)?)?;
+        done.send(run_once(variant, balance, &lock, delta, operations)?)?;
     }
-    Ok(()) // The parent dropped its sender: no more rounds.
-}
-
-/// The `--json` output: the balances after each run, and the time per operation.
-#[derive(Debug, Default, Serialize)]
-struct Summary {
-    unsynchronized: Vec<i64>,
-    locked: Vec<i64>,
-    atomic: Vec<i64>,
-    ns_per_op: NsPerOp,
-}
-
-#[derive(Debug, Default, Serialize)]
-struct NsPerOp {
-    unsynchronized: f64,
-    locked: f64,
-    atomic: f64,
+    Ok(()) // The parent dropped its sender: no more runs.
 }
 
 fn main() -> Result<()> {
@@ -192,89 +181,86 @@ fn main() -> Result<()> {
     ok_if_stdout_closed(run_parent(&args))
 }
 
+/// One variant's results: the balance after each run, and the time per operation.
+struct Outcome {
+    variant: Variant,
+    balances: Vec<i64>,
+    ns_per_op: f64,
+}
+
 fn run_parent(args: &Args) -> Result<()> {
     let mut out = out();
-    let operations = args.operations.get();
+    let operations = args.operations;
     writeln!(
         out,
-        "Two processes withdraw 1 and deposit 1, {} times each, from a balance of 100 in shared \
-         memory; {} runs per variant.\n",
-        thousands(operations.into()),
-        args.runs
+        "Two processes withdraw 1 and deposit 1, {} each, from a balance of 100 in shared \
+         memory; {} of each variant.",
+        times(operations.into()),
+        if args.runs == 1 { "1 run".into() } else { format!("{} runs", args.runs) }
     )?;
+    writeln!(out, "({})\n", build_note())?;
     let mut memory = ScratchFile::new("bank-balance-", 2 * size_of::<AtomicI64>() as u64)?;
     let mut lock = ScratchFile::new("bank-balance-lock-", 0)?;
     let map = MmapRaw::map_raw(memory.file())?;
     let [balance, ready] = slots(&map) else { bail!("the region should hold two numbers") };
-    let files = [
-        format!("--memory={}", memory.path().display()),
-        format!("--lock={}", lock.path().display()),
-    ];
+    let files = [memory.path(), lock.path()].map(|path| path.display().to_string());
+    let files = [format!("--memory={}", files[0]), format!("--lock={}", files[1])];
     let mut children = Vec::new();
     for role in ["withdraw", "deposit"] {
-        children.push(
-            Worker::start_connected::<(IpcSender<(Variant, u32)>, IpcReceiver<u64>)>(
-                role,
-                &files,
-                |_| {},
-            )
-            .with_context(|| format!("starting the {role} process"))?,
+        let ends = Worker::start_connected::<(IpcSender<(Variant, u32)>, IpcReceiver<u64>)>(
+            role,
+            &files,
+            |_| {},
         );
+        children.push(ends.with_context(|| format!("starting the {role} process"))?);
     }
     // Both children have opened both files: their names can go.
     memory.unlink()?;
     lock.unlink()?;
 
-    let mut summary = Summary::default();
+    let mut outcomes = Vec::new();
     for variant in [Variant::Unsynchronized, Variant::Locked, Variant::Atomic] {
-        let (balances, ns_per_op) = match variant {
-            Variant::Unsynchronized => {
-                (&mut summary.unsynchronized, &mut summary.ns_per_op.unsynchronized)
-            }
-            Variant::Locked => (&mut summary.locked, &mut summary.ns_per_op.locked),
-            Variant::Atomic => (&mut summary.atomic, &mut summary.ns_per_op.atomic),
-        };
-        let mut nanos = 0;
+        let (mut balances, mut nanos) = (Vec::new(), 0);
         for _ in 0..args.runs {
             balance.store(100, Relaxed);
             ready.store(0, Relaxed);
-            for (_, (rounds, _)) in &children {
-                rounds.send((variant, operations))?;
+            for (_, (runs, _)) in &children {
+                runs.send((variant, operations))?;
             }
             for (_, (_, done)) in &children {
-                nanos += done.recv().context("a child process ended in the middle of a round")?;
+                nanos += done.recv().context("a child process ended in the middle of a run")?;
             }
             balances.push(balance.load(Relaxed));
         }
-        // Each process timed its own operations; average over both, and over every run.
-        *ns_per_op = nanos as f64 / f64::from(2 * operations * args.runs);
+        // Each process timed its own operations, waits for the lock included: the mean of both.
+        let ns_per_op = nanos as f64 / (2.0 * f64::from(operations) * f64::from(args.runs));
+        outcomes.push(Outcome { variant, balances, ns_per_op });
     }
     for (worker, channels) in children {
-        drop(channels); // No more rounds: the child's `recv` fails, and it exits.
+        drop(channels); // No more runs: the child's `recv` fails, and it exits.
         let status = worker.wait()?;
         ensure!(status.success(), "a child process failed ({status})");
     }
-    report(&mut out, args, &summary)
+    report(&mut out, args, &outcomes)
 }
 
-fn report(out: &mut impl Write, args: &Args, summary: &Summary) -> Result<()> {
-    // Padded to one width, so that the runs line up in columns.
-    let list =
-        |balances: &[i64]| balances.iter().map(|b| format!("{b:>5}")).collect::<Vec<_>>().join(" ");
-    let ns = |ns: f64| format!("{ns:.0} ns");
+fn report(out: &mut impl Write, args: &Args, outcomes: &[Outcome]) -> Result<()> {
     let mut table =
         Table::new(["variant", "balance after each run (should be 100)", "time per operation"]);
-    table.row([
-        "unsynchronized".into(),
-        list(&summary.unsynchronized),
-        ns(summary.ns_per_op.unsynchronized),
-    ]);
-    table.row(["locked".into(), list(&summary.locked), ns(summary.ns_per_op.locked)]);
-    table.row(["atomic".into(), list(&summary.atomic), ns(summary.ns_per_op.atomic)]);
+    for Outcome { variant, balances, ns_per_op } in outcomes {
+        // Padded to one width, so that the runs line up in columns; at most 10 shown.
+        let mut shown: Vec<String> = balances.iter().take(10).map(|b| format!("{b:>5}")).collect();
+        if balances.len() > 10 {
+            shown.push(format!("… ({} more)", balances.len() - 10));
+        }
+        let name = format!("{variant:?}").to_lowercase();
+        table.row([name, shown.join(" "), format!("{ns_per_op:.0} ns")]);
+    }
     write!(out, "{table}")?;
 
-    let wrong: Vec<i64> = summary.unsynchronized.iter().copied().filter(|&b| b != 100).collect();
-    let worst = wrong.iter().map(|b| (b - 100).abs()).max().unwrap_or(0);
+    let [unsynchronized, locked, atomic] = outcomes else { bail!("three variants") };
+    let wrong: Vec<i64> = unsynchronized.balances.iter().copied().filter(|&b| b != 100).collect();
+    let worst = wrong.iter().map(|b| (b - 100).unsigned_abs()).max().unwrap_or(0);
     writeln!(out)?;
     if wrong.is_empty() {
         writeln!(
@@ -284,26 +270,32 @@ fn report(out: &mut impl Write, args: &Args, summary: &Summary) -> Result<()> {
     } else {
         writeln!(
             out,
-            "Without a lock, {} of {} runs ended wrong (off by up to {}): two read-then-write \
-             steps interleaved, and one overwrote the other.",
+            "Without a lock, {} of {} ended wrong (off by up to {}): while one process was \
+             between its read and its write, the other wrote, and one of the two updates was lost.",
             wrong.len(),
-            args.runs,
-            thousands(worst.unsigned_abs())
+            if args.runs == 1 { "1 run".into() } else { format!("{} runs", args.runs) },
+            thousands(worst)
         )?;
     }
-    let exact = |balances: &[i64]| balances.iter().all(|&b| b == 100);
-    let (locked, atomic) = (&summary.locked, &summary.atomic);
-    if exact(locked) && exact(atomic) {
+    if [locked, atomic].iter().all(|o| o.balances.iter().all(|&b| b == 100)) {
         writeln!(
             out,
-            "The file lock and the atomic both kept every run at 100; the atomic is {:.0}× faster than locking a file for each operation.",
-            summary.ns_per_op.locked / summary.ns_per_op.atomic
+            "The file lock and the atomic kept every run at 100; the atomic did it {:.0}× faster than locking a file for each operation.",
+            locked.ns_per_op / atomic.ns_per_op
         )?;
     } else {
         writeln!(out, "Unexpected: a synchronised variant lost an update.")?;
     }
     if args.common.json {
-        print_json(summary)?;
+        let mut json = serde_json::Map::new();
+        let mut ns = serde_json::Map::new();
+        for Outcome { variant, balances, ns_per_op } in outcomes {
+            let name = format!("{variant:?}").to_lowercase();
+            json.insert(name.clone(), balances.as_slice().into());
+            ns.insert(name, (*ns_per_op).into());
+        }
+        json.insert("ns_per_op".into(), ns.into());
+        print_json(&json)?;
     }
     Ok(())
 }

@@ -9,8 +9,9 @@
 //! no data: they only say when to look.
 //!
 //! Every slot of the region is an `AtomicU64`: another process may write those bytes at any
-//! moment, and atomics are the Rust type that two parties may read and write at once. Turning
-//! the mapping's raw pointer into `&[AtomicU64]` is the one `unsafe` step of this file.
+//! moment, and atomics are the Rust type that two parties may read and write at once (and
+//! they are lock-free, so they work across processes too). Turning the mapping's raw pointer
+//! into `&[AtomicU64]` is the one `unsafe` step of this file.
 //!
 //! Mirrors: `Multiprocessing.md` (`Value` and `Array`: a child writes squares into a shared
 //! array and their sum into a shared value) of the Python original.
@@ -26,18 +27,16 @@
 //!
 //! ```text
 //! The parent maps a 48-byte file in /dev/shm: a value, then an array of 5 numbers.
-//! The child (pid 4242) mapped the same file; the parent removed its name.
+//! The child (pid 4242) mapped the same file; the parent then removed the file's name.
 //!
 //! The parent wrote into the array: [1, 2, 3, 4, 5]
-//! The child squared it in place:   [1, 4, 9, 16, 25]
-//! and wrote their sum in the value: 55
+//! The child squared them in place: [1, 4, 9, 16, 25]
+//! The child put their sum in the value: 55
 //! ```
 
-// Only this file and `bank-balance` may use `unsafe` (see Cargo.toml), to map shared memory.
-#![allow(unsafe_code)]
-
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
@@ -67,7 +66,11 @@ struct Args {
     file: Option<std::path::PathBuf>,
 }
 
+/// What the parent puts in the value to say "the array is written" (never a sum of squares).
+const GO: u64 = u64::MAX;
+
 /// The mapped region seen as atomics: the value first, then the array.
+#[allow(unsafe_code)] // This file and `bank-balance` alone may (see Cargo.toml).
 fn slots(map: &MmapRaw) -> &[AtomicU64] {
     let len = map.len() / size_of::<AtomicU64>();
     // SAFETY: the mapping is at least `len` × 8 bytes long and starts on a page boundary, so
@@ -87,15 +90,19 @@ fn run_child(name: &str, path: &std::path::Path) -> Result<()> {
     let (done, done_receiver) = ipc::channel::<u32>()?;
     connect_to_parent(name, (go_sender, done_receiver))?;
     go.recv()?;
-    // Relaxed is enough: "go" and "done" pass through the kernel, which makes everything
-    // written before a send visible to the process that receives it.
+    // The message says when to look; the Acquire load that sees the parent's Release store
+    // of GO is what guarantees, by Rust's rules, that the numbers written before it are seen.
+    // (Rust's memory model knows nothing of other processes' messages. The loop ends at once.)
+    while value.load(Acquire) != GO {
+        std::hint::spin_loop();
+    }
     let mut sum = 0;
     for slot in array {
         let square = slot.load(Relaxed).pow(2);
         slot.store(square, Relaxed);
         sum += square;
     }
-    value.store(sum, Relaxed);
+    value.store(sum, Release); // Publishes the squares along with the sum.
     done.send(std::process::id())?;
     Ok(())
 }
@@ -126,10 +133,11 @@ fn run_parent(args: &Args) -> Result<()> {
     let map = MmapRaw::map_raw(file.file())?;
     let (value, array) = slots(&map).split_first().context("an empty region")?;
     let dir = file.path().parent().context("no directory")?.display().to_string();
+    let numbers =
+        if array.len() == 1 { "1 number".into() } else { format!("{} numbers", array.len()) };
     writeln!(
         out,
-        "The parent maps a {bytes}-byte file in {dir}: a value, then an array of {} numbers.",
-        array.len()
+        "The parent maps a {bytes}-byte file in {dir}: a value, then an array of {numbers}."
     )?;
 
     let path = format!("--file={}", file.path().display());
@@ -141,23 +149,25 @@ fn run_parent(args: &Args) -> Result<()> {
     file.unlink()?;
     writeln!(
         out,
-        "The child (pid {}) mapped the same file; the parent removed its name.\n",
+        "The child (pid {}) mapped the same file; the parent then removed the file's name.\n",
         child.id()
     )?;
 
     for (slot, &n) in array.iter().zip(&args.numbers) {
         slot.store(n, Relaxed);
     }
+    value.store(GO, Release); // Publishes the numbers: see the child.
     writeln!(out, "The parent wrote into the array: {:?}", args.numbers)?;
     go.send(())?;
     let child_pid = done.recv().context("the child ended without answering")?;
     let status = child.wait()?;
     ensure!(status.success(), "the child failed ({status})");
 
+    let sum = value.load(Acquire); // Pairs with the child's Release: the squares are visible.
+    ensure!(sum != GO, "the child did not write the sum");
     let squares: Vec<u64> = array.iter().map(|slot| slot.load(Relaxed)).collect();
-    let sum = value.load(Relaxed);
-    writeln!(out, "The child squared it in place:   {squares:?}")?;
-    writeln!(out, "and wrote their sum in the value: {sum}")?;
+    writeln!(out, "The child squared them in place: {squares:?}")?;
+    writeln!(out, "The child put their sum in the value: {sum}")?;
     let correct = squares.iter().zip(&args.numbers).all(|(s, n)| *s == n * n)
         && sum == squares.iter().sum::<u64>();
     writeln!(
