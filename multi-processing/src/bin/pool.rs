@@ -10,6 +10,10 @@
 //! (`multiprocessing.Pool` can hang forever when a worker dies; `concurrent.futures` gives up
 //! with `BrokenProcessPool`.) `--max-tasks-per-child` retires a worker after that many tasks.
 //!
+//! A worker runs only the functions listed in `Job`: Python pickles a reference to any
+//! function, but a function cannot travel between Rust processes, so the work is named in an
+//! enum that both sides — the same binary — know.
+//!
 //! The demo maps `square` over 1..=5, with the pid that computed each; then the pool counts
 //! primes (the `workers` workload) against one process doing it all.
 //!
@@ -23,10 +27,10 @@
 //! cargo run -p multi-processing --bin pool -- --crash-on 3 --max-tasks-per-child 2
 //! ```
 //!
-//! Expected output:
+//! Expected output (on 2 cores; the pool has a worker per core):
 //!
 //! ```text
-//! A pool of 2 worker processes; each ran the initializer once.
+//! A pool of 2 worker processes, each of which runs the initializer when it starts.
 //!
 //! map(square, 1..=5):
 //! input  square  worker pid
@@ -39,8 +43,6 @@
 //!     1       1       61204
 //!     2       4       61205
 //!     3       9       61204
-//!     4      16       61205
-//!     5      25       61204
 //! ```
 
 #![forbid(unsafe_code)]
@@ -49,6 +51,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::ops::Range;
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::time::Instant;
 
@@ -59,7 +62,10 @@ use multi_processing::{Worker, connect_to_parent, exit_with_parent};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::primes::{count_primes, split_balanced};
-use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{
+    Table, build_note, human_duration, load_average, ok_if_stdout_closed, out, print_json,
+    thousands,
+};
 
 /// Map a function over inputs on a pool of worker processes.
 #[derive(Debug, Parser)]
@@ -71,9 +77,9 @@ struct Args {
     #[arg(long, value_name = "N≥1")]
     max_tasks_per_child: Option<NonZeroU32>,
     /// In the demo, the worker that gets input N aborts (the first time): watch the pool recover
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=5))]
+    #[arg(long, value_name = "N≤5", value_parser = clap::value_parser!(u64).range(1..=5))]
     crash_on: Option<u64>,
-    /// Count the primes below N, sequentially and on the pool
+    /// Count the primes below N, on the pool and in one process
     #[arg(long, value_name = "N≥1", default_value = "10000000")]
     limit: NonZeroU64,
     #[command(flatten)]
@@ -93,18 +99,18 @@ enum Job {
     CountPrimes(Range<u64>),
 }
 
-/// One input for a worker; `abort` makes it crash instead (`--crash-on`).
+/// One input for a worker: `abort` makes it crash instead (`--crash-on`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Task {
     index: usize,
     job: Job,
     abort: bool,
+    tries: u32,
 }
 
 /// A result, with who computed it and how often that process ran the initializer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Done {
-    index: usize,
     output: u64,
     pid: u32,
     initialized: u32,
@@ -133,129 +139,135 @@ fn run_worker(name: &str) -> Result<()> {
             Job::Square(n) => n * n,
             Job::CountPrimes(range) => count_primes(range),
         };
-        let (index, pid, initialized) = (task.index, std::process::id(), INITIALIZED.load(Relaxed));
-        results.send(Done { index, output, pid, initialized })?;
+        results.send(Done {
+            output,
+            pid: std::process::id(),
+            initialized: INITIALIZED.load(Relaxed),
+        })?;
     }
-    Ok(()) // The pool dropped our task sender: retired, or the map is over.
+    Ok(()) // The pool dropped our task sender: retired, or the pool is closed.
 }
 
-/// A worker as the pool sees it: the process, where to send tasks, what it is doing.
+/// A worker as the pool sees it: the process, where to send its tasks, what it is doing.
 struct Slot {
     worker: Worker,
     tasks: IpcSender<Task>,
     done: u32,
-    /// The task in flight and how many times it was tried before.
-    busy: Option<(Task, u32)>,
+    busy: Option<Task>,
 }
 
 struct Pool {
-    slots: Vec<Slot>,
+    /// The workers, by the id of their result channel in `results`.
+    slots: HashMap<u64, Slot>,
     /// Every worker's result channel; a closed one means its worker has ended.
     results: IpcReceiverSet,
-    /// Which slot each result channel (by its id in `results`) belongs to.
-    owner: HashMap<u64, usize>,
     max_tasks: Option<NonZeroU32>,
-    started: u32,
-    replaced: u32,
     retired: u32,
-    /// What happened to crashed workers, in words.
-    events: Vec<String>,
+    /// What happened to each worker that died, in words.
+    deaths: Vec<String>,
 }
 
 impl Pool {
     fn new(workers: u32, max_tasks: Option<NonZeroU32>) -> Result<Pool> {
-        let mut pool = Pool {
-            slots: Vec::new(),
-            results: IpcReceiverSet::new()?,
-            owner: HashMap::new(),
-            max_tasks,
-            started: 0,
-            replaced: 0,
-            retired: 0,
-            events: Vec::new(),
-        };
-        for at in 0..workers as usize {
-            let slot = pool.start_worker(at)?;
-            pool.slots.push(slot);
+        let results = IpcReceiverSet::new()?;
+        let mut pool =
+            Pool { slots: HashMap::new(), results, max_tasks, retired: 0, deaths: Vec::new() };
+        for _ in 0..workers {
+            pool.start_worker()?;
         }
         Ok(pool)
     }
 
-    /// Starts a worker for slot `at`; its result channel joins the set.
-    fn start_worker(&mut self, at: usize) -> Result<Slot> {
+    /// Starts a worker; returns the id of its result channel, its key in `slots`.
+    fn start_worker(&mut self) -> Result<u64> {
         let (worker, (tasks, results)) =
             Worker::start_connected::<(IpcSender<Task>, IpcReceiver<Done>)>("worker", &[], |_| {})
                 .context("starting a worker")?;
         let id = self.results.add(results)?;
-        self.owner.insert(id, at);
-        self.started += 1;
-        Ok(Slot { worker, tasks, done: 0, busy: None })
+        self.slots.insert(id, Slot { worker, tasks, done: 0, busy: None });
+        Ok(id)
     }
 
-    /// Replaces the worker in slot `at` with a new one, and returns the old one.
-    fn replace(&mut self, at: usize) -> Result<Slot> {
-        let new = self.start_worker(at)?;
-        Ok(std::mem::replace(&mut self.slots[at], new))
+    /// Ends worker `id` and starts a new one. Returns the new id, and the old worker's pid,
+    /// task in flight and exit status.
+    fn replace(&mut self, id: u64) -> Result<(u64, u32, Option<Task>, ExitStatus)> {
+        let Slot { worker, tasks, busy, .. } = self.slots.remove(&id).context("no such worker")?;
+        drop(tasks); // Its `recv` fails and a live worker exits; a dead one has ended already.
+        let pid = worker.id();
+        let status = worker.wait()?;
+        Ok((self.start_worker()?, pid, busy, status))
     }
 
     /// Runs `jobs` on the workers; the results come back in the order of `jobs`.
     fn map(&mut self, jobs: Vec<Job>, abort_index: Option<usize>) -> Result<Vec<Done>> {
         let mut results: Vec<Option<Done>> = vec![None; jobs.len()];
-        let mut todo: VecDeque<(Task, u32)> = jobs
-            .into_iter()
-            .enumerate()
-            .map(|(index, job)| (Task { index, job, abort: Some(index) == abort_index }, 0))
+        let mut todo: VecDeque<Task> = (jobs.into_iter().enumerate())
+            .map(|(index, job)| Task { index, job, abort: Some(index) == abort_index, tries: 0 })
             .collect();
         let mut left = results.len();
         while left > 0 {
-            // One task in flight per worker: sends never pile up in a pipe.
-            for slot in self.slots.iter_mut().filter(|slot| slot.busy.is_none()) {
-                let Some((task, tries)) = todo.pop_front() else { break };
-                // A failed send means the worker has died: its closed channel, below, retries it.
-                let _ = slot.tasks.send(task.clone());
-                slot.busy = Some((task, tries));
+            // One task in flight per worker, so sends never pile up in a channel.
+            let idle: Vec<u64> =
+                self.slots.iter().filter(|(_, s)| s.busy.is_none()).map(|(&id, _)| id).collect();
+            for mut id in idle {
+                let Some(task) = todo.pop_front() else { break };
+                if self.max_tasks.is_some_and(|max| self.slots[&id].done >= max.get()) {
+                    id = self.replace(id)?.0; // Retired when it is needed again, not before.
+                    self.retired += 1;
+                }
+                let slot = self.slots.get_mut(&id).context("no such worker")?;
+                if slot.tasks.send(task.clone()).is_err() {
+                    // Dead or broken: make sure it is dead; its closed channel retries the task.
+                    let _ = slot.worker.child().kill();
+                }
+                slot.busy = Some(task);
             }
             for event in self.results.select()? {
                 match event {
                     IpcSelectionResult::MessageReceived(id, message) => {
-                        let done: Done = message.to()?;
-                        let at = self.owner[&id];
-                        let slot = &mut self.slots[at];
-                        (slot.busy, slot.done) = (None, slot.done + 1);
-                        let index = done.index;
-                        results[index] = Some(done);
+                        let slot = self.slots.get_mut(&id).context("a result from nobody")?;
+                        let task = slot.busy.take().context("a result for no task")?;
+                        slot.done += 1;
+                        results[task.index] = Some(message.to()?);
                         left -= 1;
-                        if self.max_tasks.is_some_and(|max| slot.done >= max.get()) {
-                            self.owner.remove(&id); // Its channel's end is expected now.
-                            let old = self.replace(at)?;
-                            drop(old.tasks); // The worker's `recv` fails, and it exits.
-                            old.worker.wait()?;
-                            self.retired += 1;
-                        }
                     }
                     IpcSelectionResult::ChannelClosed(id) => {
-                        // A retired worker's channel closes too; only unknown ends are deaths.
-                        let Some(at) = self.owner.remove(&id) else { continue };
-                        let old = self.replace(at)?;
-                        let (pid, new_pid) = (old.worker.id(), self.slots[at].worker.id());
-                        let status = old.worker.wait()?;
-                        self.replaced += 1;
-                        let mut event = format!("Worker {pid} died ({status}); started {new_pid}");
-                        if let Some((mut task, tries)) = old.busy {
-                            let number = task.index + 1;
-                            ensure!(tries == 0, "task {number} crashed two workers: giving up");
-                            event += &format!(
-                                " in its place; task {number}, which it was running, goes first in the queue again"
-                            );
-                            task.abort = false; // The crash was a one-off (see `--crash-on`).
-                            todo.push_front((task, tries + 1));
+                        // A retired worker's channel closes too, but it has left `slots`.
+                        if !self.slots.contains_key(&id) {
+                            continue;
                         }
-                        self.events.push(event + ".");
+                        let (new_id, pid, busy, status) = self.replace(id)?;
+                        let new_pid = self.slots[&new_id].worker.id();
+                        let mut death =
+                            format!("Worker {pid} died ({status}). Started {new_pid} in its place");
+                        if let Some(mut task) = busy {
+                            let number = task.index + 1;
+                            ensure!(
+                                task.tries == 0,
+                                "task {number} crashed two workers: giving up"
+                            );
+                            death += &format!(
+                                "; task {number}, which it was running, goes first in the queue again"
+                            );
+                            (task.abort, task.tries) = (false, 1); // A one-off crash (`--crash-on`).
+                            todo.push_front(task);
+                        }
+                        self.deaths.push(death + ".");
                     }
                 }
             }
         }
         Ok(results.into_iter().map(|done| done.expect("every task is done")).collect())
+    }
+
+    /// Lets every worker finish and exit (Python's `close()` and `join()`).
+    fn close(self) -> Result<()> {
+        for (_, Slot { worker, tasks, .. }) in self.slots {
+            drop(tasks); // Its `recv` fails: the worker's loop ends.
+            let status = worker.wait()?;
+            ensure!(status.success(), "a worker failed as it ended ({status})");
+        }
+        Ok(())
     }
 }
 
@@ -266,8 +278,9 @@ struct Summary {
     squares: Vec<u64>,
     pids: Vec<u32>,
     tasks: usize,
+    primes: u64,
     results_ok: bool,
-    replaced: u32,
+    replaced: usize,
     retired: u32,
     sequential_s: f64,
     parallel_s: f64,
@@ -288,11 +301,26 @@ fn run_parent(args: &Args) -> Result<()> {
     let mut out = out();
     let cores = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
     let workers = args.workers.unwrap_or(cores.min(64) as u32);
+    let load = load_average(); // Before we add to it.
+    let plural =
+        |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
+    let retirements = |n: u32| match args.max_tasks_per_child {
+        Some(max) if n > 0 => format!(
+            "{} retired after {} and replaced.\n",
+            plural(n as usize, "worker"),
+            plural(max.get() as usize, "task")
+        ),
+        _ => String::new(),
+    };
     let mut pool = Pool::new(workers, args.max_tasks_per_child)?;
-    writeln!(out, "A pool of {workers} worker processes; each ran the initializer once.\n")?;
+    let processes = match workers {
+        1 => "1 worker process, which runs".to_string(),
+        n => format!("{n} worker processes, each of which runs"),
+    };
+    writeln!(out, "A pool of {processes} the initializer when it starts.\n")?;
 
     let inputs: Vec<u64> = (1..=5).collect();
-    let crash_index = args.crash_on.and_then(|n| inputs.iter().position(|&i| i == n));
+    let crash_index = args.crash_on.map(|n| n as usize - 1);
     let squares = pool.map(inputs.iter().map(|&n| Job::Square(n)).collect(), crash_index)?;
     writeln!(out, "map(square, 1..=5):")?;
     let mut table = Table::new(["input", "square", "worker pid"]);
@@ -300,57 +328,83 @@ fn run_parent(args: &Args) -> Result<()> {
         table.row([n.to_string(), done.output.to_string(), done.pid.to_string()]);
     }
     write!(out, "{table}")?;
-    for event in &pool.events {
-        writeln!(out, "{event}")?;
+    for death in &pool.deaths {
+        writeln!(out, "{death}")?;
     }
+    write!(out, "{}", retirements(pool.retired))?;
     let squares_ok =
         squares.iter().zip(&inputs).all(|(d, n)| d.output == n * n && d.initialized == 1);
-    let (replaced, mut retired) = (pool.replaced, pool.retired);
-    drop(pool); // Each worker is killed and reaped by its `Worker` guard.
+    let (replaced, mut retired) = (pool.deaths.len(), pool.retired);
+    pool.close()?;
 
-    // The CPU-bound comparison, on a fresh pool whose start-up counts in its time.
+    // The CPU-bound comparison, on a new pool whose start-up counts in its time.
     let limit = args.limit.get();
     let ranges = split_balanced(0..limit, (8 * workers as usize).min(limit as usize));
+    let tasks = plural(ranges.len(), "task");
     writeln!(
         out,
-        "\nCounting the primes below {} in {} tasks: on a new pool of {workers}, then in this process alone.",
-        thousands(limit),
-        ranges.len()
+        "\nCounting the primes below {} in {tasks}: on a new pool, then in this process alone.",
+        thousands(limit)
     )?;
+    writeln!(out, "({})", build_note())?;
     let started = Instant::now();
     let mut pool = Pool::new(workers, args.max_tasks_per_child)?;
     let counts = pool.map(ranges.iter().cloned().map(Job::CountPrimes).collect(), None)?;
     let parallel_s = started.elapsed().as_secs_f64();
+    write!(out, "{}", retirements(pool.retired))?;
     retired += pool.retired;
-    drop(pool);
+    pool.close()?;
     let started = Instant::now();
-    let sequential: u64 = ranges.iter().map(|range| count_primes(range.clone())).sum();
+    let sequential: Vec<u64> = ranges.iter().map(|range| count_primes(range.clone())).collect();
     let sequential_s = started.elapsed().as_secs_f64();
-    let parallel: u64 = counts.iter().map(|done| done.output).sum();
-    ensure!(parallel == sequential, "the pool counted {parallel} primes, one process {sequential}");
+    let counts_ok = counts.iter().map(|done| done.output).eq(sequential.iter().copied());
+    ensure!(counts_ok, "the pool's counts differ from this process's, task by task");
     let speedup = sequential_s / parallel_s;
     let time = |s: f64| human_duration(std::time::Duration::from_secs_f64(s));
     writeln!(
         out,
-        "the pool: {} (its start-up included); one process: {}. Speedup: {speedup:.2}×.",
+        "The pool took {} (its start-up included); one process, {}. Speedup: {speedup:.2}×.",
         time(parallel_s),
         time(sequential_s)
     )?;
-    if retired > 0 {
+    if replaced > 0 {
         writeln!(
             out,
-            "{retired} workers were retired after {} tasks and replaced.",
-            args.max_tasks_per_child.map_or(0, NonZeroU32::get)
+            "\nThe pool replaced {} that died and retried its task: every result came back.",
+            plural(replaced, "worker")
         )?;
     }
-    writeln!(out, "\n{}", verdict(squares_ok, replaced, speedup, workers, cores, sequential_s))?;
+    let ideal = workers.min(cores as u32);
+    let speed = if sequential_s < 0.05 {
+        "The prime count was too small to gain from processes: try a larger --limit.".to_string()
+    } else if ideal == 1 {
+        "With one worker (or one core) there is nothing to run in parallel.".to_string()
+    } else if speedup >= 0.85 * f64::from(ideal) {
+        format!("Separate processes ran in parallel, close to the ideal {ideal}× on {cores} cores.")
+    } else if pool_started_often(args, ranges.len()) {
+        format!(
+            "Short of the ideal {ideal}×: --max-tasks-per-child made the pool start a process every few tasks, ~1 ms each."
+        )
+    } else if let Some(load) = load.filter(|&load| cores as f64 - load < f64::from(ideal) - 0.5) {
+        format!(
+            "Short of the ideal {ideal}×: the load average before the run was {load:.2} on {cores} cores."
+        )
+    } else {
+        format!(
+            "Short of the ideal {ideal}× on {cores} cores: the median of a few runs is what counts."
+        )
+    };
+    writeln!(out, "\n{speed}")?;
     if args.common.json {
+        let (pids, squares) = squares.iter().map(|d| (d.pid, d.output)).unzip();
+        let (tasks, primes, results_ok) = (ranges.len(), sequential.iter().sum(), squares_ok);
         print_json(&Summary {
             workers,
-            squares: squares.iter().map(|d| d.output).collect(),
-            pids: squares.iter().map(|d| d.pid).collect(),
-            tasks: ranges.len(),
-            results_ok: squares_ok,
+            squares,
+            pids,
+            tasks,
+            primes,
+            results_ok,
             replaced,
             retired,
             sequential_s,
@@ -361,34 +415,7 @@ fn run_parent(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// The closing sentence: what the run showed.
-fn verdict(
-    ok: bool,
-    replaced: u32,
-    speedup: f64,
-    workers: u32,
-    cores: usize,
-    sequential_s: f64,
-) -> String {
-    if !ok {
-        return "Unexpected: a result is missing or wrong.".into();
-    }
-    let recovery = match replaced {
-        0 => String::new(),
-        1 => "A crashed worker was replaced and its task retried: every result came back. ".into(),
-        n => format!(
-            "{n} crashed workers were replaced and their tasks retried: all results came back. "
-        ),
-    };
-    let ideal = workers.min(cores as u32);
-    let speed = if sequential_s < 0.05 {
-        "The prime count was too small to gain from processes: try a larger --limit.".to_string()
-    } else if ideal == 1 {
-        "With one worker (or one core) there is nothing to run in parallel.".to_string()
-    } else if speedup >= 0.85 * f64::from(ideal) {
-        format!("Separate processes ran in parallel, close to the ideal {ideal}× on {cores} cores.")
-    } else {
-        format!("The speedup is short of the ideal {ideal}× ({cores} cores): is the machine busy?")
-    };
-    recovery + &speed
+/// Whether `--max-tasks-per-child` made the pool start many workers for `tasks` tasks.
+fn pool_started_often(args: &Args, tasks: usize) -> bool {
+    args.max_tasks_per_child.is_some_and(|max| (max.get() as usize) < tasks / 2)
 }
