@@ -197,6 +197,7 @@ fn run_parent(args: &Args) -> Result<()> {
     let status = server.wait()?;
     ensure!(status.success(), "the server failed ({status})");
 
+    writeln!(out, "The server's log, which it sent back once its last client had gone:")?;
     for (at, what) in &report.log {
         writeln!(out, "{at:6.2} s  server: {what}")?;
     }
