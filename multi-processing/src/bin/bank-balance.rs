@@ -265,7 +265,7 @@ fn report(out: &mut impl Write, args: &Args, outcomes: &[Outcome]) -> Result<()>
     if wrong.is_empty() {
         writeln!(
             out,
-            "No update was lost this time without a lock: the race needs the two processes to interleave. Try more --runs."
+            "No update was lost this time without a lock: the race needs the two processes to interleave. Try more --operations or --runs."
         )?;
     } else {
         writeln!(

@@ -1,6 +1,6 @@
 //! Two child processes work at the same time: one squares the numbers, the other cubes them.
 //!
-//! The parent starts its own executable twice (`std::env::current_exe()`), with a hidden
+//! The parent starts its own executable twice (`/proc/self/exe` on Linux, else `current_exe()`), with a hidden
 //! `--worker square` or `--worker cube` argument that gives the copy its role. One binary,
 //! two roles: parent and child cannot drift apart, and there is nothing else to build or
 //! install. Every process example in this chapter starts its children this way, through the

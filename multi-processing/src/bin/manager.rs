@@ -92,6 +92,11 @@ struct ServerReport {
     log: Vec<(f64, String)>,
 }
 
+/// "1 record", "5 records".
+fn count(records: usize) -> String {
+    if records == 1 { "1 record".into() } else { format!("{records} records") }
+}
+
 /// The server: answer requests, one at a time, until no client is left.
 fn serve(clock: &Timeline, requests: &IpcReceiver<Request>) -> ServerReport {
     let (mut records, mut log) = (Vec::new(), Vec::new());
@@ -105,7 +110,7 @@ fn serve(clock: &Timeline, requests: &IpcReceiver<Request>) -> ServerReport {
                 let _ = reply.send(records.len()); // A client that left cannot be answered.
             }
             Request::List { client, reply } => {
-                note(format!("list for {client} ({} records)", records.len()));
+                note(format!("list for {client} ({})", count(records.len())));
                 let _ = reply.send(records.clone());
             }
         }
@@ -204,7 +209,7 @@ fn run_parent(args: &Args) -> Result<()> {
     writeln!(out)?;
     for (name, listed) in ["a", "b"].iter().zip(&listed_by_client) {
         let names: Vec<String> = listed.iter().map(|r| format!("{}-{}", r.client, r.n)).collect();
-        writeln!(out, "Client {name} listed {} records: {}", listed.len(), names.join(" "))?;
+        writeln!(out, "Client {name} listed {}: {}", count(listed.len()), names.join(" "))?;
     }
     // Every record each client inserted is on the server's list, and in the client's own
     // listing, which it asked for after its last insert.

@@ -135,7 +135,9 @@ fn receive(args: &Args) -> Result<()> {
     let elapsed = start.elapsed();
     ensure!(child.wait()?.success(), "the child failed");
     ensure!(ended_with_end, "the pipe closed before \"END\"");
-    let verdict = if received == args.messages {
+    let verdict = if received == args.messages && received.len() == 1 {
+        "The message arrived as the child wrote it.".to_string()
+    } else if received == args.messages {
         format!("All {} arrived in order, as the child wrote them.", plural(received.len()))
     } else {
         format!("Only {} of {} arrived as sent.", received.len(), plural(args.messages.len()))

@@ -239,7 +239,7 @@ impl Pool {
                         let (new_id, pid, busy, status) = self.replace(id)?;
                         let new_pid = self.slots[&new_id].worker.id();
                         let mut death =
-                            format!("Worker {pid} died ({status}). Started {new_pid} in its place");
+                            format!("Worker {pid} {}. Started {new_pid} in its place", how(status));
                         if let Some(mut task) = busy {
                             let number = task.index + 1;
                             ensure!(
@@ -307,7 +307,7 @@ fn run_parent(args: &Args) -> Result<()> {
     let retirements = |n: u32| match args.max_tasks_per_child {
         Some(max) if n > 0 => format!(
             "{} retired after {} and replaced.\n",
-            plural(n as usize, "worker"),
+            if n == 1 { "1 worker was".into() } else { format!("{n} workers were") },
             plural(max.get() as usize, "task")
         ),
         _ => String::new(),
@@ -334,6 +334,9 @@ fn run_parent(args: &Args) -> Result<()> {
     write!(out, "{}", retirements(pool.retired))?;
     let squares_ok =
         squares.iter().zip(&inputs).all(|(d, n)| d.output == n * n && d.initialized == 1);
+    if squares_ok {
+        writeln!(out, "Each result came from a worker whose initializer had run exactly once.")?;
+    }
     let (replaced, mut retired) = (pool.deaths.len(), pool.retired);
     pool.close()?;
 
@@ -361,9 +364,12 @@ fn run_parent(args: &Args) -> Result<()> {
     ensure!(counts_ok, "the pool's counts differ from this process's, task by task");
     let speedup = sequential_s / parallel_s;
     let time = |s: f64| human_duration(std::time::Duration::from_secs_f64(s));
+    let primes: u64 = sequential.iter().sum();
     writeln!(
         out,
-        "The pool took {} (its start-up included); one process, {}. Speedup: {speedup:.2}×.",
+        "Both found {} primes. The pool took {} (its start-up included); one process, {}. \
+         Speedup: {speedup:.2}×.",
+        thousands(primes),
         time(parallel_s),
         time(sequential_s)
     )?;
@@ -381,6 +387,10 @@ fn run_parent(args: &Args) -> Result<()> {
         "With one worker (or one core) there is nothing to run in parallel.".to_string()
     } else if speedup >= 0.85 * f64::from(ideal) {
         format!("Separate processes ran in parallel, close to the ideal {ideal}× on {cores} cores.")
+    } else if parallel_s < 0.1 {
+        format!(
+            "Short of the ideal {ideal}×: on a job this short, starting the workers and passing the tasks are a real share of the time."
+        )
     } else if pool_started_often(args, ranges.len()) {
         format!(
             "Short of the ideal {ideal}×: --max-tasks-per-child made the pool start a process every few tasks, ~1 ms each."
@@ -397,7 +407,7 @@ fn run_parent(args: &Args) -> Result<()> {
     writeln!(out, "\n{speed}")?;
     if args.common.json {
         let (pids, squares) = squares.iter().map(|d| (d.pid, d.output)).unzip();
-        let (tasks, primes, results_ok) = (ranges.len(), sequential.iter().sum(), squares_ok);
+        let (tasks, results_ok) = (ranges.len(), squares_ok);
         print_json(&Summary {
             workers,
             squares,
@@ -413,6 +423,22 @@ fn run_parent(args: &Args) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// How a dead worker ended, in words.
+fn how(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        let name = match signal {
+            6 => " (SIGABRT: an abort)",
+            9 => " (SIGKILL)",
+            11 => " (SIGSEGV: a bad memory access)",
+            15 => " (SIGTERM)",
+            _ => "",
+        };
+        return format!("was killed by signal {signal}{name}");
+    }
+    format!("ended ({status})")
 }
 
 /// Whether `--max-tasks-per-child` made the pool start many workers for `tasks` tasks.

@@ -26,7 +26,7 @@
 //! Expected output (the pid varies):
 //!
 //! ```text
-//! The parent maps a 48-byte file in /dev/shm: a value, then an array of 5 numbers.
+//! The parent maps a file of 48 bytes in /dev/shm: a value, then an array of 5 numbers.
 //! The child (pid 4242) mapped the same file; the parent then removed the file's name.
 //!
 //! The parent wrote into the array: [1, 2, 3, 4, 5]
@@ -51,8 +51,8 @@ use shared::report::{ok_if_stdout_closed, out, print_json};
 struct Args {
     /// Numbers to square (at most 1,000,000 each, at most 1,000 of them)
     #[arg(value_name = "N≤1000000", default_values_t = [1, 2, 3, 4, 5], num_args = 1..=1000,
-          value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
-    numbers: Vec<u64>,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    numbers: Vec<u32>,
     #[command(flatten)]
     common: Common,
     /// Internal: run as the child (the parent passes it)
@@ -137,7 +137,7 @@ fn run_parent(args: &Args) -> Result<()> {
         if array.len() == 1 { "1 number".into() } else { format!("{} numbers", array.len()) };
     writeln!(
         out,
-        "The parent maps a {bytes}-byte file in {dir}: a value, then an array of {numbers}."
+        "The parent maps a file of {bytes} bytes in {dir}: a value, then an array of {numbers}."
     )?;
 
     let path = format!("--file={}", file.path().display());
@@ -154,7 +154,7 @@ fn run_parent(args: &Args) -> Result<()> {
     )?;
 
     for (slot, &n) in array.iter().zip(&args.numbers) {
-        slot.store(n, Relaxed);
+        slot.store(n.into(), Relaxed);
     }
     value.store(GO, Release); // Publishes the numbers: see the child.
     writeln!(out, "The parent wrote into the array: {:?}", args.numbers)?;
@@ -168,7 +168,7 @@ fn run_parent(args: &Args) -> Result<()> {
     let squares: Vec<u64> = array.iter().map(|slot| slot.load(Relaxed)).collect();
     writeln!(out, "The child squared them in place: {squares:?}")?;
     writeln!(out, "The child put their sum in the value: {sum}")?;
-    let correct = squares.iter().zip(&args.numbers).all(|(s, n)| *s == n * n)
+    let correct = squares.iter().zip(&args.numbers).all(|(s, &n)| *s == u64::from(n).pow(2))
         && sum == squares.iter().sum::<u64>();
     writeln!(
         out,
