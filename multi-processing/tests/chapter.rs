@@ -4,14 +4,26 @@
 #![forbid(unsafe_code)]
 
 use std::collections::HashSet;
-use std::process::Command;
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The JSON object on the last line of stdout of a successful run of `bin`.
+/// The JSON object on the last line of stdout of a successful run of `bin`. A run that hangs
+/// fails the test after two minutes, instead of hanging it.
 fn json(bin: &str, args: &[&str]) -> Value {
-    let output =
-        Command::new(exe(bin)).arg("--json").args(args).output().expect("running the binary");
+    let mut command = Command::new(exe(bin));
+    command.arg("--json").args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = command.spawn().expect("starting the binary");
+    let pid = child.id().to_string();
+    let (finished, output) = std::sync::mpsc::channel();
+    std::thread::spawn(move || finished.send(child.wait_with_output()));
+    let Ok(output) = output.recv_timeout(Duration::from_secs(120)) else {
+        let _ = Command::new("kill").args(["-9", &pid]).status();
+        panic!("{bin} {args:?} did not finish within two minutes");
+    };
+    let output = output.expect("running the binary");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{bin} failed:\n{stdout}\n{stderr}");
@@ -120,27 +132,20 @@ fn shared_memory_and_exact_balances_leave_no_file_behind() {
         assert!(bank["ns_per_op"][variant].as_f64().unwrap() > 0.0, "{variant}");
     }
     // Stopped in the middle of a long run, by Ctrl-C (SIGINT) and by SIGKILL, once both
-    // children are running and the names are gone. (A Ctrl-C before that is the library's
-    // test: its handler removes the files.)
+    // children are running and the names are gone: the children end too, and nothing is
+    // left. (A Ctrl-C before the names are gone is the library's test: its handler removes
+    // the files.)
     #[cfg(target_os = "linux")]
     for signal in ["-INT", "-KILL"] {
-        use std::time::{Duration, Instant};
-        let mut bank = Command::new(exe("bank-balance"))
-            .args(["--runs", "1000", "--operations", "1000000"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let children = format!("/proc/{0}/task/{0}/children", bank.id());
-        let started = Instant::now();
-        while std::fs::read_to_string(&children).unwrap_or_default().split_whitespace().count() < 2
-            || ours() != before
-        {
-            assert!(started.elapsed() < Duration::from_secs(10), "the children did not start");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let pid = bank.id().to_string();
-        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
-        assert!(!bank.wait().unwrap().success(), "{signal} did not stop it");
+        let args = ["--runs", "1000", "--operations", "1000000"];
+        children_exit_when_the_parent_dies(
+            "bank-balance",
+            &args,
+            "Two processes",
+            2,
+            signal,
+            || ours() == before,
+        );
     }
     assert_eq!(ours(), before, "a file was left in {}", dir.display());
 }
@@ -197,28 +202,36 @@ fn the_pool_retires_workers_after_their_task_limit() {
     assert_eq!(json["tasks"], 16);
 }
 
-/// A parent killed outright (SIGKILL: no destructor runs) leaves no child behind, even a
-/// CPU-busy one or one asleep between requests.
+/// Starts `bin`; once it has printed a line starting with `first`, has `children` children
+/// and `ready()` holds, sends it `signal` (as the `kill` command spells it) and checks that
+/// every child is gone within 2 s — even when no destructor of the parent runs (`-KILL`).
 #[cfg(target_os = "linux")]
-fn children_exit_when_the_parent_is_killed(bin: &str, args: &[&str], children: usize) {
-    use std::time::{Duration, Instant};
-
-    let mut parent =
-        Command::new(exe(bin)).args(args).stdout(std::process::Stdio::null()).spawn().unwrap();
+fn children_exit_when_the_parent_dies(
+    bin: &str,
+    args: &[&str],
+    first: &str,
+    children: usize,
+    signal: &str,
+    ready: impl Fn() -> bool,
+) {
+    let mut parent = Command::new(exe(bin)).args(args).stdout(Stdio::piped()).spawn().unwrap();
+    // Kept open until the end: a closed stdout would end the parent by itself.
+    let mut lines = std::io::BufReader::new(parent.stdout.take().unwrap()).lines();
+    assert!(lines.any(|line| line.unwrap().starts_with(first)), "{bin} never printed {first:?}");
     let list = format!("/proc/{0}/task/{0}/children", parent.id());
     let started = Instant::now();
     let pids = loop {
         let pids = std::fs::read_to_string(&list).unwrap_or_default();
         let pids: Vec<String> = pids.split_whitespace().map(String::from).collect();
-        // Give the children time to get busy, then strike.
-        if pids.len() == children && started.elapsed() > Duration::from_millis(300) {
+        if pids.len() == children && ready() {
             break pids;
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "{bin}: children did not start");
-        std::thread::sleep(Duration::from_millis(10));
+        assert!(started.elapsed() < Duration::from_secs(10), "{bin}: children did not start");
+        std::thread::sleep(Duration::from_millis(5));
     };
-    parent.kill().unwrap();
-    parent.wait().unwrap();
+    let pid = parent.id().to_string();
+    assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    assert!(!parent.wait().unwrap().success(), "{signal} did not stop {bin}");
     // Reparented children are reaped by someone else: a zombie counts as gone.
     let gone = |pid: &String| {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -229,22 +242,30 @@ fn children_exit_when_the_parent_is_killed(bin: &str, args: &[&str], children: u
         assert!(killed.elapsed() < Duration::from_secs(2), "{bin}: a child outlived its parent");
         std::thread::sleep(Duration::from_millis(20));
     }
+    drop(lines);
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn a_killed_pool_leaves_no_worker_behind() {
-    // Workers busy counting primes for minutes: not waiting on any channel.
-    children_exit_when_the_parent_is_killed(
-        "pool",
-        &["--workers", "2", "--limit", "4000000000"],
-        2,
-    );
+    // Killed once the workers are counting primes, for minutes: busy, not waiting on a channel.
+    let args = ["--workers", "2", "--limit", "4000000000"];
+    let counting = Instant::now();
+    children_exit_when_the_parent_dies("pool", &args, "Counting", 2, "-KILL", || {
+        counting.elapsed() > Duration::from_millis(200)
+    });
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn a_killed_manager_leaves_no_server_or_client_behind() {
     // The clients sleep for a minute before their first request; the server waits in `recv`.
-    children_exit_when_the_parent_is_killed("manager", &["--wait", "60"], 3);
+    children_exit_when_the_parent_dies(
+        "manager",
+        &["--wait", "60"],
+        "A server",
+        3,
+        "-KILL",
+        || true,
+    );
 }

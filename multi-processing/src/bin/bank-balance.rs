@@ -43,7 +43,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::atomic::AtomicI64;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -125,9 +126,9 @@ fn run_once(
                 balance.store(read + delta, Relaxed);
             }
             Variant::Locked => {
-                // Rust's memory model knows nothing of other processes; what makes the other
-                // process's last store visible here is the lock's system calls, which act as
-                // full memory barriers.
+                // What makes the other process's last store visible here is the lock itself:
+                // the kernel's own synchronisation in `flock`, and calls the compiler cannot
+                // move memory accesses across. Rust's memory model alone says nothing of it.
                 lock.lock()?; // Waits while the other process holds it.
                 let read = balance.load(Relaxed);
                 balance.store(read + delta, Relaxed);
@@ -158,9 +159,11 @@ fn run_child(role: Role, name: &str, memory: &Path, lock: &Path) -> Result<()> {
     while let Ok((variant, operations)) = runs.recv() {
         // Start together, or one process could finish before the other begins. If the other
         // never comes (it died), give up: our exit tells the parent, which must not hang.
-        ready.fetch_add(1, Relaxed);
+        // (The parent's reset of `ready` before the run reaches us the way its reset of the
+        // balance does: through the messages' system calls, as in the locked variant.)
+        ready.fetch_add(1, AcqRel);
         let waiting = Instant::now();
-        while ready.load(Relaxed) < 2 {
+        while ready.load(Acquire) < 2 {
             ensure!(waiting.elapsed() < Duration::from_secs(10), "the other process never came");
             std::thread::yield_now();
         }

@@ -133,7 +133,9 @@ fn run_worker(name: &str) -> Result<()> {
     connect_to_parent(name, (task_sender, results_receiver))?;
     while let Ok(task) = tasks.recv() {
         if task.abort {
-            std::process::abort(); // A crash: no unwinding, no goodbye message.
+            // A crash: no unwinding, no goodbye message. (Where core dumps are on, this
+            // writes one, as any abort does.)
+            std::process::abort();
         }
         let output = match task.job {
             Job::Square(n) => n * n,
@@ -212,8 +214,15 @@ impl Pool {
             for mut id in idle {
                 let Some(task) = todo.pop_front() else { break };
                 if self.max_tasks.is_some_and(|max| self.slots[&id].done >= max.get()) {
-                    id = self.replace(id)?.0; // Retired when it is needed again, not before.
-                    self.retired += 1;
+                    // Retired when it is needed again, not before.
+                    let (new_id, pid, _, status) = self.replace(id)?;
+                    if status.success() {
+                        self.retired += 1;
+                    } else {
+                        // It died idle, before its closed channel was seen: a death after all.
+                        self.deaths.push(format!("Worker {pid} {} while idle.", how(status)));
+                    }
+                    id = new_id;
                 }
                 let slot = self.slots.get_mut(&id).context("no such worker")?;
                 if slot.tasks.send(task.clone()).is_err() {
@@ -262,8 +271,9 @@ impl Pool {
 
     /// Lets every worker finish and exit (Python's `close()` and `join()`).
     fn close(self) -> Result<()> {
-        for (_, Slot { worker, tasks, .. }) in self.slots {
-            drop(tasks); // Its `recv` fails: the worker's loop ends.
+        // Every task sender first, so that all workers end at once: their `recv` fails.
+        let workers: Vec<Worker> = self.slots.into_values().map(|slot| slot.worker).collect();
+        for worker in workers {
             let status = worker.wait()?;
             ensure!(status.success(), "a worker failed as it ended ({status})");
         }
@@ -337,7 +347,7 @@ fn run_parent(args: &Args) -> Result<()> {
     if squares_ok {
         writeln!(out, "Each result came from a worker whose initializer had run exactly once.")?;
     }
-    let (replaced, mut retired) = (pool.deaths.len(), pool.retired);
+    let (mut replaced, mut retired) = (pool.deaths.len(), pool.retired);
     pool.close()?;
 
     // The CPU-bound comparison, on a new pool whose start-up counts in its time.
@@ -354,8 +364,11 @@ fn run_parent(args: &Args) -> Result<()> {
     let mut pool = Pool::new(workers, args.max_tasks_per_child)?;
     let counts = pool.map(ranges.iter().cloned().map(Job::CountPrimes).collect(), None)?;
     let parallel_s = started.elapsed().as_secs_f64();
+    for death in &pool.deaths {
+        writeln!(out, "{death}")?;
+    }
     write!(out, "{}", retirements(pool.retired))?;
-    retired += pool.retired;
+    (replaced, retired) = (replaced + pool.deaths.len(), retired + pool.retired);
     pool.close()?;
     let started = Instant::now();
     let sequential: Vec<u64> = ranges.iter().map(|range| count_primes(range.clone())).collect();
@@ -376,7 +389,7 @@ fn run_parent(args: &Args) -> Result<()> {
     if replaced > 0 {
         writeln!(
             out,
-            "\nThe pool replaced {} that died and retried its task: every result came back.",
+            "\nThe pools replaced {} that died and retried what was lost: every result came back.",
             plural(replaced, "worker")
         )?;
     }

@@ -163,8 +163,14 @@ fn run_parent(args: &Args) -> Result<()> {
     let status = child.wait()?;
     ensure!(status.success(), "the child failed ({status})");
 
-    let sum = value.load(Acquire); // Pairs with the child's Release: the squares are visible.
-    ensure!(sum != GO, "the child did not write the sum");
+    // Pairs with the child's Release: once the sum is seen, so are the squares. (The loop
+    // ends at once: "done" came after the store.)
+    let sum = loop {
+        match value.load(Acquire) {
+            GO => std::hint::spin_loop(),
+            sum => break sum,
+        }
+    };
     let squares: Vec<u64> = array.iter().map(|slot| slot.load(Relaxed)).collect();
     writeln!(out, "The child squared them in place: {squares:?}")?;
     writeln!(out, "The child put their sum in the value: {sum}")?;
