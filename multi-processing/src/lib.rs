@@ -132,10 +132,10 @@ pub fn exit_with_parent() {
         // Started from /proc/self/exe, the kernel calls this process "exe": give it back its
         // binary's name, for `ps` and `top`.
         let name = std::env::args_os().next().map(PathBuf::from);
-        if let Some(name) = name.as_deref().and_then(Path::file_name) {
-            if let Ok(name) = std::ffi::CString::new(name.as_encoded_bytes()) {
-                let _ = prctl::set_name(&name);
-            }
+        if let Some(name) = name.as_deref().and_then(Path::file_name)
+            && let Ok(name) = std::ffi::CString::new(name.as_encoded_bytes())
+        {
+            let _ = prctl::set_name(&name);
         }
     }
     std::thread::spawn(|| {
