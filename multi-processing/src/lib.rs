@@ -38,6 +38,7 @@ use std::sync::mpsc;
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
+use ipc_channel::IpcError;
 use ipc_channel::ipc::{IpcOneShotServer, IpcSender};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -152,6 +153,27 @@ pub fn exit_with_parent() {
             }
         }
     });
+}
+
+/// In a child, around its work: a channel that broke because the other side hung up — the
+/// parent leaving early (its guard kills this child a moment later), or a sibling that died —
+/// is not this child's failure to report. It ends the child quietly, with [`PARENT_GONE`];
+/// the parent, if it is still there, says what went wrong. Any other error is returned.
+pub fn quiet_if_hung_up(result: anyhow::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(err) if hung_up(&err) => std::process::exit(PARENT_GONE),
+        result => result,
+    }
+}
+
+/// Whether `err` comes from a channel or pipe whose other end is gone.
+fn hung_up(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(cause.downcast_ref::<IpcError>(), Some(IpcError::Disconnected))
+            || cause.downcast_ref::<io::Error>().is_some_and(|err| {
+                matches!(err.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset)
+            })
+    })
 }
 
 /// The first message on the one-shot server: the child's hello, or the parent's own
@@ -369,6 +391,17 @@ mod tests {
         assert!(!first.exists() && !second.exists());
         let to_remove = REMOVE_ON_CTRL_C.lock().unwrap();
         assert!(!to_remove.contains(&first) && !to_remove.contains(&second));
+    }
+
+    #[test]
+    fn only_a_broken_channel_counts_as_hung_up() {
+        use anyhow::Context;
+        let disconnected = anyhow::Error::from(IpcError::Disconnected).context("receiving");
+        let broken = IpcError::Io(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(hung_up(&disconnected) && hung_up(&anyhow::Error::from(broken)));
+        let other = Err::<(), _>(io::Error::other("a bug")).context("working");
+        assert!(!hung_up(&other.unwrap_err()));
+        assert!(!hung_up(&anyhow::Error::from(io::Error::from(io::ErrorKind::NotFound))));
     }
 
     /// Not a test of its own: the process that `ctrl_c_removes_scratch_files` interrupts.

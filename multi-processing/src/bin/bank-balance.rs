@@ -51,7 +51,9 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::{Parser, ValueEnum};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use memmap2::MmapRaw;
-use multi_processing::{ScratchFile, Worker, connect_to_parent, exit_with_parent};
+use multi_processing::{
+    ScratchFile, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up,
+};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{Table, build_note, ok_if_stdout_closed, out, print_json, thousands, times};
@@ -178,7 +180,7 @@ fn main() -> Result<()> {
         (args.worker, &args.connect, &args.memory, &args.lock)
     {
         exit_with_parent();
-        return run_child(role, name, memory, lock);
+        return quiet_if_hung_up(run_child(role, name, memory, lock));
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

@@ -33,7 +33,7 @@ use std::io::Write;
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
-use multi_processing::{Worker, connect_to_parent, exit_with_parent};
+use multi_processing::{Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
@@ -159,7 +159,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     if let (Some(role), Some(name), Some(clock)) = (&args.worker, &args.connect, &args.clock) {
         exit_with_parent();
-        return run_worker(role, name, clock);
+        return quiet_if_hung_up(run_worker(role, name, clock));
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

@@ -58,7 +58,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender};
-use multi_processing::{Worker, connect_to_parent, exit_with_parent};
+use multi_processing::{Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::primes::{count_primes, split_balanced};
@@ -301,7 +301,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     if let (Some(_), Some(name)) = (&args.worker, &args.connect) {
         exit_with_parent();
-        return run_worker(name);
+        return quiet_if_hung_up(run_worker(name));
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

@@ -42,7 +42,9 @@ use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use memmap2::MmapRaw;
-use multi_processing::{ScratchFile, Worker, connect_to_parent, exit_with_parent};
+use multi_processing::{
+    ScratchFile, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up,
+};
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
 
@@ -120,7 +122,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     if let (Some(_), Some(name), Some(path)) = (&args.worker, &args.connect, &args.file) {
         exit_with_parent();
-        return run_child(name, path);
+        return quiet_if_hung_up(run_child(name, path));
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))
