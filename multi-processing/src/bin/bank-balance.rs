@@ -102,11 +102,9 @@ enum Variant {
 #[allow(unsafe_code)] // This file and `shared-memory` alone may (see Cargo.toml).
 fn slots(map: &MmapRaw) -> &[AtomicI64] {
     let len = map.len() / size_of::<AtomicI64>();
-    // SAFETY: the mapping is at least `len` × 8 bytes long and starts on a page boundary, so
-    // it is aligned for `AtomicI64`, and any 8 bytes are a valid `AtomicI64`. The slice
-    // borrows `map`, so it cannot outlive the mapping, and no process shrinks the file while
-    // it is mapped. The other processes write these bytes at any time, but all of them touch
-    // them only through atomics, for which that is allowed.
+    // SAFETY: the mapping holds `len` × 8 bytes from a page boundary (so aligned, and any bits
+    // are a valid `AtomicI64`); the slice borrows `map`, and no process shrinks the file while it
+    // is mapped; every process touches these bytes only through atomics, which may race.
     unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<AtomicI64>(), len) }
 }
 

@@ -75,11 +75,9 @@ const GO: u64 = u64::MAX;
 #[allow(unsafe_code)] // This file and `bank-balance` alone may (see Cargo.toml).
 fn slots(map: &MmapRaw) -> &[AtomicU64] {
     let len = map.len() / size_of::<AtomicU64>();
-    // SAFETY: the mapping is at least `len` × 8 bytes long and starts on a page boundary, so
-    // it is aligned for `AtomicU64`, and any 8 bytes are a valid `AtomicU64`. The slice
-    // borrows `map`, so it cannot outlive the mapping, and no process shrinks the file while
-    // it is mapped. Other processes may write these bytes at any time, but every process
-    // touches them only through atomics, for which that is allowed.
+    // SAFETY: the mapping holds `len` × 8 bytes from a page boundary (so aligned, and any bits
+    // are a valid `AtomicU64`); the slice borrows `map`, and no process shrinks the file while it
+    // is mapped; every process touches these bytes only through atomics, which may race.
     unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<AtomicU64>(), len) }
 }
 
