@@ -7,6 +7,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod common;
+
 fn child_processes(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_child-processes"))
         .args(args)
@@ -159,35 +161,14 @@ fn a_dead_child_leaves_no_orphan_behind() {
 #[cfg(target_os = "linux")]
 #[test]
 fn children_of_a_killed_parent_exit_by_themselves() {
-    use std::time::{Duration, Instant};
-
-    let mut parent = Command::new(env!("CARGO_BIN_EXE_child-processes"))
-        .args(["--wait", "60", "1"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let list = format!("/proc/{0}/task/{0}/children", parent.id());
-    let started = Instant::now();
-    let children = loop {
-        let pids = std::fs::read_to_string(&list).unwrap_or_default();
-        let pids: Vec<String> = pids.split_whitespace().map(String::from).collect();
-        if pids.len() == 2 {
-            break pids;
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "children did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    parent.kill().unwrap();
-    parent.wait().unwrap();
-    // The children were reparented, so nobody reaps them here: they count as gone once they
-    // are zombies or have vanished.
-    let gone = |pid: &String| {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z")
-    };
-    let killed = Instant::now();
-    while !children.iter().all(gone) {
-        assert!(killed.elapsed() < Duration::from_secs(2), "a child outlived its parent by 2 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // Each child would work for a minute.
+    let args = ["--wait", "60", "1"];
+    common::children_exit_when_the_parent_dies(
+        "child-processes",
+        &args,
+        "Parent",
+        2,
+        "-KILL",
+        || true,
+    );
 }
