@@ -9,7 +9,7 @@
 //! even if the binary is rebuilt meanwhile, and their messages cannot disagree; elsewhere it
 //! is [`std::env::current_exe`], the same path.
 //!
-//! Two safeguards keep children from outliving their parent:
+//! Three safeguards keep children from outliving their parent:
 //!
 //! - the parent holds each child in a [`Worker`], which kills and reaps the child if it is
 //!   dropped before the child was waited for (an early `?`, a panic);
@@ -17,7 +17,11 @@
 //!   *lifeline*. A child calls [`exit_with_parent`] first thing; a thread then waits on that
 //!   pipe, and when the parent is gone — even killed outright, when no destructor runs — the
 //!   OS closes the pipe, the read returns, and the child exits. This works on every platform,
-//!   without signals or `unsafe`.
+//!   without signals or `unsafe`;
+//! - on Linux, [`exit_with_parent`] also asks the kernel for a `SIGKILL` when the parent dies.
+//!
+//! And a child whose channel to the parent breaks because the parent is leaving ends quietly
+//! ([`quiet_if_hung_up`]), instead of printing an error nobody asked for.
 //!
 //! For typed messages both ways, [`Worker::start_connected`] sets up ipc-channel: the parent
 //! opens a one-shot server and passes its name to the child, which connects
@@ -121,6 +125,7 @@ pub const PARENT_GONE: i32 = 3;
 /// (`prctl(PR_SET_PDEATHSIG)`), which works even if the lifeline thread never gets to run;
 /// there, a child whose parent died is usually killed by that signal before it can exit
 /// with `PARENT_GONE`.
+///
 /// The kernel watches the parent *thread* that started the child, so start workers from a
 /// thread that lives as long as they should (every binary here uses its main thread). If the
 /// parent died before this call, the lifeline still notices.
