@@ -224,3 +224,27 @@ fn a_killed_manager_leaves_no_server_or_client_behind() {
         || true,
     );
 }
+
+#[test]
+fn bad_values_exit_2_naming_the_flag() {
+    for (bin, flag, value) in [
+        ("bank-balance", "--runs", "0"),
+        ("bank-balance", "--operations", "20000000"),
+        ("manager", "--records", "-1"),
+        ("manager", "--wait", "x"),
+        ("pool", "--crash-on", "6"),
+        ("pool", "--workers", "0"),
+        ("pool", "--max-tasks-per-child", "0"),
+        ("queue", "--items", "0"),
+    ] {
+        let output = Command::new(exe(bin)).args([flag, value]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bin} {flag} {value}: {stderr}");
+        assert!(stderr.contains(&format!("'{flag} <")) && !stderr.contains("panicked"), "{stderr}");
+    }
+    // A positional value out of range names its range, not only "invalid digit".
+    let output = Command::new(exe("shared-memory")).arg("-1").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("-1 is not in 0..=1000000"), "{stderr}");
+}
