@@ -1,7 +1,8 @@
-//! What async costs: spawning and awaiting one task on each of tokio's runtimes, a `oneshot`
-//! round trip between two tasks, and 10,000 timers at once.
+//! What async costs: spawning and awaiting one task on each of tokio's runtimes and on smol's
+//! executors, a `oneshot` round trip between two tasks, and 10,000 timers at once on tokio and
+//! on smol.
 //!
-//! Run with: `cargo bench -p async-io --bench tasks`
+//! Run with: `cargo bench -p asyncio --bench tasks`
 
 use std::time::Duration;
 
@@ -22,6 +23,15 @@ fn spawn_await(c: &mut Criterion) {
             b.iter(|| runtime.block_on(async { tokio::spawn(async { 1u32 }).await.unwrap() }))
         });
     }
+    // smol's global executor runs its tasks on a thread of its own, like tokio's multi-thread
+    // runtime; a `LocalExecutor` runs them on the thread that drives it, like current-thread.
+    group.bench_function("smol, global executor", |b| {
+        b.iter(|| smol::block_on(smol::spawn(async { 1u32 })))
+    });
+    let local = smol::LocalExecutor::new();
+    group.bench_function("smol, LocalExecutor", |b| {
+        b.iter(|| smol::block_on(local.run(async { local.spawn(async { 1u32 }).await })))
+    });
     group.finish();
 }
 
@@ -61,6 +71,19 @@ fn many_timers(c: &mut Criterion) {
                     timer.await.unwrap();
                 }
             })
+        })
+    });
+    let local = smol::LocalExecutor::new();
+    group.bench_function("smol, LocalExecutor", |b| {
+        b.iter(|| {
+            smol::block_on(local.run(async {
+                let timers: Vec<_> = (0..10_000)
+                    .map(|_| local.spawn(smol::Timer::after(Duration::from_millis(1))))
+                    .collect();
+                for timer in timers {
+                    timer.await;
+                }
+            }))
         })
     });
     group.finish();

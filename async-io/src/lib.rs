@@ -1,5 +1,5 @@
-//! Plumbing shared by the async-io chapter's binaries (never the concept itself), and the
-//! claim about `std::sync::Mutex` across `.await`, kept true by a doctest.
+//! Plumbing shared by the async chapter's binaries (package `asyncio`; never the concept
+//! itself), and the claim about `std::sync::Mutex` across `.await`, kept true by a doctest.
 //!
 //! # A std `MutexGuard` must not live across an `.await`
 //!
@@ -36,6 +36,7 @@
 //! ```
 
 use std::io::{self, Write};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -85,4 +86,23 @@ impl Log {
     pub fn order(&self) -> Vec<String> {
         self.events().into_iter().map(|(event, _)| event).collect()
     }
+
+    /// The events that end with `suffix`, in order, with it cut off: `log.ended(" done")`
+    /// gives the jobs in the order they finished.
+    pub fn ended(&self, suffix: &str) -> Vec<String> {
+        self.order().iter().filter_map(|e| e.strip_suffix(suffix)).map(String::from).collect()
+    }
+}
+
+/// Runs `f`; if it panics, returns the panic's message instead of letting the panic hook print
+/// it (with a note about backtraces). The hook is silenced for every thread while `f` runs, so
+/// call this only where nothing else may panic meanwhile.
+pub fn panic_message(f: impl FnOnce()) -> Option<String> {
+    let hook = panic::take_hook();
+    panic::set_hook(Box::new(|_| {}));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    panic::set_hook(hook);
+    let payload = result.err()?;
+    let text = payload.downcast_ref::<&str>().map(|s| s.to_string());
+    Some(text.or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default())
 }

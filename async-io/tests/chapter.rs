@@ -45,6 +45,28 @@ fn gather_finishes_in_the_order_of_the_waits() {
 }
 
 #[test]
+fn smol_tour_shows_what_carries_over_to_smol_and_what_does_not() {
+    // Part 1's tasks wait 200 ms and lose their handles at 100 ms; part 2's jobs end 200 ms apart.
+    let output = run("smol-tour", &["--time-scale", "0.2", "--json"]);
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    // tokio's timer under smol is reported, not a crash: exit 0, and no panic message at all.
+    assert!(output.status.success() && stderr.is_empty(), "{stdout}\n{stderr}");
+    let json: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(strings(&json["order"]), ["job 3", "job 1", "job 2"]);
+    let finished = &json["finished"];
+    assert_eq!(
+        (&finished["smol"], &finished["tokio"], &finished["detached"]),
+        (&false.into(), &true.into(), &true.into())
+    );
+    // The portable future gave this sum on both executors (the binary fails if they differ).
+    assert_eq!(json["sum"], (0..100_000u64).sum::<u64>() + 100_000 * 10);
+    assert!(json["took_s"]["tokio"].is_number() && json["took_s"]["smol"].is_number(), "{json}");
+    assert!(json["tokio_timer_on_smol"].as_str().unwrap().contains("Tokio 1.x runtime"), "{json}");
+    assert!(stdout.contains("It panicked: there is no reactor running"), "{stdout}");
+}
+
+#[test]
 fn coroutine_runs_the_state_machine_and_the_async_fn_alike() {
     let output = run("coroutine", &["--time-scale", "0.01"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -127,6 +149,7 @@ fn bad_values_exit_2_naming_the_flag() {
         ("tasks-vs-threads", "--n", "-1"),
         ("blocking-the-loop", "--limit", "x"),
         ("gather", "--time-scale", "-1"),
+        ("smol-tour", "--time-scale", "x"),
     ] {
         let output = run(bin, &[flag, value]);
         let stderr = String::from_utf8_lossy(&output.stderr);

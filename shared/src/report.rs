@@ -34,6 +34,19 @@ pub fn human_duration(d: Duration) -> String {
     format!("{value:.decimals$} {unit}")
 }
 
+/// Runs `f`, and returns what it returned with how long it took: a timing that does not
+/// wrap the line it measures in bookkeeping.
+///
+/// ```
+/// let (sum, took) = shared::report::timed(|| (1..=10u64).sum::<u64>());
+/// assert_eq!(sum, 55);
+/// assert!(took < std::time::Duration::from_secs(1));
+/// ```
+pub fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
+    let start = std::time::Instant::now();
+    (f(), start.elapsed())
+}
+
 /// An integer with thousands separators: `2000000` → `2,000,000`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -255,6 +268,27 @@ pub fn overlap(planned: Duration, a: Range<Duration>, b: Range<Duration>) -> Ove
     match a.end.min(b.end).saturating_sub(a.start.max(b.start)) {
         shared if shared.is_zero() => Overlap::OneAfterAnother,
         shared => Overlap::Overlapped(shared),
+    }
+}
+
+/// How a set of waits run at once took: `elapsed` against the `longest` wait and their `sum`.
+/// Claims "the longest wait, not the sum" only when the total is nearer the longest wait.
+///
+/// ```
+/// use std::time::Duration;
+/// use shared::report::gathered;
+/// let ms = Duration::from_millis;
+/// assert_eq!(gathered(ms(3000), ms(6000), ms(3010)), "the longest wait, not the sum");
+/// assert_eq!(gathered(ms(3000), ms(6000), ms(5900)), "about the sum");
+/// assert_eq!(gathered(ms(3), ms(6), ms(3)), "too short to tell the longest wait from the sum");
+/// ```
+pub fn gathered(longest: Duration, sum: Duration, elapsed: Duration) -> &'static str {
+    if longest < TOO_SHORT_TO_TELL {
+        "too short to tell the longest wait from the sum"
+    } else if elapsed < (longest + sum) / 2 {
+        "the longest wait, not the sum"
+    } else {
+        "about the sum"
     }
 }
 

@@ -118,10 +118,10 @@ fn every_binary_has_a_header_with_real_run_lines() {
 
 #[test]
 fn run_lines_are_parsed() {
-    let text = "Run with:\n    cargo run -p async-io --bin spawn-task -- --json\n`cargo run --package x --bin y`";
+    let text = "Run with:\n    cargo run -p asyncio --bin spawn-task -- --json\n`cargo run --package x --bin y`";
     assert_eq!(
         run_lines(text),
-        [("async-io".into(), "spawn-task".into()), ("x".into(), "y".into())]
+        [("asyncio".into(), "spawn-task".into()), ("x".into(), "y".into())]
     );
     assert_eq!(run_lines("cargo run --bin lonely"), [(String::new(), "lonely".into())]);
 }

@@ -11,7 +11,7 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run -p async-io --bin await-in-order
+//! cargo run -p asyncio --bin await-in-order
 //! ```
 //!
 //! Expected output:
@@ -31,7 +31,7 @@
 use std::io::{self, Write};
 
 use anyhow::Result;
-use async_io::Log;
+use asyncio::Log;
 use clap::Parser;
 use serde::Serialize;
 use shared::cli::Common;

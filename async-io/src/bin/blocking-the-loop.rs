@@ -16,8 +16,8 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run -p async-io --bin blocking-the-loop
-//! cargo run -p async-io --bin blocking-the-loop -- --limit 5000000
+//! cargo run -p asyncio --bin blocking-the-loop
+//! cargo run -p asyncio --bin blocking-the-loop -- --limit 5000000
 //! ```
 //!
 //! The output ends like this (timings vary):

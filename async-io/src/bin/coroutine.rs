@@ -22,7 +22,7 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run -p async-io --bin coroutine
+//! cargo run -p asyncio --bin coroutine
 //! ```
 //!
 //! Expected output:

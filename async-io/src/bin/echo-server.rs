@@ -17,8 +17,8 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run -p async-io --bin echo-server
-//! cargo run -p async-io --bin echo-server -- --clients 100 --messages 50
+//! cargo run -p asyncio --bin echo-server
+//! cargo run -p asyncio --bin echo-server -- --clients 100 --messages 50
 //! ```
 //!
 //! The output ends like this (timings vary):

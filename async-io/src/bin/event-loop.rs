@@ -15,8 +15,8 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run -p async-io --bin event-loop
-//! cargo run -p async-io --bin event-loop -- --flavor multi --tasks 10000
+//! cargo run -p asyncio --bin event-loop
+//! cargo run -p asyncio --bin event-loop -- --flavor multi --tasks 10000
 //! ```
 //!
 //! The output ends like this on 2 cores (timings and memory vary):

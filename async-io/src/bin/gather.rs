@@ -15,7 +15,7 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run -p async-io --bin gather
+//! cargo run -p asyncio --bin gather
 //! ```
 //!
 //! Expected output:
@@ -37,11 +37,11 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use anyhow::Result;
-use async_io::Log;
+use asyncio::Log;
 use clap::Parser;
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{gathered, human_duration, ok_if_stdout_closed, out, print_json};
 use shared::waits::TimeScale;
 use tokio::time::sleep;
 
@@ -77,8 +77,7 @@ async fn gather(log: &Log, scale: TimeScale) -> io::Result<Vec<String>> {
     for result in [a, b, c] {
         result?;
     }
-    let done = log.order().into_iter().filter(|e| e.ends_with("done"));
-    Ok(done.map(|e| e.trim_end_matches(" done").to_string()).collect())
+    Ok(log.ended(" done"))
 }
 
 /// Two jobs and one that fails first; returns when `try_join!` gave up.
@@ -120,15 +119,8 @@ fn run(args: &Args) -> Result<()> {
     let log = Log::new();
     let order = runtime.block_on(gather(&log, scale))?;
     let elapsed = log.elapsed();
-    // Claim "the longest, not the sum" only if the total is nearer the longest wait.
-    let (longest, sum) = (scale.secs(3.0), scale.secs(6.0));
-    let verdict = if longest < shared::report::TOO_SHORT_TO_TELL {
-        "too short to tell the longest wait from the sum"
-    } else if elapsed < (longest + sum) / 2 {
-        "the longest wait, not the sum"
-    } else {
-        "about the sum"
-    };
+    let sum = scale.secs(6.0);
+    let verdict = gathered(scale.secs(3.0), sum, elapsed);
     writeln!(
         out(),
         "\nFinished in the order {}, after {}: {verdict} ({}).",

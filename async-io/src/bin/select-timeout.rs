@@ -18,7 +18,7 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run -p async-io --bin select-timeout
+//! cargo run -p asyncio --bin select-timeout
 //! ```
 //!
 //! Expected output:
@@ -34,7 +34,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use anyhow::Result;
-use async_io::Log;
+use asyncio::Log;
 use clap::Parser;
 use serde::Serialize;
 use shared::cli::Common;

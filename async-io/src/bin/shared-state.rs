@@ -17,8 +17,8 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run -p async-io --bin shared-state
-//! cargo run -p async-io --bin shared-state -- --tasks 100
+//! cargo run -p asyncio --bin shared-state
+//! cargo run -p asyncio --bin shared-state -- --tasks 100
 //! ```
 //!
 //! The output ends like this (times vary):

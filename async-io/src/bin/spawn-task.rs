@@ -15,8 +15,8 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run -p async-io --bin spawn-task
-//! cargo run -p async-io --bin spawn-task -- --multi-thread
+//! cargo run -p asyncio --bin spawn-task
+//! cargo run -p asyncio --bin spawn-task -- --multi-thread
 //! ```
 //!
 //! Expected output (the first line names the runtime and the `--time-scale` factor):
@@ -38,7 +38,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use anyhow::Result;
-use async_io::Log;
+use asyncio::Log;
 use clap::Parser;
 use serde::Serialize;
 use shared::cli::Common;

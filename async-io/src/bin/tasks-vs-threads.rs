@@ -13,8 +13,8 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run -p async-io --bin tasks-vs-threads
-//! cargo run -p async-io --bin tasks-vs-threads -- --n 1000 --wait-ms 200
+//! cargo run -p asyncio --bin tasks-vs-threads
+//! cargo run -p asyncio --bin tasks-vs-threads -- --n 1000 --wait-ms 200
 //! ```
 //!
 //! An excerpt of the output on 2 cores (figures vary):
