@@ -9,7 +9,7 @@
 //! compile — "future cannot be sent between threads safely":
 //!
 //! ```compile_fail
-//! use std::sync::{Arc, Mutex};
+//! use std::sync::{Arc, Mutex, PoisonError};
 //! # async fn example() {
 //! let total = Arc::new(Mutex::new(0));
 //! tokio::spawn(async move {
@@ -37,7 +37,7 @@
 
 use std::io::{self, Write};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -95,14 +95,55 @@ impl Log {
 }
 
 /// Runs `f`; if it panics, returns the panic's message instead of letting the panic hook print
-/// it (with a note about backtraces). The hook is silenced for every thread while `f` runs, so
-/// call this only where nothing else may panic meanwhile.
+/// it (with a note about backtraces). Only this thread's panics are kept quiet, and only while
+/// `f` runs: a panic on another thread meanwhile is printed as usual. (In a build with
+/// `panic = "abort"` there is nothing to catch: the process ends.)
 pub fn panic_message(f: impl FnOnce()) -> Option<String> {
-    let hook = panic::take_hook();
-    panic::set_hook(Box::new(|_| {}));
+    // The hook is the process's: callers take turns, so each puts back the hook it found.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let quiet = std::thread::current().id();
+    let previous: Arc<PanicHook> = Arc::from(panic::take_hook());
+    let others = Arc::clone(&previous);
+    panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() != quiet {
+            others(info);
+        }
+    }));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
-    panic::set_hook(hook);
+    panic::set_hook(Box::new(move |info| previous(info)));
     let payload = result.err()?;
     let text = payload.downcast_ref::<&str>().map(|s| s.to_string());
     Some(text.or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default())
+}
+
+/// What `std::panic::take_hook` returns.
+type PanicHook = dyn Fn(&panic::PanicHookInfo<'_>) + Sync + Send + 'static;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    use super::*;
+
+    #[test]
+    fn panic_message_quiets_only_the_calling_thread_and_restores_the_hook() {
+        static PRINTED: AtomicUsize = AtomicUsize::new(0);
+        panic::set_hook(Box::new(|_| {
+            PRINTED.fetch_add(1, SeqCst);
+        }));
+        let message = panic_message(|| {
+            // Another thread's panic meanwhile still reaches the hook.
+            let other = std::thread::spawn(|| panic!("another thread"));
+            assert!(other.join().is_err());
+            panic!("this thread: {}", 42);
+        });
+        assert_eq!(message.as_deref(), Some("this thread: 42"));
+        assert_eq!(PRINTED.load(SeqCst), 1);
+        // The hook is back: a later panic reaches it too.
+        assert!(std::thread::spawn(|| panic!("later")).join().is_err());
+        assert_eq!(PRINTED.load(SeqCst), 2);
+        assert_eq!(panic_message(|| ()), None);
+        let _ = panic::take_hook(); // Back to the default hook for whatever runs next.
+    }
 }
