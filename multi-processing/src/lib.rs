@@ -34,6 +34,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod pool;
+
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -113,6 +115,100 @@ impl Drop for Worker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The hidden flags with which a binary starts itself as a child ([`Worker::start`]): flatten
+/// it into the binary's `Args` (`#[command(flatten)] child: ChildRole`). `--worker ROLE` makes
+/// the process a child; `--connect` and `--clock` carry what its parent passes along.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ChildRole {
+    /// Internal: run as a child in this role (the parent passes it)
+    #[arg(long = "worker", hide = true, value_name = "ROLE")]
+    role: Option<String>,
+    /// Internal: the parent's one-shot server
+    #[arg(long, hide = true)]
+    connect: Option<String>,
+    /// Internal: the parent's timeline origin
+    #[arg(long, hide = true)]
+    clock: Option<String>,
+}
+
+impl ChildRole {
+    /// In the parent, `None`; in a child, its role, one of `R`'s. An unknown role is a usage
+    /// error (exit code 2), as any bad flag is.
+    pub fn role<R: clap::ValueEnum>(&self) -> Option<R> {
+        let role = self.role.as_deref()?;
+        Some(R::from_str(role, false).unwrap_or_else(|_| {
+            let roles = R::value_variants().iter().filter_map(|r| r.to_possible_value());
+            let roles: Vec<String> = roles.map(|r| format!("'{}'", r.get_name())).collect();
+            usage_error(&format!("'{role}' is not a role of this binary: {}", roles.join(", ")))
+        }))
+    }
+
+    /// Whether this process is the child in `role`, the only role of this binary.
+    pub fn is(&self, role: &str) -> bool {
+        match self.role.as_deref() {
+            None => false,
+            Some(given) if given == role => true,
+            Some(given) => {
+                usage_error(&format!("'{given}' is not a role of this binary: '{role}'"))
+            }
+        }
+    }
+
+    /// In a child started by [`Worker::start_connected`]: the parent's one-shot server.
+    pub fn connect(&self) -> &str {
+        self.connect.as_deref().unwrap_or_else(|| usage_error("--worker needs --connect NAME"))
+    }
+
+    /// In a child: the parent's timeline origin (`shared::timeline::Timeline::origin_token`).
+    pub fn clock(&self) -> &str {
+        self.clock.as_deref().unwrap_or_else(|| usage_error("--worker needs --clock TOKEN"))
+    }
+}
+
+/// Ends the process as clap does for a bad argument: the message on stderr, exit code 2.
+fn usage_error(message: &str) -> ! {
+    clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{message}\n")).exit()
+}
+
+/// How a process ended, in words: "exited with code 101 (a Rust panic)", "killed by signal 6
+/// (SIGABRT: an abort)".
+pub fn how_it_ended(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        let meaning = match code {
+            0 => " (success)",
+            101 => " (a Rust panic)",
+            PARENT_GONE => " (its parent was gone)",
+            _ => "",
+        };
+        return format!("exited with code {code}{meaning}");
+    }
+    #[cfg(unix)]
+    if let Some(number) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        return format!("killed by signal {number}{}", signal_name(number));
+    }
+    format!("ended: {status}")
+}
+
+/// " (SIGABRT: an abort)" for 6, say: the signal's name, and what it usually means here.
+#[cfg(target_os = "linux")]
+fn signal_name(number: i32) -> String {
+    use nix::sys::signal::Signal;
+    let Ok(signal) = Signal::try_from(number) else { return String::new() };
+    let meaning = match signal {
+        Signal::SIGABRT => ": an abort",
+        Signal::SIGKILL => ": killed outright",
+        Signal::SIGSEGV => ": a bad memory access",
+        Signal::SIGTERM => ": asked to end",
+        _ => "",
+    };
+    format!(" ({}{meaning})", signal.as_str())
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn signal_name(_: i32) -> String {
+    String::new()
 }
 
 /// The exit code of a child that [`exit_with_parent`] ended because its parent was gone.

@@ -69,6 +69,16 @@ pub fn times(n: u64) -> String {
     }
 }
 
+/// A count and its noun, in the plural when it is not one: `1 worker`, `2 workers`,
+/// `10,000 tasks`, `2 processes`. (For nouns whose plural adds "s", or "es" after s, x, ch, sh.)
+pub fn plural(n: u64, noun: &str) -> String {
+    let es = ["s", "x", "ch", "sh"].iter().any(|end| noun.ends_with(end));
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{} {noun}{}", thousands(n), if es { "es" } else { "s" }),
+    }
+}
+
 /// A plain-text table: a header row, a rule, then rows. Columns are padded to their widest
 /// cell; cells that look like numbers (start with a digit) are right-aligned.
 #[derive(Debug, Clone, Default)]
@@ -292,6 +302,83 @@ pub fn gathered(longest: Duration, sum: Duration, elapsed: Duration) -> &'static
     }
 }
 
+/// A parallel run of CPU-bound work, as [`speedup_verdict`] judges it.
+#[derive(Debug, Clone, Default)]
+pub struct ParallelRun {
+    /// Sequential time ÷ parallel time.
+    pub speedup: f64,
+    /// The best speedup there could be: the fewest of workers, cores and jobs.
+    pub ideal: usize,
+    /// The machine's cores.
+    pub cores: usize,
+    /// How long the parallel run lasted.
+    pub took: Duration,
+    /// The load average before the run ([`load_average`]), so a busy machine can be named.
+    pub load: Option<f64>,
+    /// A cost of this run's own settings that holds the speedup back, in words, if any
+    /// (`pool`: "--max-tasks-per-child made the pool start a process every few tasks").
+    pub known_cost: Option<String>,
+}
+
+impl ParallelRun {
+    /// Within 15 % of the ideal, or above it.
+    pub fn close_to_ideal(&self) -> bool {
+        self.speedup >= self.ideal as f64 * 0.85
+    }
+}
+
+/// The one verdict on a speedup that `workers`, `rayon-parallel` and `pool` print: close to
+/// the ideal, above it (the sequential run was slowed), or far from it and why — a run too
+/// short to be worth it, a known cost of the settings, a busy machine (from the load average),
+/// or nothing visible. `units` names what ran in parallel ("worker threads", "processes").
+pub fn speedup_verdict(run: &ParallelRun, units: &str) -> String {
+    let (got, ideal) = (format!("{:.2}×", run.speedup), run.ideal);
+    if run.speedup > ideal as f64 * 1.03 {
+        return format!(
+            "{got} is more than the ideal {ideal}×: the sequential run was probably the slower \
+             one (other work on the machine, or the CPU still speeding up). Run it again."
+        );
+    }
+    if run.close_to_ideal() {
+        return if ideal == 1 {
+            format!(
+                "{got}: with one worker, one core or one job, nothing can run in parallel, \
+                 so about 1× is all there is to get."
+            )
+        } else {
+            format!(
+                "{got} is close to the ideal {ideal}×: the {units} kept {ideal} cores busy at \
+                 the same time."
+            )
+        };
+    }
+    let cores = run.cores;
+    let busy = run.load.filter(|&load| cores as f64 - load < ideal as f64 - 0.5);
+    let why = if run.took < Duration::from_millis(100) {
+        format!(
+            "The job is too small to be worth {units}: the parallel run lasted {}, and starting \
+             them and handing out jobs take a real share of that. Try a larger --limit.",
+            human_duration(run.took)
+        )
+    } else if let Some(cost) = &run.known_cost {
+        format!("{cost}.")
+    } else if let Some(load) = busy {
+        format!(
+            "Other work was probably using the cores: the load average over the minute before \
+             this run was {load:.2} on {cores} cores (a build just before counts too). \
+             Run it again on a quiet machine."
+        )
+    } else {
+        let load = run.load.map(|l| format!(" (load average {l:.2} on {cores} cores)"));
+        format!(
+            "Nothing else seemed to be running{}, but a virtual machine's host does not always \
+             give it {ideal} full cores. Run it again: the median of a few runs is what counts.",
+            load.unwrap_or_default()
+        )
+    };
+    format!("{got} is far from the ideal {ideal}×. {why}")
+}
+
 /// The system's load average over the last minute — how many threads, on average, were
 /// running or waiting for a core (on Linux, also those waiting for a disk) — where the OS
 /// publishes it (Linux: `/proc/loadavg`).
@@ -303,6 +390,43 @@ pub fn load_average() -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_speedup_verdict_follows_the_figures() {
+        let (long, short) = (Duration::from_secs(1), Duration::from_millis(5));
+        let verdict = |speedup, ideal, cores, took, load| {
+            let run = ParallelRun { speedup, ideal, cores, took, load, known_cost: None };
+            speedup_verdict(&run, "threads")
+        };
+        assert!(verdict(1.94, 2, 2, long, Some(0.1)).contains("close to the ideal 2×"));
+        assert!(verdict(3.9, 4, 8, long, None).contains("the threads kept 4 cores busy"));
+        assert!(verdict(0.98, 1, 2, long, None).starts_with("0.98×: with one worker"));
+        // One job or not, a run of microseconds is too small to judge.
+        assert!(verdict(0.0, 1, 2, short, None).contains("too small"));
+        assert!(verdict(2.13, 2, 2, long, None).contains("more than the ideal"));
+        // Far from the ideal: a short run is blamed on its size, a long one on the load...
+        let small = verdict(0.01, 2, 2, short, Some(3.0));
+        assert!(small.contains("far from the ideal") && small.contains("too small"), "{small}");
+        let busy = verdict(1.05, 2, 2, long, Some(1.7));
+        assert!(busy.contains("load average") && busy.contains("1.70 on 2 cores"), "{busy}");
+        // ...but only a load that leaves fewer free cores than the workers need.
+        let roomy = verdict(1.05, 2, 16, long, Some(1.7));
+        assert!(roomy.contains("Nothing else seemed to be running"), "{roomy}");
+        let quiet = verdict(1.2, 2, 2, long, Some(0.05));
+        assert!(quiet.contains("Nothing else seemed to be running"), "{quiet}");
+        assert!(!verdict(1.2, 2, 2, long, None).contains("load average"));
+        // A known cost of the settings comes before the load.
+        let cost = Some("--max-tasks-per-child made the pool start many processes".to_string());
+        let run = ParallelRun {
+            speedup: 1.1,
+            ideal: 2,
+            cores: 2,
+            took: long,
+            load: Some(1.7),
+            known_cost: cost,
+        };
+        assert!(speedup_verdict(&run, "processes").ends_with("start many processes."));
+    }
 
     #[test]
     fn durations_have_three_significant_digits() {
@@ -323,6 +447,13 @@ mod tests {
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(2_000_000), "2,000,000");
         assert_eq!(thousands(148_933), "148,933");
+    }
+
+    #[test]
+    fn plurals() {
+        assert_eq!((plural(1, "worker"), plural(0, "task")), ("1 worker".into(), "0 tasks".into()));
+        assert_eq!(plural(10_000, "task"), "10,000 tasks");
+        assert_eq!(plural(2, "worker process"), "2 worker processes");
     }
 
     #[test]

@@ -30,7 +30,7 @@
 //! workers           2   922 ms    1.94×
 //!
 //! Both runs found 664,579 primes (the known answer).
-//! 1.94× is close to the ideal 2×: the workers kept 2 cores busy at the same time.
+//! 1.94× is close to the ideal 2×: the threads kept 2 cores busy at the same time.
 //! Rust has no GIL; Python threads would take turns and get about 1×.
 //! ```
 
@@ -39,7 +39,7 @@ use std::num::{NonZeroU64, NonZeroUsize};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -48,8 +48,8 @@ use serde::Serialize;
 use shared::cli::Common;
 use shared::primes::{count_primes, known_count, split_balanced};
 use shared::report::{
-    Table, build_note, human_duration, load_average, ok_if_stdout_closed, out, print_json,
-    thousands,
+    ParallelRun, Table, build_note, human_duration, load_average, ok_if_stdout_closed, out,
+    print_json, speedup_verdict, thousands,
 };
 use shared::timeline::{Timeline, terminal_width};
 
@@ -126,54 +126,6 @@ struct Summary {
     runs: Vec<JobResult>,
 }
 
-/// The closing lines: what this run's speedup means. They follow from its own figures:
-/// `ideal` is the most the workers can give (no more than the cores or the jobs), and `load`
-/// is the system's load average before the run, where the OS has one.
-fn verdict(speedup: f64, ideal: usize, cores: usize, took: Duration, load: Option<f64>) -> String {
-    let (got, ideal_x) = (format!("{speedup:.2}×"), format!("{ideal}×"));
-    if speedup > ideal as f64 * 1.03 {
-        return format!(
-            "{got} is more than the ideal {ideal_x}: the sequential run was probably the slower \
-             one (other work on the machine, or the CPU still speeding up). Run it again."
-        );
-    }
-    if speedup >= ideal as f64 * 0.85 {
-        return if ideal == 1 {
-            format!(
-                "{got}: with one worker, one core or one job, nothing can run in parallel, \
-                 so about 1× is all there is to get."
-            )
-        } else {
-            format!(
-                "{got} is close to the ideal {ideal_x}: the workers kept {ideal} cores busy at \
-                 the same time.\nRust has no GIL; Python threads would take turns and get about 1×."
-            )
-        };
-    }
-    // Far from the ideal: say what probably held it back.
-    let why = if took < Duration::from_millis(100) {
-        format!(
-            "The job is too small to be worth threads: the parallel run lasted {}, and starting \
-             threads and handing out jobs take a real share of that. Try a larger --limit.",
-            human_duration(took)
-        )
-    } else if let Some(load) = load.filter(|&load| cores as f64 - load < ideal as f64 - 0.5) {
-        format!(
-            "Other work was probably using the cores: the load average over the minute before \
-             this run was {load:.2} on {cores} cores (a build just before counts too). \
-             Run it again on a quiet machine."
-        )
-    } else {
-        let load = load.map(|l| format!(" (load average {l:.2} on {cores} cores)"));
-        format!(
-            "Nothing else seemed to be running{}, but a virtual machine's host does not always \
-             give it {ideal} full cores. Run it again: the median of a few runs is what counts.",
-            load.unwrap_or_default()
-        )
-    };
-    format!("{got} is far from the ideal {ideal_x}. {why}")
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -240,7 +192,11 @@ fn run(args: &Args) -> Result<()> {
         writeln!(out, "Both runs found {} primes{known_note}.", thousands(parallel))?;
     }
     let ideal = workers.min(cores).min(jobs.len());
-    writeln!(out, "{}", verdict(speedup, ideal, cores, parallel_time, load))?;
+    let run = ParallelRun { speedup, ideal, cores, took: parallel_time, load, known_cost: None };
+    writeln!(out, "{}", speedup_verdict(&run, "threads"))?;
+    if run.close_to_ideal() && ideal > 1 {
+        writeln!(out, "Rust has no GIL; Python threads would take turns and get about 1×.")?;
+    }
     if args.common.json {
         print_json(&Summary {
             workers,
@@ -275,29 +231,6 @@ mod tests {
         assert_eq!(runs.iter().map(|r| r.primes).sum::<u64>(), 9_592);
         assert!(runs.iter().all(|r| (1..=3).contains(&r.worker)));
         assert_eq!(timeline.spans().len(), 13);
-    }
-
-    #[test]
-    fn the_verdict_follows_the_figures() {
-        let (long, short) = (Duration::from_secs(1), Duration::from_millis(5));
-        assert!(verdict(1.94, 2, 2, long, Some(0.1)).contains("close to the ideal 2×"));
-        assert!(verdict(3.9, 4, 8, long, None).contains("kept 4 cores busy"));
-        assert!(verdict(0.98, 1, 2, long, None).starts_with("0.98×: with one worker"));
-        // One job or not, a run of microseconds is too small to judge.
-        assert!(verdict(0.0, 1, 2, short, None).contains("too small"));
-        assert!(verdict(2.13, 2, 2, long, None).contains("more than the ideal"));
-        assert!(verdict(2.4, 2, 2, long, None).contains("more than the ideal"));
-        // Far from the ideal: a short run is blamed on its size, a long one on the load...
-        let small = verdict(0.01, 2, 2, short, Some(3.0));
-        assert!(small.contains("far from the ideal") && small.contains("too small"), "{small}");
-        let busy = verdict(1.05, 2, 2, long, Some(1.7));
-        assert!(busy.contains("load average") && busy.contains("1.70 on 2 cores"), "{busy}");
-        // ...but only a load that leaves fewer free cores than the workers need.
-        let roomy = verdict(1.05, 2, 16, long, Some(1.7));
-        assert!(roomy.contains("Nothing else seemed to be running"), "{roomy}");
-        let quiet = verdict(1.2, 2, 2, long, Some(0.05));
-        assert!(quiet.contains("Nothing else seemed to be running"), "{quiet}");
-        assert!(!verdict(1.2, 2, 2, long, None).contains("load average"));
     }
 
     #[test]

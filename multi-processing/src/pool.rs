@@ -1,0 +1,252 @@
+//! A process pool, as Python's `multiprocessing.Pool` is one: [`Pool::map`] runs jobs on a
+//! few long-lived worker processes and returns the results in the order of the jobs.
+//!
+//! Starting a process costs about a millisecond, so the pool starts its workers once and
+//! reuses them. Two things Python's pool does not do: a worker that dies is replaced and the
+//! task it was running is retried, once (`multiprocessing.Pool` can hang for ever when a worker
+//! dies; `concurrent.futures` gives up with `BrokenProcessPool`); and the retry is *at least
+//! once*: a task that had side effects before its worker died has them twice.
+//!
+//! The pool is generic over the job `J` and the result `R`, which travel between processes as
+//! ipc-channel messages (serde). A function cannot travel between Rust processes, so a
+//! binary names its work in `J` (an enum, say), and its workers — the same binary, started in
+//! the role [`ROLE`] — call [`serve`] with the function that does one job.
+//!
+//! How it works: each worker holds at most one task at a time, so tasks never pile up in a
+//! channel of a worker that may die, and has a result channel of its own. The parent waits on
+//! all of them at once with an `IpcReceiverSet`, which also reports a channel whose process
+//! ended (`ChannelClosed`): then the pool reaps that worker, starts another and puts the lost
+//! task first in the queue. With `max_tasks`, a worker that has run that many tasks is retired
+//! (ended and replaced) when it would get its next one, as `maxtasksperchild` does.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::marker::PhantomData;
+use std::num::NonZeroU32;
+
+use anyhow::{Context, Result, ensure};
+use ipc_channel::ipc::{self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use shared::report::plural;
+
+use crate::{Worker, connect_to_parent, exit_with_parent, how_it_ended, quiet_if_hung_up};
+
+/// The role a pool starts its workers in: `--worker worker`.
+pub const ROLE: &str = "worker";
+
+/// A job on its way to a worker, with its place in [`Pool::map`]'s input.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Task<J> {
+    index: usize,
+    /// Whether a worker already died running this task: this is its one retry.
+    retry: bool,
+    job: J,
+}
+
+/// A pool worker's `main`, in a process started by a [`Pool`] (with `--connect NAME`): it
+/// ends with its parent ([`exit_with_parent`]), runs `initializer` once, connects to the pool,
+/// then does each job it is sent with `work(job, retry)` and sends back the result, until the
+/// pool hangs up. `retry` is true when a worker already died running that job.
+pub fn serve<J, R>(
+    connect: &str,
+    initializer: impl FnOnce(),
+    mut work: impl FnMut(J, bool) -> R,
+) -> Result<()>
+where
+    J: Serialize + DeserializeOwned,
+    R: Serialize + DeserializeOwned,
+{
+    exit_with_parent();
+    initializer();
+    let (task_sender, tasks) = ipc::channel::<Task<J>>()?;
+    let (results, results_receiver) = ipc::channel::<R>()?;
+    connect_to_parent(connect, (task_sender, results_receiver))?;
+    let mut serve = || -> Result<()> {
+        // The pool ends a worker by dropping its task sender: then `recv` fails.
+        while let Ok(task) = tasks.recv() {
+            results.send(work(task.job, task.retry))?;
+        }
+        Ok(())
+    };
+    // A failed send means the pool is gone: the worker ends without a word.
+    quiet_if_hung_up(serve())
+}
+
+/// A worker that died, and what the pool did about it.
+#[derive(Debug, Clone)]
+pub struct Death {
+    pub pid: u32,
+    /// How it ended, in words ([`how_it_ended`]).
+    pub how: String,
+    /// The pid of the worker started in its place.
+    pub replaced_by: u32,
+    /// The task it was running (numbered from 1), put first in the queue again.
+    pub lost_task: Option<usize>,
+}
+
+impl fmt::Display for Death {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Death { pid, how, replaced_by, .. } = self;
+        write!(f, "Worker {pid} {how}. Started {replaced_by} in its place")?;
+        match self.lost_task {
+            Some(task) => write!(f, "; task {task}, which it was running, goes first again."),
+            None => write!(f, "; it was idle."),
+        }
+    }
+}
+
+/// A pool of worker processes; see the [module's documentation](self).
+pub struct Pool<J, R> {
+    /// The workers, by the id of their result channel in `results`.
+    slots: HashMap<u64, Slot<J>>,
+    /// Every worker's result channel; a closed one means its worker has ended.
+    results: IpcReceiverSet,
+    max_tasks: Option<NonZeroU32>,
+    /// How many workers were retired after `max_tasks` tasks, and replaced.
+    pub retired: u32,
+    /// The workers that died, in the order the pool found out.
+    pub deaths: Vec<Death>,
+    _results: PhantomData<R>,
+}
+
+/// What [`Pool::replace`] did: the new worker's id, the task the old one was running, and
+/// whether the old one had died (rather than ending when asked).
+struct Replaced<J> {
+    id: u64,
+    lost: Option<Task<J>>,
+    died: bool,
+}
+
+/// A worker as the pool sees it: the process, where its tasks go, what it is doing.
+struct Slot<J> {
+    worker: Worker,
+    tasks: IpcSender<Task<J>>,
+    done: u32,
+    busy: Option<Task<J>>,
+}
+
+impl<J, R> Pool<J, R>
+where
+    J: Clone + Serialize + DeserializeOwned + Send + 'static,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    /// Starts `workers` worker processes: this binary again, in the role [`ROLE`].
+    pub fn new(workers: u32, max_tasks: Option<NonZeroU32>) -> Result<Self> {
+        let results = IpcReceiverSet::new()?;
+        let (slots, deaths) = (HashMap::new(), Vec::new());
+        let mut pool =
+            Pool { slots, results, max_tasks, retired: 0, deaths, _results: PhantomData };
+        for _ in 0..workers {
+            pool.start_worker()?;
+        }
+        Ok(pool)
+    }
+
+    /// Runs every job on the workers; the results come back in the order of `jobs`.
+    pub fn map(&mut self, jobs: impl IntoIterator<Item = J>) -> Result<Vec<R>> {
+        let mut queue: VecDeque<Task<J>> = (jobs.into_iter().enumerate())
+            .map(|(index, job)| Task { index, retry: false, job })
+            .collect();
+        let mut results: Vec<Option<R>> = queue.iter().map(|_| None).collect();
+        let mut left = results.len();
+        while left > 0 {
+            self.hand_out(&mut queue)?;
+            for event in self.results.select()? {
+                match event {
+                    IpcSelectionResult::MessageReceived(id, message) => {
+                        let slot = self.slots.get_mut(&id).context("a result from nobody")?;
+                        let task = slot.busy.take().context("a result for no task")?;
+                        slot.done += 1;
+                        results[task.index] = Some(message.to()?);
+                        left -= 1;
+                    }
+                    // A retired worker's channel closes too, but it has left `slots`.
+                    IpcSelectionResult::ChannelClosed(id) if self.slots.contains_key(&id) => {
+                        if let Some(mut task) = self.replace(id)?.lost {
+                            let number = task.index + 1;
+                            ensure!(!task.retry, "task {number} crashed two workers: giving up");
+                            task.retry = true;
+                            queue.push_front(task);
+                        }
+                    }
+                    IpcSelectionResult::ChannelClosed(_) => {}
+                }
+            }
+        }
+        Ok(results.into_iter().map(|r| r.expect("every task came back")).collect())
+    }
+
+    /// Gives each idle worker the next task; retires a worker that has done `max_tasks`.
+    fn hand_out(&mut self, queue: &mut VecDeque<Task<J>>) -> Result<()> {
+        let idle: Vec<u64> =
+            self.slots.iter().filter(|(_, s)| s.busy.is_none()).map(|(&id, _)| id).collect();
+        for mut id in idle {
+            let Some(task) = queue.pop_front() else { break };
+            if self.max_tasks.is_some_and(|max| self.slots[&id].done >= max.get()) {
+                // Retired when it is needed again, not before. One found dead by then is a
+                // death (`replace` recorded it), not a retirement.
+                let replaced = self.replace(id)?;
+                self.retired += u32::from(!replaced.died);
+                id = replaced.id;
+            }
+            let slot = self.slots.get_mut(&id).context("no such worker")?;
+            if slot.tasks.send(task.clone()).is_err() {
+                // Dead or broken: make sure it is dead; its closed channel retries the task.
+                let _ = slot.worker.child().kill();
+            }
+            slot.busy = Some(task);
+        }
+        Ok(())
+    }
+
+    /// Ends worker `id` (or reaps it, if it died) and starts another in its place; a death is
+    /// recorded in `deaths`.
+    fn replace(&mut self, id: u64) -> Result<Replaced<J>> {
+        let Slot { worker, tasks, busy, .. } = self.slots.remove(&id).context("no such worker")?;
+        drop(tasks); // Its `recv` fails and a live worker exits; a dead one has ended already.
+        let pid = worker.id();
+        let status = worker.wait()?;
+        let new_id = self.start_worker()?;
+        let died = !status.success();
+        if died {
+            let replaced_by = self.slots[&new_id].worker.id();
+            let lost_task = busy.as_ref().map(|task| task.index + 1);
+            self.deaths.push(Death { pid, how: how_it_ended(status), replaced_by, lost_task });
+        }
+        Ok(Replaced { id: new_id, lost: busy, died })
+    }
+
+    /// Starts a worker; returns the id of its result channel, its key in `slots`.
+    fn start_worker(&mut self) -> Result<u64> {
+        type Ends<J, R> = (IpcSender<Task<J>>, IpcReceiver<R>);
+        let (worker, (tasks, results)) = Worker::start_connected::<Ends<J, R>>(ROLE, &[], |_| {})
+            .context("starting a pool worker")?;
+        let id = self.results.add(results)?;
+        self.slots.insert(id, Slot { worker, tasks, done: 0, busy: None });
+        Ok(id)
+    }
+
+    /// What happened to the workers so far, in words: each death, then the retirements.
+    pub fn what_happened(&self) -> String {
+        let mut text: String = self.deaths.iter().map(|death| format!("{death}\n")).collect();
+        if let (Some(max), n @ 1..) = (self.max_tasks, self.retired) {
+            let (workers, tasks) = (plural(n.into(), "worker"), plural(max.get().into(), "task"));
+            text += &format!("{workers} retired after {tasks} each, and replaced.\n");
+        }
+        text
+    }
+
+    /// Lets every worker finish and exit (Python's `close()` and `join()`); an error if one
+    /// did not exit cleanly. (Dropping the pool instead kills the workers.)
+    pub fn close(self) -> Result<()> {
+        // Every task sender is dropped first, so that all workers end at once.
+        let workers: Vec<Worker> = self.slots.into_values().map(|slot| slot.worker).collect();
+        for worker in workers {
+            let status = worker.wait()?;
+            ensure!(status.success(), "a worker failed as it ended: {}", how_it_ended(status));
+        }
+        Ok(())
+    }
+}
