@@ -39,6 +39,34 @@ use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
 use shared::waits::TimeScale;
 use tokio::time::sleep;
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let scale = args.common.time_scale;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    writeln!(out(), "Runtime: current-thread; time scale {scale}\n")?;
+    let log = Log::new();
+    runtime.block_on(first(&log, scale))?;
+    let (order, elapsed) = (log.order(), log.elapsed());
+    // Awaited in turn, the waits cannot overlap: the total is at least their sum.
+    writeln!(
+        out(),
+        "\nOrder: {}. Total: {} for waits of {} and {}: one after the other.",
+        order.join(", "),
+        human_duration(elapsed),
+        human_duration(scale.secs(2.0)),
+        human_duration(scale.secs(1.0))
+    )?;
+    if args.common.json {
+        print_json(&Summary { order, elapsed_s: elapsed.as_secs_f64() })?;
+    }
+    Ok(())
+}
+
 /// Await one async function inside another, and see the waits add up.
 #[derive(Debug, Parser)]
 struct Args {
@@ -66,34 +94,6 @@ async fn first(log: &Log, scale: TimeScale) -> io::Result<()> {
 struct Summary {
     order: Vec<String>,
     elapsed_s: f64,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let scale = args.common.time_scale;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    writeln!(out(), "Runtime: current-thread; time scale {scale}\n")?;
-    let log = Log::new();
-    runtime.block_on(first(&log, scale))?;
-    let (order, elapsed) = (log.order(), log.elapsed());
-    // Awaited in turn, the waits cannot overlap: the total is at least their sum.
-    writeln!(
-        out(),
-        "\nOrder: {}. Total: {} for waits of {} and {}: one after the other.",
-        order.join(", "),
-        human_duration(elapsed),
-        human_duration(scale.secs(2.0)),
-        human_duration(scale.secs(1.0))
-    )?;
-    if args.common.json {
-        print_json(&Summary { order, elapsed_s: elapsed.as_secs_f64() })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -40,6 +40,70 @@ use shared::primes::count_primes;
 use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json, thousands};
 use tokio::time::{Instant, sleep, sleep_until};
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    writeln!(
+        out,
+        "A heartbeat task ticks every {} on a current-thread runtime, while the primes below {} \
+         are counted three ways.\n",
+        human_duration(TICK),
+        thousands(args.limit)
+    )?;
+    let mut table =
+        Table::new(["where the count runs", "primes", "count took", "worst heartbeat delay"]);
+    let mut worst = Vec::new();
+    for (way, name) in [
+        (Way::Inline, "inline in a task"),
+        (Way::SpawnBlocking, "spawn_blocking"),
+        (Way::Rayon, "rayon + oneshot"),
+    ] {
+        let (primes, took, late) = runtime.block_on(count_beside_heartbeat(way, args.limit));
+        table.row([
+            name.to_string(),
+            thousands(primes),
+            human_duration(took),
+            human_duration(late),
+        ]);
+        worst.push((took, late));
+    }
+    writeln!(out, "{table}")?;
+    let (job, inline) = worst[0];
+    let others = worst[1].1.max(worst[2].1);
+    if inline > others * 2 && inline > TICK {
+        writeln!(
+            out,
+            "Counting inline stalled the heartbeat for {}: a task that does not reach an .await keeps\n\
+             every other task on its thread waiting. spawn_blocking and rayon kept it within {}.",
+            human_duration(inline),
+            human_duration(others)
+        )?;
+    } else {
+        writeln!(
+            out,
+            "The count ({}) was too short to stall the heartbeat visibly; try a larger --limit.",
+            human_duration(job)
+        )?;
+    }
+    if args.common.json {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        print_json(&Summary {
+            limit: args.limit,
+            job_ms: ms(job),
+            inline_ms: ms(inline),
+            spawn_blocking_ms: ms(worst[1].1),
+            rayon_ms: ms(worst[2].1),
+        })?;
+    }
+    Ok(())
+}
+
 /// Run CPU work inline, in spawn_blocking and on rayon, and watch a heartbeat task stall.
 #[derive(Debug, Parser)]
 struct Args {
@@ -108,70 +172,6 @@ struct Summary {
     inline_ms: f64,
     spawn_blocking_ms: f64,
     rayon_ms: f64,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    writeln!(
-        out,
-        "A heartbeat task ticks every {} on a current-thread runtime, while the primes below {} \
-         are counted three ways.\n",
-        human_duration(TICK),
-        thousands(args.limit)
-    )?;
-    let mut table =
-        Table::new(["where the count runs", "primes", "count took", "worst heartbeat delay"]);
-    let mut worst = Vec::new();
-    for (way, name) in [
-        (Way::Inline, "inline in a task"),
-        (Way::SpawnBlocking, "spawn_blocking"),
-        (Way::Rayon, "rayon + oneshot"),
-    ] {
-        let (primes, took, late) = runtime.block_on(count_beside_heartbeat(way, args.limit));
-        table.row([
-            name.to_string(),
-            thousands(primes),
-            human_duration(took),
-            human_duration(late),
-        ]);
-        worst.push((took, late));
-    }
-    writeln!(out, "{table}")?;
-    let (job, inline) = worst[0];
-    let others = worst[1].1.max(worst[2].1);
-    if inline > others * 2 && inline > TICK {
-        writeln!(
-            out,
-            "Counting inline stalled the heartbeat for {}: a task that does not reach an .await keeps\n\
-             every other task on its thread waiting. spawn_blocking and rayon kept it within {}.",
-            human_duration(inline),
-            human_duration(others)
-        )?;
-    } else {
-        writeln!(
-            out,
-            "The count ({}) was too short to stall the heartbeat visibly; try a larger --limit.",
-            human_duration(job)
-        )?;
-    }
-    if args.common.json {
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        print_json(&Summary {
-            limit: args.limit,
-            job_ms: ms(job),
-            inline_ms: ms(inline),
-            spawn_blocking_ms: ms(worst[1].1),
-            rayon_ms: ms(worst[2].1),
-        })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -54,6 +54,33 @@ use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let wait = args.common.time_scale.secs(0.5);
+    let start = Instant::now();
+    writeln!(out(), "1-3. A state machine written by hand, polled by a hand-written executor:")?;
+    let first = block_on(TwoSteps::Start { start, wait }, start);
+    writeln!(out(), "         -> {first}\n\n4. The same as an async fn, on the same executor:")?;
+    let second = block_on(two_steps(start, wait), start);
+    writeln!(out(), "         -> {second}\n\n5. send(): a future receives values over a channel:")?;
+    let received = block_on(receiver_and_sender(start), start);
+    writeln!(
+        out(),
+        "\nThe future ran only when polled, paused at each Pending and resumed where it stopped \
+         when woken: that is what .await does. The receiver got {received} values."
+    )?;
+    if args.common.json {
+        let elapsed_s = start.elapsed().as_secs_f64();
+        print_json(&Summary { results: [first, second], received, elapsed_s })?;
+    }
+    Ok(())
+}
+
 /// Futures and an executor by hand, then the same as async fn.
 #[derive(Debug, Parser)]
 struct Args {
@@ -219,33 +246,6 @@ struct Summary {
     results: [&'static str; 2],
     received: usize,
     elapsed_s: f64,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let wait = args.common.time_scale.secs(0.5);
-    let start = Instant::now();
-    writeln!(out(), "1-3. A state machine written by hand, polled by a hand-written executor:")?;
-    let first = block_on(TwoSteps::Start { start, wait }, start);
-    writeln!(out(), "         -> {first}\n\n4. The same as an async fn, on the same executor:")?;
-    let second = block_on(two_steps(start, wait), start);
-    writeln!(out(), "         -> {second}\n\n5. send(): a future receives values over a channel:")?;
-    let received = block_on(receiver_and_sender(start), start);
-    writeln!(
-        out(),
-        "\nThe future ran only when polled, paused at each Pending and resumed where it stopped \
-         when woken: that is what .await does. The receiver got {received} values."
-    )?;
-    if args.common.json {
-        let elapsed_s = start.elapsed().as_secs_f64();
-        print_json(&Summary { results: [first, second], received, elapsed_s })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

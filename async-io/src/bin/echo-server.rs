@@ -43,6 +43,57 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    writeln!(
+        out(),
+        "{} clients, {} messages each, at most {} connected at once — all on one thread.",
+        thousands(args.clients.into()),
+        args.messages,
+        args.concurrency
+    )?;
+    let start = Instant::now();
+    let (connections, bytes) =
+        runtime.block_on(echo(args.clients, args.messages, args.concurrency))?;
+    let elapsed = start.elapsed();
+    // Each client checked every echo byte for byte (a mismatch fails the run); here the
+    // totals are checked too: every client connected, and every byte it sent came back.
+    let sent: usize = (0..args.clients)
+        .flat_map(|id| {
+            (0..args.messages).map(move |n| format!("client {id} says hello #{n}\n").len())
+        })
+        .sum();
+    let all_echoed = connections == args.clients as usize && bytes == sent;
+    writeln!(
+        out(),
+        "The server handled {} connections in {}.\n{} clients sent {} messages each; the server \
+         echoed {} bytes, every one of them right.",
+        thousands(connections as u64),
+        human_duration(elapsed),
+        thousands(args.clients.into()),
+        args.messages,
+        thousands(bytes as u64)
+    )?;
+    if args.common.json {
+        let summary = Summary {
+            clients: args.clients,
+            messages: args.messages,
+            connections,
+            bytes,
+            all_echoed,
+            elapsed_s: elapsed.as_secs_f64(),
+        };
+        print_json(&summary)?;
+    }
+    Ok(())
+}
+
 /// A TCP echo server and many concurrent clients on loopback, all on one thread.
 #[derive(Debug, Parser)]
 struct Args {
@@ -159,57 +210,6 @@ struct Summary {
     bytes: usize,
     all_echoed: bool,
     elapsed_s: f64,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    writeln!(
-        out(),
-        "{} clients, {} messages each, at most {} connected at once — all on one thread.",
-        thousands(args.clients.into()),
-        args.messages,
-        args.concurrency
-    )?;
-    let start = Instant::now();
-    let (connections, bytes) =
-        runtime.block_on(echo(args.clients, args.messages, args.concurrency))?;
-    let elapsed = start.elapsed();
-    // Each client checked every echo byte for byte (a mismatch fails the run); here the
-    // totals are checked too: every client connected, and every byte it sent came back.
-    let sent: usize = (0..args.clients)
-        .flat_map(|id| {
-            (0..args.messages).map(move |n| format!("client {id} says hello #{n}\n").len())
-        })
-        .sum();
-    let all_echoed = connections == args.clients as usize && bytes == sent;
-    writeln!(
-        out(),
-        "The server handled {} connections in {}.\n{} clients sent {} messages each; the server \
-         echoed {} bytes, every one of them right.",
-        thousands(connections as u64),
-        human_duration(elapsed),
-        thousands(args.clients.into()),
-        args.messages,
-        thousands(bytes as u64)
-    )?;
-    if args.common.json {
-        let summary = Summary {
-            clients: args.clients,
-            messages: args.messages,
-            connections,
-            bytes,
-            all_echoed,
-            elapsed_s: elapsed.as_secs_f64(),
-        };
-        print_json(&summary)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

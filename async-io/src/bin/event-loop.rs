@@ -38,77 +38,6 @@ use shared::cli::Common;
 use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json, thousands};
 use tokio::time::{Instant, sleep};
 
-/// Run many concurrent waits on one thread's event loop, and measure time and memory.
-#[derive(Debug, Parser)]
-struct Args {
-    /// How many tasks wait at once
-    #[arg(long, value_name = "N≤1000000", default_value = "100000",
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    tasks: u32,
-    /// How long each task waits, in milliseconds (scaled by --time-scale)
-    #[arg(long, value_name = "MS≤60000", default_value = "1000",
-          value_parser = clap::value_parser!(u32).range(0..=60_000))]
-    wait_ms: u32,
-    /// The tokio runtime: one thread, or one worker thread per core
-    #[arg(long, value_enum, default_value_t = Flavor::Current)]
-    flavor: Flavor,
-    #[command(flatten)]
-    common: Common,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Flavor {
-    Current,
-    Multi,
-}
-
-/// The process's resident memory in bytes, where the OS tells it.
-fn resident_bytes() -> Option<usize> {
-    memory_stats::memory_stats().map(|stats| stats.physical_mem)
-}
-
-/// What one run measured.
-#[derive(Debug, Serialize)]
-struct Summary {
-    flavor: Flavor,
-    tasks: u32,
-    wait_s: f64,
-    elapsed_s: f64,
-    threads: usize,
-    rss_mb: Option<f64>,
-    bytes_per_task: Option<f64>,
-}
-
-/// Spawns `tasks` tasks that each wait `wait` and return their thread; measures memory while
-/// they all wait. Runs inside the runtime.
-async fn wait_many(
-    tasks: u32,
-    wait: Duration,
-) -> (Duration, HashSet<ThreadId>, Option<usize>, Option<usize>) {
-    let before = resident_bytes();
-    let start = Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| {
-            tokio::spawn(async move {
-                sleep(wait).await;
-                thread::current().id()
-            })
-        })
-        .collect();
-    // Spawned last, so it runs after every task above has started its wait.
-    let during = tokio::spawn(async move {
-        sleep(wait / 2).await;
-        resident_bytes()
-    });
-    let during = during.await.expect("the memory probe panicked");
-    let mut threads = HashSet::new();
-    for handle in handles {
-        threads.insert(handle.await.expect("a task panicked"));
-    }
-    (start.elapsed(), threads, before, during)
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -203,6 +132,77 @@ fn run(args: &Args) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// Run many concurrent waits on one thread's event loop, and measure time and memory.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How many tasks wait at once
+    #[arg(long, value_name = "N≤1000000", default_value = "100000",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    tasks: u32,
+    /// How long each task waits, in milliseconds (scaled by --time-scale)
+    #[arg(long, value_name = "MS≤60000", default_value = "1000",
+          value_parser = clap::value_parser!(u32).range(0..=60_000))]
+    wait_ms: u32,
+    /// The tokio runtime: one thread, or one worker thread per core
+    #[arg(long, value_enum, default_value_t = Flavor::Current)]
+    flavor: Flavor,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Flavor {
+    Current,
+    Multi,
+}
+
+/// The process's resident memory in bytes, where the OS tells it.
+fn resident_bytes() -> Option<usize> {
+    memory_stats::memory_stats().map(|stats| stats.physical_mem)
+}
+
+/// What one run measured.
+#[derive(Debug, Serialize)]
+struct Summary {
+    flavor: Flavor,
+    tasks: u32,
+    wait_s: f64,
+    elapsed_s: f64,
+    threads: usize,
+    rss_mb: Option<f64>,
+    bytes_per_task: Option<f64>,
+}
+
+/// Spawns `tasks` tasks that each wait `wait` and return their thread; measures memory while
+/// they all wait. Runs inside the runtime.
+async fn wait_many(
+    tasks: u32,
+    wait: Duration,
+) -> (Duration, HashSet<ThreadId>, Option<usize>, Option<usize>) {
+    let before = resident_bytes();
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            tokio::spawn(async move {
+                sleep(wait).await;
+                thread::current().id()
+            })
+        })
+        .collect();
+    // Spawned last, so it runs after every task above has started its wait.
+    let during = tokio::spawn(async move {
+        sleep(wait / 2).await;
+        resident_bytes()
+    });
+    let during = during.await.expect("the memory probe panicked");
+    let mut threads = HashSet::new();
+    for handle in handles {
+        threads.insert(handle.await.expect("a task panicked"));
+    }
+    (start.elapsed(), threads, before, during)
 }
 
 #[cfg(test)]

@@ -45,60 +45,6 @@ use shared::report::{gathered, human_duration, ok_if_stdout_closed, out, print_j
 use shared::waits::TimeScale;
 use tokio::time::sleep;
 
-/// Wait for three futures at once with join!, and stop at the first error with try_join!.
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    common: Common,
-}
-
-/// A job that waits `wait`, as if for an answer from the network.
-async fn job(log: &Log, n: u32, wait: std::time::Duration) -> io::Result<u32> {
-    log.say(format!("job {n} starts"))?;
-    sleep(wait).await;
-    log.say(format!("job {n} done"))?;
-    Ok(n)
-}
-
-/// A job that fails after `wait`.
-async fn failing_job(log: &Log, wait: Duration) -> io::Result<u32> {
-    sleep(wait).await;
-    log.say("the failing job fails")?;
-    Err(io::Error::other("no answer"))
-}
-
-/// All three at once; returns the order in which they finished.
-async fn gather(log: &Log, scale: TimeScale) -> io::Result<Vec<String>> {
-    let (a, b, c) = tokio::join!(
-        job(log, 1, scale.secs(2.0)),
-        job(log, 2, scale.secs(3.0)),
-        job(log, 3, scale.secs(1.0)),
-    );
-    for result in [a, b, c] {
-        result?;
-    }
-    Ok(log.ended(" done"))
-}
-
-/// Two jobs and one that fails first; returns when `try_join!` gave up.
-async fn stop_at_first_error(log: &Log, scale: TimeScale) -> Duration {
-    let result = tokio::try_join!(
-        job(log, 4, scale.secs(1.0)),
-        failing_job(log, scale.secs(0.5)),
-        job(log, 5, scale.secs(2.0))
-    );
-    assert!(result.is_err(), "the failing job fails");
-    log.elapsed()
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    order: Vec<String>,
-    elapsed_s: f64,
-    try_join_error_s: f64,
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -152,6 +98,60 @@ fn run(args: &Args) -> Result<()> {
         print_json(&summary)?;
     }
     Ok(())
+}
+
+/// Wait for three futures at once with join!, and stop at the first error with try_join!.
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
+}
+
+/// A job that waits `wait`, as if for an answer from the network.
+async fn job(log: &Log, n: u32, wait: std::time::Duration) -> io::Result<u32> {
+    log.say(format!("job {n} starts"))?;
+    sleep(wait).await;
+    log.say(format!("job {n} done"))?;
+    Ok(n)
+}
+
+/// A job that fails after `wait`.
+async fn failing_job(log: &Log, wait: Duration) -> io::Result<u32> {
+    sleep(wait).await;
+    log.say("the failing job fails")?;
+    Err(io::Error::other("no answer"))
+}
+
+/// All three at once; returns the order in which they finished.
+async fn gather(log: &Log, scale: TimeScale) -> io::Result<Vec<String>> {
+    let (a, b, c) = tokio::join!(
+        job(log, 1, scale.secs(2.0)),
+        job(log, 2, scale.secs(3.0)),
+        job(log, 3, scale.secs(1.0)),
+    );
+    for result in [a, b, c] {
+        result?;
+    }
+    Ok(log.ended(" done"))
+}
+
+/// Two jobs and one that fails first; returns when `try_join!` gave up.
+async fn stop_at_first_error(log: &Log, scale: TimeScale) -> Duration {
+    let result = tokio::try_join!(
+        job(log, 4, scale.secs(1.0)),
+        failing_job(log, scale.secs(0.5)),
+        job(log, 5, scale.secs(2.0))
+    );
+    assert!(result.is_err(), "the failing job fails");
+    log.elapsed()
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    order: Vec<String>,
+    elapsed_s: f64,
+    try_join_error_s: f64,
 }
 
 #[cfg(test)]

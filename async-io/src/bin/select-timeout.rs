@@ -44,6 +44,48 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::sleep;
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let scale = args.common.time_scale;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let log = Log::new();
+    if scale.secs(0.5) < shared::report::TOO_SHORT_TO_TELL {
+        writeln!(
+            out(),
+            "(Every wait is scaled to almost nothing: which one ends first is a toss-up.)\n"
+        )?;
+    }
+    runtime.block_on(async {
+        cancellations(&log, scale).await?;
+        writeln!(
+            out(),
+            "\n4. Press Ctrl-C for a graceful shutdown (it comes by itself after {}):",
+            human_duration(scale.secs(2.0))
+        )?;
+        let shutdown = async {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => "Ctrl-C",
+                _ = sleep(scale.secs(2.0)) => "no Ctrl-C, shutting down anyway",
+            }
+        };
+        graceful_shutdown(&log, scale, shutdown).await
+    })?;
+    writeln!(
+        out(),
+        "\nCancelling a future is dropping it: it stops at its .await and its destructors run. \
+         A graceful shutdown stops taking work and lets the work in flight finish."
+    )?;
+    if args.common.json {
+        print_json(&Summary { events: log.order(), elapsed_s: log.elapsed().as_secs_f64() })?;
+    }
+    Ok(())
+}
+
 /// Timeouts, select!, cancellation by drop, abort, and a graceful Ctrl-C shutdown.
 #[derive(Debug, Parser)]
 struct Args {
@@ -163,48 +205,6 @@ async fn graceful_shutdown(
 struct Summary {
     events: Vec<String>,
     elapsed_s: f64,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let scale = args.common.time_scale;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let log = Log::new();
-    if scale.secs(0.5) < shared::report::TOO_SHORT_TO_TELL {
-        writeln!(
-            out(),
-            "(Every wait is scaled to almost nothing: which one ends first is a toss-up.)\n"
-        )?;
-    }
-    runtime.block_on(async {
-        cancellations(&log, scale).await?;
-        writeln!(
-            out(),
-            "\n4. Press Ctrl-C for a graceful shutdown (it comes by itself after {}):",
-            human_duration(scale.secs(2.0))
-        )?;
-        let shutdown = async {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => "Ctrl-C",
-                _ = sleep(scale.secs(2.0)) => "no Ctrl-C, shutting down anyway",
-            }
-        };
-        graceful_shutdown(&log, scale, shutdown).await
-    })?;
-    writeln!(
-        out(),
-        "\nCancelling a future is dropping it: it stops at its .await and its destructors run. \
-         A graceful shutdown stops taking work and lets the work in flight finish."
-    )?;
-    if args.common.json {
-        print_json(&Summary { events: log.order(), elapsed_s: log.elapsed().as_secs_f64() })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -41,6 +41,61 @@ use shared::waits::TimeScale;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep};
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let (tasks, scale) = (args.tasks, args.common.time_scale);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_time().build()?;
+    writeln!(out, "{tasks} tasks on tokio's multi-thread runtime share state three ways.\n")?;
+
+    let total = runtime.block_on(with_std_mutex(tasks));
+    writeln!(
+        out,
+        "1. std Mutex: each task added 1 a thousand times: total {} of {} (the guard never crossed an .await).",
+        thousands(total),
+        thousands(u64::from(tasks) * 1_000)
+    )?;
+    // Half a second of writes in all, whatever the count: 50 ms each for 10 tasks.
+    let write = scale.secs(0.5 / f64::from(tasks));
+    let (entries, took) = runtime.block_on(with_tokio_mutex(tasks, write));
+    writeln!(
+        out,
+        "2. tokio Mutex: each task held the log locked for its {} \"write\": {} entries in {}.\n   \
+         Holding a lock across an .await makes those tasks take turns: {} × {} ≥ {}.",
+        human_duration(write),
+        entries.len(),
+        human_duration(took),
+        tasks,
+        human_duration(write),
+        human_duration(write * tasks)
+    )?;
+    let results = runtime.block_on(collect_with_joinset(tasks, scale));
+    let listed: Vec<String> = results.iter().take(5).map(u64::to_string).collect();
+    writeln!(
+        out,
+        "3. JoinSet: {tasks} tasks squared their numbers; the results came back as each task finished\n   \
+         ({}{}), in all {}.",
+        listed.join(", "),
+        if results.len() > 5 { ", …" } else { "" },
+        thousands(results.iter().sum())
+    )?;
+    if args.common.json {
+        let summary = Summary {
+            tasks,
+            std_total: total,
+            tokio_log_len: entries.len(),
+            joinset_results: results,
+        };
+        print_json(&summary)?;
+    }
+    Ok(())
+}
+
 /// Share a counter between tasks with std's and tokio's Mutex, and collect results with JoinSet.
 #[derive(Debug, Parser)]
 struct Args {
@@ -118,61 +173,6 @@ struct Summary {
     std_total: u64,
     tokio_log_len: usize,
     joinset_results: Vec<u64>,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    let (tasks, scale) = (args.tasks, args.common.time_scale);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_time().build()?;
-    writeln!(out, "{tasks} tasks on tokio's multi-thread runtime share state three ways.\n")?;
-
-    let total = runtime.block_on(with_std_mutex(tasks));
-    writeln!(
-        out,
-        "1. std Mutex: each task added 1 a thousand times: total {} of {} (the guard never crossed an .await).",
-        thousands(total),
-        thousands(u64::from(tasks) * 1_000)
-    )?;
-    // Half a second of writes in all, whatever the count: 50 ms each for 10 tasks.
-    let write = scale.secs(0.5 / f64::from(tasks));
-    let (entries, took) = runtime.block_on(with_tokio_mutex(tasks, write));
-    writeln!(
-        out,
-        "2. tokio Mutex: each task held the log locked for its {} \"write\": {} entries in {}.\n   \
-         Holding a lock across an .await makes those tasks take turns: {} × {} ≥ {}.",
-        human_duration(write),
-        entries.len(),
-        human_duration(took),
-        tasks,
-        human_duration(write),
-        human_duration(write * tasks)
-    )?;
-    let results = runtime.block_on(collect_with_joinset(tasks, scale));
-    let listed: Vec<String> = results.iter().take(5).map(u64::to_string).collect();
-    writeln!(
-        out,
-        "3. JoinSet: {tasks} tasks squared their numbers; the results came back as each task finished\n   \
-         ({}{}), in all {}.",
-        listed.join(", "),
-        if results.len() > 5 { ", …" } else { "" },
-        thousands(results.iter().sum())
-    )?;
-    if args.common.json {
-        let summary = Summary {
-            tasks,
-            std_total: total,
-            tokio_log_len: entries.len(),
-            joinset_results: results,
-        };
-        print_json(&summary)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -46,42 +46,6 @@ use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap,
 use shared::waits::TimeScale;
 use tokio::time::sleep;
 
-/// Show when a spawned task actually starts running.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Use tokio's multi-threaded runtime instead of the current-thread one
-    #[arg(long)]
-    multi_thread: bool,
-    #[command(flatten)]
-    common: Common,
-}
-
-async fn second(log: Log, scale: TimeScale) -> io::Result<()> {
-    log.say("two")?;
-    sleep(scale.secs(2.0)).await;
-    log.say("three")
-}
-
-async fn first(log: Log, scale: TimeScale) -> io::Result<()> {
-    log.say("one")?;
-    // On a current-thread runtime the new task is only queued: this task holds the one
-    // thread, and nothing else runs until it reaches an `.await` that has to wait.
-    let task = tokio::spawn(second(log.clone(), scale));
-    log.say("four")?;
-    // Here the runtime gets the thread back and starts `second`.
-    sleep(scale.secs(1.0)).await;
-    log.say("five")?;
-    task.await.expect("the spawned task panicked")
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    runtime: &'static str,
-    order: Vec<String>,
-    elapsed_s: f64,
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -133,6 +97,42 @@ fn run(args: &Args) -> Result<()> {
         print_json(&Summary { runtime: name, order, elapsed_s: elapsed.as_secs_f64() })?;
     }
     Ok(())
+}
+
+/// Show when a spawned task actually starts running.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Use tokio's multi-threaded runtime instead of the current-thread one
+    #[arg(long)]
+    multi_thread: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+async fn second(log: Log, scale: TimeScale) -> io::Result<()> {
+    log.say("two")?;
+    sleep(scale.secs(2.0)).await;
+    log.say("three")
+}
+
+async fn first(log: Log, scale: TimeScale) -> io::Result<()> {
+    log.say("one")?;
+    // On a current-thread runtime the new task is only queued: this task holds the one
+    // thread, and nothing else runs until it reaches an `.await` that has to wait.
+    let task = tokio::spawn(second(log.clone(), scale));
+    log.say("four")?;
+    // Here the runtime gets the thread back and starts `second`.
+    sleep(scale.secs(1.0)).await;
+    log.say("five")?;
+    task.await.expect("the spawned task panicked")
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    runtime: &'static str,
+    order: Vec<String>,
+    elapsed_s: f64,
 }
 
 #[cfg(test)]

@@ -42,6 +42,69 @@ use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json, thousands};
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let wait = args.common.time_scale.scaled(Duration::from_millis(args.wait_ms.into()));
+    let n = thousands(args.n.into());
+    writeln!(
+        out,
+        "{n} waits of {} each: as tokio tasks on one thread, then as {n} OS threads.\n",
+        human_duration(wait)
+    )?;
+    let tasks = with_tasks(args.n, wait)?;
+    let threads = with_threads(args.n, wait)?;
+
+    let mut table = Table::new([
+        "model",
+        "units",
+        "all done after",
+        "to start one",
+        "memory per unit while waiting",
+    ]);
+    for (name, cost) in [("tokio tasks, 1 thread", &tasks), ("OS threads", &threads)] {
+        let memory = cost
+            .bytes_per_unit
+            .map_or("— (no wait)".into(), |b| format!("{} bytes", thousands(b as u64)));
+        let wall = human_duration(Duration::from_secs_f64(cost.wall_s));
+        let create = format!("{:.2} µs", cost.create_us);
+        table.row([name.to_string(), n.clone(), wall, create, memory]);
+    }
+    writeln!(out, "{table}")?;
+    // How many times `big` is `small`, said only when the figures show it.
+    let ratio =
+        |small: f64, big: f64| (small > 0.0 && big > small).then(|| format!("{:.0}×", big / small));
+    let cheaper = ratio(tasks.create_us, threads.create_us);
+    let smaller = tasks.bytes_per_unit.zip(threads.bytes_per_unit).and_then(|(t, th)| ratio(t, th));
+    match (cheaper, smaller) {
+        (Some(c), Some(s)) => writeln!(
+            out,
+            "A task was {c} cheaper to start and {s} smaller while waiting than a thread."
+        )?,
+        (Some(c), None) => writeln!(
+            out,
+            "A task was {c} cheaper to start than a thread (memory: too little waiting to tell)."
+        )?,
+        _ => writeln!(
+            out,
+            "This run did not show a task cheaper than a thread; run it again with the defaults."
+        )?,
+    }
+    writeln!(
+        out,
+        "Waiting costs no CPU either way: use tasks for many waits at once, threads for work on many cores."
+    )?;
+    if args.common.json {
+        print_json(&Summary { n: args.n, wait_s: wait.as_secs_f64(), tasks, threads })?;
+    }
+    Ok(())
+}
+
 /// Wait N times as tokio tasks on one thread, then as N OS threads, and compare the costs.
 #[derive(Debug, Parser)]
 struct Args {
@@ -132,69 +195,6 @@ struct Summary {
     wait_s: f64,
     tasks: Cost,
     threads: Cost,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    let wait = args.common.time_scale.scaled(Duration::from_millis(args.wait_ms.into()));
-    let n = thousands(args.n.into());
-    writeln!(
-        out,
-        "{n} waits of {} each: as tokio tasks on one thread, then as {n} OS threads.\n",
-        human_duration(wait)
-    )?;
-    let tasks = with_tasks(args.n, wait)?;
-    let threads = with_threads(args.n, wait)?;
-
-    let mut table = Table::new([
-        "model",
-        "units",
-        "all done after",
-        "to start one",
-        "memory per unit while waiting",
-    ]);
-    for (name, cost) in [("tokio tasks, 1 thread", &tasks), ("OS threads", &threads)] {
-        let memory = cost
-            .bytes_per_unit
-            .map_or("— (no wait)".into(), |b| format!("{} bytes", thousands(b as u64)));
-        let wall = human_duration(Duration::from_secs_f64(cost.wall_s));
-        let create = format!("{:.2} µs", cost.create_us);
-        table.row([name.to_string(), n.clone(), wall, create, memory]);
-    }
-    writeln!(out, "{table}")?;
-    // How many times `big` is `small`, said only when the figures show it.
-    let ratio =
-        |small: f64, big: f64| (small > 0.0 && big > small).then(|| format!("{:.0}×", big / small));
-    let cheaper = ratio(tasks.create_us, threads.create_us);
-    let smaller = tasks.bytes_per_unit.zip(threads.bytes_per_unit).and_then(|(t, th)| ratio(t, th));
-    match (cheaper, smaller) {
-        (Some(c), Some(s)) => writeln!(
-            out,
-            "A task was {c} cheaper to start and {s} smaller while waiting than a thread."
-        )?,
-        (Some(c), None) => writeln!(
-            out,
-            "A task was {c} cheaper to start than a thread (memory: too little waiting to tell)."
-        )?,
-        _ => writeln!(
-            out,
-            "This run did not show a task cheaper than a thread; run it again with the defaults."
-        )?,
-    }
-    writeln!(
-        out,
-        "Waiting costs no CPU either way: use tasks for many waits at once, threads for work on many cores."
-    )?;
-    if args.common.json {
-        print_json(&Summary { n: args.n, wait_s: wait.as_secs_f64(), tasks, threads })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -58,6 +58,74 @@ use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{Table, build_note, ok_if_stdout_closed, out, print_json, thousands, times};
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if let (Some(role), Some(name), Some(memory), Some(lock)) =
+        (args.worker, &args.connect, &args.memory, &args.lock)
+    {
+        exit_with_parent();
+        return quiet_if_hung_up(run_child(role, name, memory, lock));
+    }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run_parent(&args))
+}
+
+fn run_parent(args: &Args) -> Result<()> {
+    let mut out = out();
+    let operations = args.operations;
+    writeln!(
+        out,
+        "Two processes withdraw 1 and deposit 1, {} each, from a balance of 100 in shared \
+         memory; {} of each variant.",
+        times(operations.into()),
+        if args.runs == 1 { "1 run".into() } else { format!("{} runs", args.runs) }
+    )?;
+    writeln!(out, "({})\n", build_note())?;
+    let mut memory = ScratchFile::new("bank-balance-", 2 * size_of::<AtomicI64>() as u64)?;
+    let mut lock = ScratchFile::new("bank-balance-lock-", 0)?;
+    let map = MmapRaw::map_raw(memory.file())?;
+    let [balance, ready] = slots(&map) else { bail!("the region should hold two numbers") };
+    let files = [memory.path(), lock.path()].map(|path| path.display().to_string());
+    let files = [format!("--memory={}", files[0]), format!("--lock={}", files[1])];
+    let mut children = Vec::new();
+    for role in ["withdraw", "deposit"] {
+        let ends = Worker::start_connected::<(IpcSender<(Variant, u32)>, IpcReceiver<u64>)>(
+            role,
+            &files,
+            |_| {},
+        );
+        children.push(ends.with_context(|| format!("starting the {role} process"))?);
+    }
+    // Both children have opened both files: their names can go.
+    memory.unlink()?;
+    lock.unlink()?;
+
+    let mut outcomes = Vec::new();
+    for variant in [Variant::Unsynchronized, Variant::Locked, Variant::Atomic] {
+        let (mut balances, mut nanos) = (Vec::new(), 0);
+        for _ in 0..args.runs {
+            balance.store(100, Relaxed);
+            ready.store(0, Relaxed);
+            for (_, (runs, _)) in &children {
+                runs.send((variant, operations))?;
+            }
+            for (_, (_, done)) in &children {
+                nanos += done.recv().context("a child process ended in the middle of a run")?;
+            }
+            balances.push(balance.load(Relaxed));
+        }
+        // Each process timed its own operations, waits for the lock included: the mean of both.
+        let ns_per_op = nanos as f64 / (2.0 * f64::from(operations) * f64::from(args.runs));
+        outcomes.push(Outcome { variant, balances, ns_per_op });
+    }
+    for (worker, channels) in children {
+        drop(channels); // No more runs: the child's `recv` fails, and it exits.
+        let status = worker.wait()?;
+        ensure!(status.success(), "a child process failed ({status})");
+    }
+    report(&mut out, args, &outcomes)
+}
+
 /// Two processes update one balance in shared memory, three ways.
 #[derive(Debug, Parser)]
 struct Args {
@@ -172,79 +240,11 @@ fn run_child(role: Role, name: &str, memory: &Path, lock: &Path) -> Result<()> {
     Ok(()) // The parent dropped its sender: no more runs.
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
-    if let (Some(role), Some(name), Some(memory), Some(lock)) =
-        (args.worker, &args.connect, &args.memory, &args.lock)
-    {
-        exit_with_parent();
-        return quiet_if_hung_up(run_child(role, name, memory, lock));
-    }
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run_parent(&args))
-}
-
 /// One variant's results: the balance after each run, and the time per operation.
 struct Outcome {
     variant: Variant,
     balances: Vec<i64>,
     ns_per_op: f64,
-}
-
-fn run_parent(args: &Args) -> Result<()> {
-    let mut out = out();
-    let operations = args.operations;
-    writeln!(
-        out,
-        "Two processes withdraw 1 and deposit 1, {} each, from a balance of 100 in shared \
-         memory; {} of each variant.",
-        times(operations.into()),
-        if args.runs == 1 { "1 run".into() } else { format!("{} runs", args.runs) }
-    )?;
-    writeln!(out, "({})\n", build_note())?;
-    let mut memory = ScratchFile::new("bank-balance-", 2 * size_of::<AtomicI64>() as u64)?;
-    let mut lock = ScratchFile::new("bank-balance-lock-", 0)?;
-    let map = MmapRaw::map_raw(memory.file())?;
-    let [balance, ready] = slots(&map) else { bail!("the region should hold two numbers") };
-    let files = [memory.path(), lock.path()].map(|path| path.display().to_string());
-    let files = [format!("--memory={}", files[0]), format!("--lock={}", files[1])];
-    let mut children = Vec::new();
-    for role in ["withdraw", "deposit"] {
-        let ends = Worker::start_connected::<(IpcSender<(Variant, u32)>, IpcReceiver<u64>)>(
-            role,
-            &files,
-            |_| {},
-        );
-        children.push(ends.with_context(|| format!("starting the {role} process"))?);
-    }
-    // Both children have opened both files: their names can go.
-    memory.unlink()?;
-    lock.unlink()?;
-
-    let mut outcomes = Vec::new();
-    for variant in [Variant::Unsynchronized, Variant::Locked, Variant::Atomic] {
-        let (mut balances, mut nanos) = (Vec::new(), 0);
-        for _ in 0..args.runs {
-            balance.store(100, Relaxed);
-            ready.store(0, Relaxed);
-            for (_, (runs, _)) in &children {
-                runs.send((variant, operations))?;
-            }
-            for (_, (_, done)) in &children {
-                nanos += done.recv().context("a child process ended in the middle of a run")?;
-            }
-            balances.push(balance.load(Relaxed));
-        }
-        // Each process timed its own operations, waits for the lock included: the mean of both.
-        let ns_per_op = nanos as f64 / (2.0 * f64::from(operations) * f64::from(args.runs));
-        outcomes.push(Outcome { variant, balances, ns_per_op });
-    }
-    for (worker, channels) in children {
-        drop(channels); // No more runs: the child's `recv` fails, and it exits.
-        let status = worker.wait()?;
-        ensure!(status.success(), "a child process failed ({status})");
-    }
-    report(&mut out, args, &outcomes)
 }
 
 fn report(out: &mut impl Write, args: &Args, outcomes: &[Outcome]) -> Result<()> {

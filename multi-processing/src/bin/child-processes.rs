@@ -45,6 +45,79 @@ use shared::cli::Common;
 use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
 use shared::timeline::{Span, Timeline, terminal_width};
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if let (Some(op), Some(clock)) = (args.worker, &args.clock) {
+        // A child: first make sure it ends with its parent, then do its job.
+        exit_with_parent();
+        return run_worker(op, &args, clock);
+    }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run_parent(&args))
+}
+
+/// The parent's role: start both children, collect their reports, show what happened.
+fn run_parent(args: &Args) -> Result<()> {
+    shared::report::warn_if_unoptimized();
+    let mut out = out();
+    let parent_pid = std::process::id();
+    writeln!(
+        out,
+        "Parent (pid {parent_pid}) starts two children: copies of itself, in the worker role.\n\
+         Each works {} per number ({} s × time scale {}).\n",
+        human_duration(args.common.time_scale.secs(args.wait)),
+        args.wait,
+        args.common.time_scale
+    )?;
+    let timeline = Timeline::new();
+    let start = Instant::now();
+    // Start both before waiting for either: that is what lets them run at the same time.
+    let workers =
+        [spawn_worker(Op::Square, args, &timeline)?, spawn_worker(Op::Cube, args, &timeline)?];
+    let children = workers.into_iter().map(collect).collect::<Result<Vec<_>>>()?;
+    let elapsed = start.elapsed();
+
+    for child in &children {
+        let exponent = if child.op == Op::Square { "²" } else { "³" };
+        let results: Vec<String> =
+            child.results.iter().map(|(n, v)| format!("{n}{exponent} = {v}")).collect();
+        writeln!(out, "{} (pid {}): {}", child.op.name(), child.pid, results.join(", "))?;
+        timeline.extend(child.spans.iter().cloned());
+    }
+    writeln!(out, "\nTimeline (a row per child process, a box per number; one clock for all):")?;
+    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+
+    // Judge from the spans the children measured, on the one clock: each child worked from
+    // its first span's start to its last span's end. Did those two intervals share time?
+    let worked = |c: &Report| {
+        let start = c.spans.iter().map(|s| s.start).min().unwrap_or_default();
+        start..c.spans.iter().map(|s| s.end).max().unwrap_or_default()
+    };
+    let (square, cube) = (worked(&children[0]), worked(&children[1]));
+    let figures = format!(
+        "The children worked for {} and {}",
+        human_duration(square.end - square.start),
+        human_duration(cube.end - cube.start)
+    );
+    let planned = args.common.time_scale.secs(args.wait) * args.numbers.len() as u32;
+    match overlap(planned, square, cube) {
+        Overlap::Overlapped(shared) => writeln!(
+            out,
+            "{figures}, {} of it at the same time: two processes, running side by side.",
+            human_duration(shared)
+        )?,
+        Overlap::OneAfterAnother => writeln!(out, "{figures}: one ran after the other.")?,
+        Overlap::TooShortToTell => writeln!(
+            out,
+            "{figures}: too little to show whether they overlap (the waits were too short)."
+        )?,
+    }
+    if args.common.json {
+        print_json(&Summary { parent_pid, children, elapsed_s: elapsed.as_secs_f64() })?;
+    }
+    Ok(())
+}
+
 /// Square and cube numbers in two child processes.
 #[derive(Debug, Parser)]
 struct Args {
@@ -141,77 +214,4 @@ struct Summary {
     parent_pid: u32,
     children: Vec<Report>,
     elapsed_s: f64,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    if let (Some(op), Some(clock)) = (args.worker, &args.clock) {
-        // A child: first make sure it ends with its parent, then do its job.
-        exit_with_parent();
-        return run_worker(op, &args, clock);
-    }
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run_parent(&args))
-}
-
-/// The parent's role: start both children, collect their reports, show what happened.
-fn run_parent(args: &Args) -> Result<()> {
-    shared::report::warn_if_unoptimized();
-    let mut out = out();
-    let parent_pid = std::process::id();
-    writeln!(
-        out,
-        "Parent (pid {parent_pid}) starts two children: copies of itself, in the worker role.\n\
-         Each works {} per number ({} s × time scale {}).\n",
-        human_duration(args.common.time_scale.secs(args.wait)),
-        args.wait,
-        args.common.time_scale
-    )?;
-    let timeline = Timeline::new();
-    let start = Instant::now();
-    // Start both before waiting for either: that is what lets them run at the same time.
-    let workers =
-        [spawn_worker(Op::Square, args, &timeline)?, spawn_worker(Op::Cube, args, &timeline)?];
-    let children = workers.into_iter().map(collect).collect::<Result<Vec<_>>>()?;
-    let elapsed = start.elapsed();
-
-    for child in &children {
-        let exponent = if child.op == Op::Square { "²" } else { "³" };
-        let results: Vec<String> =
-            child.results.iter().map(|(n, v)| format!("{n}{exponent} = {v}")).collect();
-        writeln!(out, "{} (pid {}): {}", child.op.name(), child.pid, results.join(", "))?;
-        timeline.extend(child.spans.iter().cloned());
-    }
-    writeln!(out, "\nTimeline (a row per child process, a box per number; one clock for all):")?;
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-
-    // Judge from the spans the children measured, on the one clock: each child worked from
-    // its first span's start to its last span's end. Did those two intervals share time?
-    let worked = |c: &Report| {
-        let start = c.spans.iter().map(|s| s.start).min().unwrap_or_default();
-        start..c.spans.iter().map(|s| s.end).max().unwrap_or_default()
-    };
-    let (square, cube) = (worked(&children[0]), worked(&children[1]));
-    let figures = format!(
-        "The children worked for {} and {}",
-        human_duration(square.end - square.start),
-        human_duration(cube.end - cube.start)
-    );
-    let planned = args.common.time_scale.secs(args.wait) * args.numbers.len() as u32;
-    match overlap(planned, square, cube) {
-        Overlap::Overlapped(shared) => writeln!(
-            out,
-            "{figures}, {} of it at the same time: two processes, running side by side.",
-            human_duration(shared)
-        )?,
-        Overlap::OneAfterAnother => writeln!(out, "{figures}: one ran after the other.")?,
-        Overlap::TooShortToTell => writeln!(
-            out,
-            "{figures}: too little to show whether they overlap (the waits were too short)."
-        )?,
-    }
-    if args.common.json {
-        print_json(&Summary { parent_pid, children, elapsed_s: elapsed.as_secs_f64() })?;
-    }
-    Ok(())
 }

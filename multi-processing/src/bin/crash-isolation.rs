@@ -28,100 +28,19 @@
 #![forbid(unsafe_code)]
 
 use std::io::{Read, Write};
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
-use multi_processing::{Worker, exit_with_parent};
+use multi_processing::{ChildRole, Worker, exit_with_parent, how_it_ended};
 use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{Table, ok_if_stdout_closed, out, print_json};
 
-/// Children that panic, abort, are killed and work; the parent reports each and carries on.
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    common: Common,
-    /// Internal: run as a child with this role (the parent passes it)
-    #[arg(long, hide = true)]
-    worker: Option<Role>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Role {
-    Panics,
-    Aborts,
-    Hangs,
-    Works,
-}
-
-/// Each role's job.
-fn run_worker(role: Role) -> Result<()> {
-    match role {
-        Role::Panics => panic!("a bug in the child"),
-        Role::Aborts => std::process::abort(),
-        // Waits until the parent kills it (or, should the parent die, its lifeline ends it).
-        Role::Hangs => loop {
-            std::thread::sleep(Duration::from_secs(1));
-        },
-        Role::Works => {
-            let sum: u64 = (1..=100).sum();
-            writeln!(std::io::stdout(), "{sum}")?;
-            Ok(())
-        }
-    }
-}
-
-/// How a process ended, in words.
-fn in_words(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        let meaning = match code {
-            0 => " (success)",
-            101 => " (a Rust panic)",
-            multi_processing::PARENT_GONE => " (its parent was gone)",
-            _ => "",
-        };
-        return format!("exited with code {code}{meaning}");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            let name = match signal {
-                6 => " (SIGABRT: abort)",
-                9 => " (SIGKILL: killed)",
-                11 => " (SIGSEGV: a bad memory access)",
-                _ => "",
-            };
-            return format!("killed by signal {signal}{name}");
-        }
-    }
-    format!("ended: {status}")
-}
-
-/// What `--json` reports for each child.
-#[derive(Debug, Serialize)]
-struct Ended {
-    role: Role,
-    pid: u32,
-    code: Option<i32>,
-    how: String,
-    stderr: String,
-    stdout: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Summary {
-    parent_pid: u32,
-    children: Vec<Ended>,
-    thread_panic_caught: bool,
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
-    if let Some(role) = args.worker {
+    if let Some(role) = args.child.role::<Role>() {
         exit_with_parent();
         return run_worker(role);
     }
@@ -168,7 +87,7 @@ fn run_parent(args: &Args) -> Result<()> {
             role,
             pid,
             code: status.code(),
-            how: in_words(status),
+            how: how_it_ended(status),
             stderr: last_words,
             stdout: stdout.trim().to_string(),
         });
@@ -189,9 +108,17 @@ fn run_parent(args: &Args) -> Result<()> {
 
     // The contrast: a panicking *thread* is caught at `join`, in this very process. (The
     // default hook would print the panic on stderr; the message is shown below instead.)
+    // The thread is started first, with `Builder` so that a failure to start it is an error
+    // (not a panic with the hook silenced), and panics only once the quiet hook is in place.
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let buggy = std::thread::Builder::new().spawn(move || {
+        let _ = wait.recv(); // Either way, the panic comes next.
+        panic!("a bug in a thread")
+    })?;
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let caught = std::thread::spawn(|| panic!("a bug in a thread")).join();
+    let _ = go.send(()); // Fails only if the thread is gone, and then join tells.
+    let caught = buggy.join();
     std::panic::set_hook(default_hook);
     let thread_panic_caught = caught.is_err();
     let message = caught.err().and_then(|p| p.downcast_ref::<&str>().map(|m| m.to_string()));
@@ -208,4 +135,57 @@ fn run_parent(args: &Args) -> Result<()> {
         print_json(&Summary { parent_pid, children: ended, thread_panic_caught })?;
     }
     Ok(())
+}
+
+/// Children that panic, abort, are killed and work; the parent reports each and carries on.
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    child: ChildRole,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    Panics,
+    Aborts,
+    Hangs,
+    Works,
+}
+
+/// Each role's job.
+fn run_worker(role: Role) -> Result<()> {
+    match role {
+        Role::Panics => panic!("a bug in the child"),
+        Role::Aborts => std::process::abort(),
+        // Waits until the parent kills it (or, should the parent die, its lifeline ends it).
+        Role::Hangs => loop {
+            std::thread::sleep(Duration::from_secs(1));
+        },
+        Role::Works => {
+            let sum: u64 = (1..=100).sum();
+            writeln!(std::io::stdout(), "{sum}")?;
+            Ok(())
+        }
+    }
+}
+
+/// What `--json` reports for each child.
+#[derive(Debug, Serialize)]
+struct Ended {
+    role: Role,
+    pid: u32,
+    code: Option<i32>,
+    how: String,
+    stderr: String,
+    stdout: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    parent_pid: u32,
+    children: Vec<Ended>,
+    thread_panic_caught: bool,
 }

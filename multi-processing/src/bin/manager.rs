@@ -39,6 +39,89 @@ use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
 use shared::timeline::Timeline;
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if let (Some(role), Some(name), Some(clock)) = (&args.worker, &args.connect, &args.clock) {
+        exit_with_parent();
+        return quiet_if_hung_up(run_worker(role, name, clock));
+    }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run_parent(&args))
+}
+
+fn run_parent(args: &Args) -> Result<()> {
+    let mut out = out();
+    let timeline = Timeline::new();
+    let clock = [format!("--clock={}", timeline.origin_token())];
+    let (server, (requests, server_report)) = Worker::start_connected::<(
+        IpcSender<Request>,
+        IpcReceiver<ServerReport>,
+    )>("server", &clock, |_| {})
+    .context("starting the server")?;
+    writeln!(
+        out,
+        "A server process (pid {}) owns a list of records; clients a and b insert and list them by request.\n",
+        server.id()
+    )?;
+    let mut clients = Vec::new();
+    for name in ["a", "b"] {
+        let (client, setup) = Worker::start_connected::<IpcSender<Setup>>(name, &clock, |_| {})
+            .with_context(|| format!("starting client {name}"))?;
+        let (report, listed) = ipc::channel()?;
+        let wait = args.common.time_scale.secs(args.wait);
+        setup.send(Setup { server: requests.clone(), wait, records: args.records, report })?;
+        clients.push((name, client, listed));
+    }
+    drop(requests); // Only the clients hold request senders now.
+
+    let mut listed_by_client = Vec::new();
+    for (name, client, listed) in clients {
+        let listed =
+            listed.recv().with_context(|| format!("client {name} ended without a list"))?;
+        let status = client.wait()?;
+        ensure!(status.success(), "client {name} failed ({status})");
+        listed_by_client.push(listed);
+    }
+    let report = server_report.recv().context("the server ended without a report")?;
+    let status = server.wait()?;
+    ensure!(status.success(), "the server failed ({status})");
+
+    writeln!(out, "The server's log, which it sent back once its last client had gone:")?;
+    for (at, what) in &report.log {
+        writeln!(out, "{at:6.2} s  server: {what}")?;
+    }
+    writeln!(out)?;
+    for (name, listed) in ["a", "b"].iter().zip(&listed_by_client) {
+        let names: Vec<String> = listed.iter().map(|r| format!("{}-{}", r.client, r.n)).collect();
+        writeln!(out, "Client {name} listed {}: {}", count(listed.len()), names.join(" "))?;
+    }
+    // Every record each client inserted is on the server's list, and in the client's own
+    // listing, which it asked for after its last insert.
+    let all_kept = ["a", "b"].iter().zip(&listed_by_client).all(|(name, listed)| {
+        (1..=args.records).all(|n| {
+            let record = Record { client: name.to_string(), n };
+            report.records.contains(&record) && listed.contains(&record)
+        })
+    }) && report.records.len() == 2 * args.records as usize;
+    writeln!(
+        out,
+        "\n{}",
+        if all_kept {
+            format!(
+                "The server kept all {} records, and stopped when both clients had hung up. \
+                 No client touched the list: each asked, and the server answered one request at a time.",
+                report.records.len()
+            )
+        } else {
+            "Unexpected: a record is missing.".to_string()
+        }
+    )?;
+    if args.common.json {
+        print_json(&Summary { server_records: report.records, listed_by_client, all_kept })?;
+    }
+    Ok(())
+}
+
 /// A server process owns a list; client processes insert and list through it.
 #[derive(Debug, Parser)]
 struct Args {
@@ -153,87 +236,4 @@ struct Summary {
     server_records: Vec<Record>,
     listed_by_client: Vec<Vec<Record>>,
     all_kept: bool,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    if let (Some(role), Some(name), Some(clock)) = (&args.worker, &args.connect, &args.clock) {
-        exit_with_parent();
-        return quiet_if_hung_up(run_worker(role, name, clock));
-    }
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run_parent(&args))
-}
-
-fn run_parent(args: &Args) -> Result<()> {
-    let mut out = out();
-    let timeline = Timeline::new();
-    let clock = [format!("--clock={}", timeline.origin_token())];
-    let (server, (requests, server_report)) = Worker::start_connected::<(
-        IpcSender<Request>,
-        IpcReceiver<ServerReport>,
-    )>("server", &clock, |_| {})
-    .context("starting the server")?;
-    writeln!(
-        out,
-        "A server process (pid {}) owns a list of records; clients a and b insert and list them by request.\n",
-        server.id()
-    )?;
-    let mut clients = Vec::new();
-    for name in ["a", "b"] {
-        let (client, setup) = Worker::start_connected::<IpcSender<Setup>>(name, &clock, |_| {})
-            .with_context(|| format!("starting client {name}"))?;
-        let (report, listed) = ipc::channel()?;
-        let wait = args.common.time_scale.secs(args.wait);
-        setup.send(Setup { server: requests.clone(), wait, records: args.records, report })?;
-        clients.push((name, client, listed));
-    }
-    drop(requests); // Only the clients hold request senders now.
-
-    let mut listed_by_client = Vec::new();
-    for (name, client, listed) in clients {
-        let listed =
-            listed.recv().with_context(|| format!("client {name} ended without a list"))?;
-        let status = client.wait()?;
-        ensure!(status.success(), "client {name} failed ({status})");
-        listed_by_client.push(listed);
-    }
-    let report = server_report.recv().context("the server ended without a report")?;
-    let status = server.wait()?;
-    ensure!(status.success(), "the server failed ({status})");
-
-    writeln!(out, "The server's log, which it sent back once its last client had gone:")?;
-    for (at, what) in &report.log {
-        writeln!(out, "{at:6.2} s  server: {what}")?;
-    }
-    writeln!(out)?;
-    for (name, listed) in ["a", "b"].iter().zip(&listed_by_client) {
-        let names: Vec<String> = listed.iter().map(|r| format!("{}-{}", r.client, r.n)).collect();
-        writeln!(out, "Client {name} listed {}: {}", count(listed.len()), names.join(" "))?;
-    }
-    // Every record each client inserted is on the server's list, and in the client's own
-    // listing, which it asked for after its last insert.
-    let all_kept = ["a", "b"].iter().zip(&listed_by_client).all(|(name, listed)| {
-        (1..=args.records).all(|n| {
-            let record = Record { client: name.to_string(), n };
-            report.records.contains(&record) && listed.contains(&record)
-        })
-    }) && report.records.len() == 2 * args.records as usize;
-    writeln!(
-        out,
-        "\n{}",
-        if all_kept {
-            format!(
-                "The server kept all {} records, and stopped when both clients had hung up. \
-                 No client touched the list: each asked, and the server answered one request at a time.",
-                report.records.len()
-            )
-        } else {
-            "Unexpected: a record is missing.".to_string()
-        }
-    )?;
-    if args.common.json {
-        print_json(&Summary { server_records: report.records, listed_by_client, all_kept })?;
-    }
-    Ok(())
 }

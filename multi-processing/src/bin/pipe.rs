@@ -42,6 +42,21 @@ use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.messages.iter().any(|m| m == "END" || m.contains('\n')) {
+        // Not a clap error, but the same exit code: the value cannot be sent as asked.
+        eprintln!("error: a message may not be \"END\" or contain a line break");
+        std::process::exit(2);
+    }
+    if args.worker.is_some() {
+        exit_with_parent();
+        return send(&args);
+    }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(receive(&args))
+}
+
 /// Send messages from a child to its parent through an OS pipe, ending with "END".
 #[derive(Debug, Parser)]
 struct Args {
@@ -83,21 +98,6 @@ struct Summary {
     received: Vec<String>,
     ended_with_end: bool,
     elapsed_s: f64,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    if args.messages.iter().any(|m| m == "END" || m.contains('\n')) {
-        // Not a clap error, but the same exit code: the value cannot be sent as asked.
-        eprintln!("error: a message may not be \"END\" or contain a line break");
-        std::process::exit(2);
-    }
-    if args.worker.is_some() {
-        exit_with_parent();
-        return send(&args);
-    }
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(receive(&args))
 }
 
 /// The parent: start the child, then read its pipe line by line until "END".

@@ -34,61 +34,6 @@ use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{Table, ok_if_stdout_closed, out, print_json};
 
-/// Start two children, ask whether they are alive, wait for them, read their exit codes.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Simulated seconds the sleeper works (the quitter works half as long)
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = shared::cli::seconds)]
-    wait: f64,
-    #[command(flatten)]
-    common: Common,
-    /// Internal: run as a child with this role (the parent passes it)
-    #[arg(long, hide = true)]
-    worker: Option<Role>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Role {
-    Sleeper,
-    Quitter,
-}
-
-/// The child's role: say who it is, work a while, and end with its role's exit code.
-fn run_worker(role: Role, args: &Args) -> Result<()> {
-    // The parent's pid, as this child sees it (Unix only; Windows has no simple call for it).
-    #[cfg(unix)]
-    let parent = std::os::unix::process::parent_id().to_string();
-    #[cfg(not(unix))]
-    let parent = "unknown".to_string();
-    // The pipe to the parent: a plain `writeln!`, so a vanished parent is an error here.
-    writeln!(std::io::stdout(), "{} {parent}", std::process::id())?;
-    let (work, code) = match role {
-        Role::Sleeper => (args.wait, 0),
-        Role::Quitter => (args.wait / 2.0, 7),
-    };
-    std::thread::sleep(args.common.time_scale.secs(work));
-    std::process::exit(code);
-}
-
-/// What `--json` reports for each child.
-#[derive(Debug, Serialize)]
-struct ChildReport {
-    role: Role,
-    pid: u32,
-    says_pid: u32,
-    says_parent: String,
-    alive_before_wait: bool,
-    alive_after_wait: bool,
-    exit_code: Option<i32>,
-}
-
-#[derive(Debug, Serialize)]
-struct Summary {
-    parent_pid: u32,
-    children: Vec<ChildReport>,
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(role) = args.worker {
@@ -203,4 +148,59 @@ fn run_parent(args: &Args) -> Result<()> {
         print_json(&Summary { parent_pid, children: reports })?;
     }
     Ok(())
+}
+
+/// Start two children, ask whether they are alive, wait for them, read their exit codes.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Simulated seconds the sleeper works (the quitter works half as long)
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    /// Internal: run as a child with this role (the parent passes it)
+    #[arg(long, hide = true)]
+    worker: Option<Role>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    Sleeper,
+    Quitter,
+}
+
+/// The child's role: say who it is, work a while, and end with its role's exit code.
+fn run_worker(role: Role, args: &Args) -> Result<()> {
+    // The parent's pid, as this child sees it (Unix only; Windows has no simple call for it).
+    #[cfg(unix)]
+    let parent = std::os::unix::process::parent_id().to_string();
+    #[cfg(not(unix))]
+    let parent = "unknown".to_string();
+    // The pipe to the parent: a plain `writeln!`, so a vanished parent is an error here.
+    writeln!(std::io::stdout(), "{} {parent}", std::process::id())?;
+    let (work, code) = match role {
+        Role::Sleeper => (args.wait, 0),
+        Role::Quitter => (args.wait / 2.0, 7),
+    };
+    std::thread::sleep(args.common.time_scale.secs(work));
+    std::process::exit(code);
+}
+
+/// What `--json` reports for each child.
+#[derive(Debug, Serialize)]
+struct ChildReport {
+    role: Role,
+    pid: u32,
+    says_pid: u32,
+    says_parent: String,
+    alive_before_wait: bool,
+    alive_after_wait: bool,
+    exit_code: Option<i32>,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    parent_pid: u32,
+    children: Vec<ChildReport>,
 }

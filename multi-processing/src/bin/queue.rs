@@ -40,6 +40,67 @@ use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
 use shared::timeline::Timeline;
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if let (Some(_), Some(name), Some(clock)) = (args.worker, &args.connect, &args.clock) {
+        exit_with_parent();
+        return quiet_if_hung_up(run_worker(name, clock));
+    }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run_parent(&args))
+}
+
+fn run_parent(args: &Args) -> Result<()> {
+    let mut out = out();
+    let wait = args.common.time_scale.secs(args.wait);
+    writeln!(
+        out,
+        "A producer process sends {} items, {} apart, to a consumer process, over an ipc-channel.\n",
+        args.items,
+        human_duration(wait)
+    )?;
+    let timeline = Timeline::new();
+    let clock = [format!("--clock={}", timeline.origin_token())];
+    let (producer, to_producer) =
+        Worker::start_connected::<IpcSender<Setup>>("producer", &clock, |_| {})
+            .context("starting the producer")?;
+    let (consumer, to_consumer) =
+        Worker::start_connected::<IpcSender<Setup>>("consumer", &clock, |_| {})
+            .context("starting the consumer")?;
+
+    // The queue, and a channel for the consumer's report. Both ends of the queue go to the
+    // children; the parent keeps none, so the producer's exit closes the queue.
+    let (items_in, items_out) = ipc::channel::<Item>()?;
+    let (report_in, report_out) = ipc::channel::<Received>()?;
+    to_consumer.send(Setup::Consume { from: items_out, report: report_in })?;
+    to_producer.send(Setup::Produce { to: items_in, items: args.items, wait })?;
+
+    // If the consumer dies, its report sender goes with it: `Disconnected`, not a hang.
+    let received = report_out.recv().context("the consumer ended without a report")?;
+    let (producer, consumer) = (producer.wait()?, consumer.wait()?);
+    ensure!(producer.success(), "the producer failed ({producer})");
+    ensure!(consumer.success(), "the consumer failed ({consumer})");
+
+    for (n, sent, got) in &received {
+        writeln!(out, "{sent:6.2} s  producer sent {n:<4}{got:6.2} s  consumer got {n}")?;
+    }
+    let numbers: Vec<u32> = received.iter().map(|&(n, _, _)| n).collect();
+    let in_order = numbers == (1..=args.items).collect::<Vec<_>>();
+    writeln!(
+        out,
+        "\n{} The consumer stopped when the producer exited and the queue closed.",
+        if in_order {
+            format!("All {} items arrived, in order.", numbers.len())
+        } else {
+            format!("Only {} of {} items arrived, or out of order.", numbers.len(), args.items)
+        }
+    )?;
+    if args.common.json {
+        print_json(&Summary { items: args.items, received: numbers, in_order })?;
+    }
+    Ok(())
+}
+
 /// A producer and a consumer process, joined by an ipc-channel the parent sets up.
 #[derive(Debug, Parser)]
 struct Args {
@@ -121,65 +182,4 @@ struct Summary {
     items: u32,
     received: Vec<u32>,
     in_order: bool,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    if let (Some(_), Some(name), Some(clock)) = (args.worker, &args.connect, &args.clock) {
-        exit_with_parent();
-        return quiet_if_hung_up(run_worker(name, clock));
-    }
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run_parent(&args))
-}
-
-fn run_parent(args: &Args) -> Result<()> {
-    let mut out = out();
-    let wait = args.common.time_scale.secs(args.wait);
-    writeln!(
-        out,
-        "A producer process sends {} items, {} apart, to a consumer process, over an ipc-channel.\n",
-        args.items,
-        human_duration(wait)
-    )?;
-    let timeline = Timeline::new();
-    let clock = [format!("--clock={}", timeline.origin_token())];
-    let (producer, to_producer) =
-        Worker::start_connected::<IpcSender<Setup>>("producer", &clock, |_| {})
-            .context("starting the producer")?;
-    let (consumer, to_consumer) =
-        Worker::start_connected::<IpcSender<Setup>>("consumer", &clock, |_| {})
-            .context("starting the consumer")?;
-
-    // The queue, and a channel for the consumer's report. Both ends of the queue go to the
-    // children; the parent keeps none, so the producer's exit closes the queue.
-    let (items_in, items_out) = ipc::channel::<Item>()?;
-    let (report_in, report_out) = ipc::channel::<Received>()?;
-    to_consumer.send(Setup::Consume { from: items_out, report: report_in })?;
-    to_producer.send(Setup::Produce { to: items_in, items: args.items, wait })?;
-
-    // If the consumer dies, its report sender goes with it: `Disconnected`, not a hang.
-    let received = report_out.recv().context("the consumer ended without a report")?;
-    let (producer, consumer) = (producer.wait()?, consumer.wait()?);
-    ensure!(producer.success(), "the producer failed ({producer})");
-    ensure!(consumer.success(), "the consumer failed ({consumer})");
-
-    for (n, sent, got) in &received {
-        writeln!(out, "{sent:6.2} s  producer sent {n:<4}{got:6.2} s  consumer got {n}")?;
-    }
-    let numbers: Vec<u32> = received.iter().map(|&(n, _, _)| n).collect();
-    let in_order = numbers == (1..=args.items).collect::<Vec<_>>();
-    writeln!(
-        out,
-        "\n{} The consumer stopped when the producer exited and the queue closed.",
-        if in_order {
-            format!("All {} items arrived, in order.", numbers.len())
-        } else {
-            format!("Only {} of {} items arrived, or out of order.", numbers.len(), args.items)
-        }
-    )?;
-    if args.common.json {
-        print_json(&Summary { items: args.items, received: numbers, in_order })?;
-    }
-    Ok(())
 }

@@ -39,44 +39,6 @@ use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
 
-/// A global list changed in a child process, then in a thread: who sees the change?
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    common: Common,
-    /// Internal: run as the child (the parent passes it)
-    #[arg(long, hide = true)]
-    worker: Option<String>,
-}
-
-/// The global list: one per process, shared by that process's threads.
-static RESULTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
-
-/// Appends the squares of 1 to 5 to this process's `RESULTS`.
-fn append_squares() {
-    let mut results = RESULTS.lock().expect("RESULTS lock poisoned");
-    results.extend((1..=5).map(|n: u64| n * n));
-}
-
-fn snapshot() -> Vec<u64> {
-    RESULTS.lock().expect("RESULTS lock poisoned").clone()
-}
-
-/// What the child reports through its stdout.
-#[derive(Debug, Serialize, Deserialize)]
-struct ChildSaw {
-    pid: u32,
-    results: Vec<u64>,
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    child: ChildSaw,
-    parent_after_child: Vec<u64>,
-    parent_after_thread: Vec<u64>,
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     if args.worker.is_some() {
@@ -134,4 +96,42 @@ fn run_parent(args: &Args) -> Result<()> {
         print_json(&Summary { child, parent_after_child, parent_after_thread })?;
     }
     Ok(())
+}
+
+/// A global list changed in a child process, then in a thread: who sees the change?
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
+    /// Internal: run as the child (the parent passes it)
+    #[arg(long, hide = true)]
+    worker: Option<String>,
+}
+
+/// The global list: one per process, shared by that process's threads.
+static RESULTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// Appends the squares of 1 to 5 to this process's `RESULTS`.
+fn append_squares() {
+    let mut results = RESULTS.lock().expect("RESULTS lock poisoned");
+    results.extend((1..=5).map(|n: u64| n * n));
+}
+
+fn snapshot() -> Vec<u64> {
+    RESULTS.lock().expect("RESULTS lock poisoned").clone()
+}
+
+/// What the child reports through its stdout.
+#[derive(Debug, Serialize, Deserialize)]
+struct ChildSaw {
+    pid: u32,
+    results: Vec<u64>,
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    child: ChildSaw,
+    parent_after_child: Vec<u64>,
+    parent_after_thread: Vec<u64>,
 }

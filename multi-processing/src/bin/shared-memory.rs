@@ -48,74 +48,6 @@ use multi_processing::{
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
 
-/// A child squares numbers in memory it shares with the parent.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Numbers to square (at most 1,000,000 each, at most 1,000 of them)
-    #[arg(value_name = "N≤1000000", default_values_t = [1, 2, 3, 4, 5], num_args = 1..=1000,
-          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
-    numbers: Vec<u32>,
-    #[command(flatten)]
-    common: Common,
-    /// Internal: run as the child (the parent passes it)
-    #[arg(long, hide = true, requires_all = ["connect", "file"])]
-    worker: Option<String>,
-    /// Internal: the parent's one-shot server
-    #[arg(long, hide = true)]
-    connect: Option<String>,
-    /// Internal: the file to map
-    #[arg(long, hide = true)]
-    file: Option<std::path::PathBuf>,
-}
-
-/// What the parent puts in the value to say "the array is written" (never a sum of squares).
-const GO: u64 = u64::MAX;
-
-/// The mapped region seen as atomics: the value first, then the array.
-#[allow(unsafe_code)] // This file and `bank-balance` alone may (see Cargo.toml).
-fn slots(map: &MmapRaw) -> &[AtomicU64] {
-    let len = map.len() / size_of::<AtomicU64>();
-    // SAFETY: the mapping holds `len` × 8 bytes from a page boundary (so aligned, and any bits
-    // are a valid `AtomicU64`); the slice borrows `map`, and no process shrinks the file while it
-    // is mapped; every process touches these bytes only through atomics, which may race.
-    unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<AtomicU64>(), len) }
-}
-
-/// The child: map the file, say so, then square the array in place when told to.
-fn run_child(name: &str, path: &std::path::Path) -> Result<()> {
-    let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
-    let map = MmapRaw::map_raw(&file)?;
-    let (value, array) = slots(&map).split_first().context("an empty region")?;
-    let (go_sender, go) = ipc::channel::<()>()?;
-    let (done, done_receiver) = ipc::channel::<u32>()?;
-    connect_to_parent(name, (go_sender, done_receiver))?;
-    go.recv()?;
-    // The message says when to look; the Acquire load that sees the parent's Release store
-    // of GO is what guarantees, by Rust's rules, that the numbers written before it are seen.
-    // (Rust's memory model knows nothing of other processes' messages. The loop ends at once.)
-    while value.load(Acquire) != GO {
-        std::hint::spin_loop();
-    }
-    let mut sum = 0;
-    for slot in array {
-        let square = slot.load(Relaxed).pow(2);
-        slot.store(square, Relaxed);
-        sum += square;
-    }
-    value.store(sum, Release); // Publishes the squares along with the sum.
-    done.send(std::process::id())?;
-    Ok(())
-}
-
-/// The `--json` output.
-#[derive(Debug, serde::Serialize)]
-struct Summary {
-    child_pid: u32,
-    array: Vec<u64>,
-    value: u64,
-    correct: bool,
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     if let (Some(_), Some(name), Some(path)) = (&args.worker, &args.connect, &args.file) {
@@ -190,4 +122,72 @@ fn run_parent(args: &Args) -> Result<()> {
         print_json(&Summary { child_pid, array: squares, value: sum, correct })?;
     }
     Ok(())
+}
+
+/// A child squares numbers in memory it shares with the parent.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Numbers to square (at most 1,000,000 each, at most 1,000 of them)
+    #[arg(value_name = "N≤1000000", default_values_t = [1, 2, 3, 4, 5], num_args = 1..=1000,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    numbers: Vec<u32>,
+    #[command(flatten)]
+    common: Common,
+    /// Internal: run as the child (the parent passes it)
+    #[arg(long, hide = true, requires_all = ["connect", "file"])]
+    worker: Option<String>,
+    /// Internal: the parent's one-shot server
+    #[arg(long, hide = true)]
+    connect: Option<String>,
+    /// Internal: the file to map
+    #[arg(long, hide = true)]
+    file: Option<std::path::PathBuf>,
+}
+
+/// What the parent puts in the value to say "the array is written" (never a sum of squares).
+const GO: u64 = u64::MAX;
+
+/// The mapped region seen as atomics: the value first, then the array.
+#[allow(unsafe_code)] // This file and `bank-balance` alone may (see Cargo.toml).
+fn slots(map: &MmapRaw) -> &[AtomicU64] {
+    let len = map.len() / size_of::<AtomicU64>();
+    // SAFETY: the mapping holds `len` × 8 bytes from a page boundary (so aligned, and any bits
+    // are a valid `AtomicU64`); the slice borrows `map`, and no process shrinks the file while it
+    // is mapped; every process touches these bytes only through atomics, which may race.
+    unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<AtomicU64>(), len) }
+}
+
+/// The child: map the file, say so, then square the array in place when told to.
+fn run_child(name: &str, path: &std::path::Path) -> Result<()> {
+    let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
+    let map = MmapRaw::map_raw(&file)?;
+    let (value, array) = slots(&map).split_first().context("an empty region")?;
+    let (go_sender, go) = ipc::channel::<()>()?;
+    let (done, done_receiver) = ipc::channel::<u32>()?;
+    connect_to_parent(name, (go_sender, done_receiver))?;
+    go.recv()?;
+    // The message says when to look; the Acquire load that sees the parent's Release store
+    // of GO is what guarantees, by Rust's rules, that the numbers written before it are seen.
+    // (Rust's memory model knows nothing of other processes' messages. The loop ends at once.)
+    while value.load(Acquire) != GO {
+        std::hint::spin_loop();
+    }
+    let mut sum = 0;
+    for slot in array {
+        let square = slot.load(Relaxed).pow(2);
+        slot.store(square, Relaxed);
+        sum += square;
+    }
+    value.store(sum, Release); // Publishes the squares along with the sum.
+    done.send(std::process::id())?;
+    Ok(())
+}
+
+/// The `--json` output.
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    child_pid: u32,
+    array: Vec<u64>,
+    value: u64,
+    correct: bool,
 }

@@ -41,6 +41,72 @@ use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
 use shared::timeline::{Timeline, terminal_width};
 use shared::waits::TimeScale;
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let scale = args.common.time_scale;
+    writeln!(
+        out,
+        "1. Pipeline: producers A and B send {} items each into a channel with room for {}; \
+         {} consumers take {} per item and pass it on to a collector.\n",
+        args.items,
+        args.capacity,
+        args.consumers,
+        human_duration(scale.secs(args.work))
+    )?;
+    let timeline = Timeline::new();
+    let received = pipeline(args, &timeline);
+    let elapsed = timeline.now();
+    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    let blocked: Duration =
+        timeline.spans().iter().filter(|s| s.label == "blocked").map(|s| s.end - s.start).sum();
+    let delivered = received.len();
+    writeln!(out, "All {delivered} items arrived, in {}.", human_duration(elapsed))?;
+    // Claim backpressure only if the producers really waited (their blocked time is summed
+    // over both, so compare it with twice the run).
+    let verdict = if blocked > elapsed / 2 {
+        "the full channel held them back to the pace of the consumers — backpressure, instead \
+         of a queue that grows without limit"
+    } else {
+        "the channel had room, so the items waited in it, in memory, for a free consumer"
+    };
+    writeln!(
+        out,
+        "The two producers spent {} in all blocked in send: {verdict}.\n",
+        human_duration(blocked)
+    )?;
+
+    writeln!(out, "2. select! on two channels, with a timeout of 0.2 s × time scale {scale}:")?;
+    let events = select_with_timeout(scale);
+    for (at, event) in &events {
+        writeln!(out, "{:6.2} s  {event}", at.as_secs_f64())?;
+    }
+
+    let (each, mpsc_received) = (3, std_mpsc(3));
+    writeln!(
+        out,
+        "\n3. std mpsc: 2 producers, 1 consumer (its Receiver cannot be cloned): received \
+         {mpsc_received} of {} messages.",
+        2 * each
+    )?;
+    if args.common.json {
+        print_json(&Summary {
+            items: 2 * args.items,
+            delivered,
+            producers_blocked_s: blocked.as_secs_f64(),
+            pipeline_s: elapsed.as_secs_f64(),
+            select_events: events.into_iter().map(|(_, e)| e).collect(),
+            mpsc_received,
+        })?;
+    }
+    Ok(())
+}
+
 /// A pipeline over bounded channels, select! with a timeout, and std mpsc.
 #[derive(Debug, Parser)]
 struct Args {
@@ -168,72 +234,6 @@ struct Summary {
     pipeline_s: f64,
     select_events: Vec<String>,
     mpsc_received: usize,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    let scale = args.common.time_scale;
-    writeln!(
-        out,
-        "1. Pipeline: producers A and B send {} items each into a channel with room for {}; \
-         {} consumers take {} per item and pass it on to a collector.\n",
-        args.items,
-        args.capacity,
-        args.consumers,
-        human_duration(scale.secs(args.work))
-    )?;
-    let timeline = Timeline::new();
-    let received = pipeline(args, &timeline);
-    let elapsed = timeline.now();
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    let blocked: Duration =
-        timeline.spans().iter().filter(|s| s.label == "blocked").map(|s| s.end - s.start).sum();
-    let delivered = received.len();
-    writeln!(out, "All {delivered} items arrived, in {}.", human_duration(elapsed))?;
-    // Claim backpressure only if the producers really waited (their blocked time is summed
-    // over both, so compare it with twice the run).
-    let verdict = if blocked > elapsed / 2 {
-        "the full channel held them back to the pace of the consumers — backpressure, instead \
-         of a queue that grows without limit"
-    } else {
-        "the channel had room, so the items waited in it, in memory, for a free consumer"
-    };
-    writeln!(
-        out,
-        "The two producers spent {} in all blocked in send: {verdict}.\n",
-        human_duration(blocked)
-    )?;
-
-    writeln!(out, "2. select! on two channels, with a timeout of 0.2 s × time scale {scale}:")?;
-    let events = select_with_timeout(scale);
-    for (at, event) in &events {
-        writeln!(out, "{:6.2} s  {event}", at.as_secs_f64())?;
-    }
-
-    let (each, mpsc_received) = (3, std_mpsc(3));
-    writeln!(
-        out,
-        "\n3. std mpsc: 2 producers, 1 consumer (its Receiver cannot be cloned): received \
-         {mpsc_received} of {} messages.",
-        2 * each
-    )?;
-    if args.common.json {
-        print_json(&Summary {
-            items: 2 * args.items,
-            delivered,
-            producers_blocked_s: blocked.as_secs_f64(),
-            pipeline_s: elapsed.as_secs_f64(),
-            select_events: events.into_iter().map(|(_, e)| e).collect(),
-            mpsc_received,
-        })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -47,6 +47,62 @@ use shared::report::{
     Table, human_duration, ok_if_stdout_closed, out, print_json, thousands, times,
 };
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let expected = 2 * args.increments;
+    writeln!(
+        out,
+        "Two threads add 1 to a shared total {} each, three ways ({}).\n",
+        times(args.increments),
+        shared::report::build_note()
+    )?;
+    let results = [
+        ("Mutex", with_mutex(args.increments)),
+        ("fetch_add", with_atomic(args.increments)),
+        ("partial sums", with_partial_sums(args.increments)),
+    ];
+    let ns_per_op = |time: Duration| time.as_secs_f64() * 1e9 / expected as f64;
+    let cheapest = results.iter().map(|(_, (_, time))| ns_per_op(*time)).fold(f64::MAX, f64::min);
+    let mut table = Table::new(["method", "total", "time", "per increment", "vs cheapest"]);
+    for (name, (total, time)) in &results {
+        let per_op = format!("{:.2} ns", ns_per_op(*time));
+        let ratio = format!("{:.0}×", ns_per_op(*time) / cheapest.max(1e-9));
+        table.row([name.to_string(), thousands(*total), human_duration(*time), per_op, ratio]);
+    }
+    writeln!(out, "{table}")?;
+    ensure!(results.iter().all(|(_, (total, _))| *total == expected), "a counter is not exact");
+
+    let [mutex, atomic, partial] =
+        results.map(|(_, (total, time))| Method { total, ns_per_op: ns_per_op(time) });
+    let fastest = results.iter().map(|(_, (_, time))| *time).min().unwrap_or_default();
+    let lesson = if fastest < Duration::from_millis(1) {
+        // Then the times are mostly the two threads starting, not the increments.
+        "All three are exact, but too few increments to compare their cost: starting the \
+         threads took most of the time. Try the default --increments."
+            .to_string()
+    } else if mutex.ns_per_op > atomic.ns_per_op && atomic.ns_per_op > partial.ns_per_op {
+        "All three are exact. Per increment, the Mutex costs most, the atomic less, and \
+         partial sums least: the cheapest lock is the one you don't take — count on each \
+         thread, combine once at the end."
+            .to_string()
+    } else {
+        "All three are exact; this time the usual order of their costs (Mutex, then atomic, \
+         then partial sums) did not hold. Run it again on a quiet machine."
+            .to_string()
+    };
+    writeln!(out, "{lesson}")?;
+    if args.common.json {
+        print_json(&Summary { expected, mutex, atomic, partial })?;
+    }
+    Ok(())
+}
+
 /// Count with a Mutex, an atomic and partial sums on two threads, and compare the cost.
 #[derive(Debug, Parser)]
 struct Args {
@@ -107,62 +163,6 @@ struct Summary {
     mutex: Method,
     atomic: Method,
     partial: Method,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    let expected = 2 * args.increments;
-    writeln!(
-        out,
-        "Two threads add 1 to a shared total {} each, three ways ({}).\n",
-        times(args.increments),
-        shared::report::build_note()
-    )?;
-    let results = [
-        ("Mutex", with_mutex(args.increments)),
-        ("fetch_add", with_atomic(args.increments)),
-        ("partial sums", with_partial_sums(args.increments)),
-    ];
-    let ns_per_op = |time: Duration| time.as_secs_f64() * 1e9 / expected as f64;
-    let cheapest = results.iter().map(|(_, (_, time))| ns_per_op(*time)).fold(f64::MAX, f64::min);
-    let mut table = Table::new(["method", "total", "time", "per increment", "vs cheapest"]);
-    for (name, (total, time)) in &results {
-        let per_op = format!("{:.2} ns", ns_per_op(*time));
-        let ratio = format!("{:.0}×", ns_per_op(*time) / cheapest.max(1e-9));
-        table.row([name.to_string(), thousands(*total), human_duration(*time), per_op, ratio]);
-    }
-    writeln!(out, "{table}")?;
-    ensure!(results.iter().all(|(_, (total, _))| *total == expected), "a counter is not exact");
-
-    let [mutex, atomic, partial] =
-        results.map(|(_, (total, time))| Method { total, ns_per_op: ns_per_op(time) });
-    let fastest = results.iter().map(|(_, (_, time))| *time).min().unwrap_or_default();
-    let lesson = if fastest < Duration::from_millis(1) {
-        // Then the times are mostly the two threads starting, not the increments.
-        "All three are exact, but too few increments to compare their cost: starting the \
-         threads took most of the time. Try the default --increments."
-            .to_string()
-    } else if mutex.ns_per_op > atomic.ns_per_op && atomic.ns_per_op > partial.ns_per_op {
-        "All three are exact. Per increment, the Mutex costs most, the atomic less, and \
-         partial sums least: the cheapest lock is the one you don't take — count on each \
-         thread, combine once at the end."
-            .to_string()
-    } else {
-        "All three are exact; this time the usual order of their costs (Mutex, then atomic, \
-         then partial sums) did not hold. Run it again on a quiet machine."
-            .to_string()
-    };
-    writeln!(out, "{lesson}")?;
-    if args.common.json {
-        print_json(&Summary { expected, mutex, atomic, partial })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -42,6 +42,64 @@ use shared::cli::Common;
 use shared::report::{Table, ok_if_stdout_closed, out, print_json, thousands, times};
 use shared::waits::TimeScale;
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    writeln!(out, "(a) Two threads append A1..A4 and B1..B4 to one list, with waits between:")?;
+    writeln!(out, "{}\n", interleaved_list(args.common.time_scale).join(" "))?;
+
+    let expected = 2 * args.increments;
+    writeln!(
+        out,
+        "(b) Two threads each add 1 to a shared counter {}: {} in all.\n",
+        times(args.increments),
+        thousands(expected)
+    )?;
+    let mut table = Table::new(["run", "load then store", "lost", "Mutex"]);
+    let (mut racy, mut locked) = (Vec::new(), Vec::new());
+    for run in 1..=args.runs {
+        let (r, l) = (racy_total(args.increments), locked_total(args.increments));
+        let lost = format!("{:.1} %", 100.0 * (expected - r) as f64 / expected as f64);
+        table.row([run.to_string(), thousands(r), lost, thousands(l)]);
+        racy.push(r);
+        locked.push(l);
+    }
+    writeln!(out, "{table}")?;
+
+    let losing_runs = racy.iter().filter(|&&r| r < expected).count();
+    let worst = racy.iter().map(|&r| expected - r).max().unwrap_or(0);
+    if losing_runs > 0 {
+        writeln!(
+            out,
+            "The load-then-store counter lost updates in {losing_runs} of {} runs (up to {:.1} % \
+             of them).",
+            racy.len(),
+            100.0 * worst as f64 / expected as f64
+        )?;
+    } else {
+        writeln!(
+            out,
+            "The load-then-store counter lost nothing this time (too few increments, or one core), \
+             but the race is there: tests/loom.rs finds the interleaving that loses one."
+        )?;
+    }
+    let exact = if locked.iter().all(|&l| l == expected) { "exact every run" } else { "WRONG" };
+    writeln!(
+        out,
+        "Each load and store is atomic, yet another thread can write in between. \
+         The Mutex was {exact}."
+    )?;
+    if args.common.json {
+        print_json(&Summary { expected, racy, locked })?;
+    }
+    Ok(())
+}
+
 /// Show threads interleaving, and a counter that loses updates without a lock.
 #[derive(Debug, Parser)]
 struct Args {
@@ -102,64 +160,6 @@ struct Summary {
     expected: u64,
     racy: Vec<u64>,
     locked: Vec<u64>,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    writeln!(out, "(a) Two threads append A1..A4 and B1..B4 to one list, with waits between:")?;
-    writeln!(out, "{}\n", interleaved_list(args.common.time_scale).join(" "))?;
-
-    let expected = 2 * args.increments;
-    writeln!(
-        out,
-        "(b) Two threads each add 1 to a shared counter {}: {} in all.\n",
-        times(args.increments),
-        thousands(expected)
-    )?;
-    let mut table = Table::new(["run", "load then store", "lost", "Mutex"]);
-    let (mut racy, mut locked) = (Vec::new(), Vec::new());
-    for run in 1..=args.runs {
-        let (r, l) = (racy_total(args.increments), locked_total(args.increments));
-        let lost = format!("{:.1} %", 100.0 * (expected - r) as f64 / expected as f64);
-        table.row([run.to_string(), thousands(r), lost, thousands(l)]);
-        racy.push(r);
-        locked.push(l);
-    }
-    writeln!(out, "{table}")?;
-
-    let losing_runs = racy.iter().filter(|&&r| r < expected).count();
-    let worst = racy.iter().map(|&r| expected - r).max().unwrap_or(0);
-    if losing_runs > 0 {
-        writeln!(
-            out,
-            "The load-then-store counter lost updates in {losing_runs} of {} runs (up to {:.1} % \
-             of them).",
-            racy.len(),
-            100.0 * worst as f64 / expected as f64
-        )?;
-    } else {
-        writeln!(
-            out,
-            "The load-then-store counter lost nothing this time (too few increments, or one core), \
-             but the race is there: tests/loom.rs finds the interleaving that loses one."
-        )?;
-    }
-    let exact = if locked.iter().all(|&l| l == expected) { "exact every run" } else { "WRONG" };
-    writeln!(
-        out,
-        "Each load and store is atomic, yet another thread can write in between. \
-         The Mutex was {exact}."
-    )?;
-    if args.common.json {
-        print_json(&Summary { expected, racy, locked })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -48,78 +48,6 @@ use shared::primes::{count_primes, is_prime, split_balanced};
 use shared::report::{ParallelRun, Table, human_duration, load_average, speedup_verdict};
 use shared::report::{ok_if_stdout_closed, out, print_json, thousands};
 
-/// Count primes with rayon's par_iter and join, against one thread and a hand-made channel.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Count the primes below N
-    #[arg(long, value_name = "N≥1", default_value = "10000000")]
-    limit: NonZeroU64,
-    /// The tiny input, where parallelism does not pay: the primes below N
-    #[arg(long, value_name = "N≥1", default_value = "1000")]
-    tiny: NonZeroU64,
-    #[command(flatten)]
-    common: Common,
-}
-
-/// `par_iter`: the sequential `filter` and `count`, with one word changed.
-fn count_par_iter(range: Range<u64>) -> u64 {
-    range.into_par_iter().filter(|&n| is_prime(n)).count() as u64
-}
-
-/// `rayon::join`: split in two, count both halves in parallel, recurse down to small pieces.
-fn count_join(range: Range<u64>) -> u64 {
-    if range.end - range.start <= 10_000 {
-        return count_primes(range);
-    }
-    let middle = range.start + (range.end - range.start) / 2;
-    let (left, right) =
-        rayon::join(|| count_join(range.start..middle), || count_join(middle..range.end));
-    left + right
-}
-
-/// The hand-made way of `workers`: threads pull balanced jobs from a channel.
-fn count_channel(range: Range<u64>, threads: usize) -> u64 {
-    let (jobs, queue) = channel::unbounded();
-    for job in split_balanced(range, 8 * threads) {
-        jobs.send(job).expect("the queue is open");
-    }
-    drop(jobs);
-    thread::scope(|s| {
-        let workers: Vec<_> =
-            (0..threads).map(|_| s.spawn(|| queue.iter().map(count_primes).sum::<u64>())).collect();
-        workers.into_iter().map(|w| w.join().expect("a worker panicked")).sum()
-    })
-}
-
-/// Runs `count` once and times it.
-fn timed(count: impl FnOnce() -> u64) -> (u64, Duration) {
-    let start = Instant::now();
-    (count(), start.elapsed())
-}
-
-/// The median time of `runs` runs of `count` (for inputs too small to time once).
-fn median_time(runs: usize, count: impl Fn() -> u64) -> Duration {
-    let mut times: Vec<Duration> = (0..runs).map(|_| timed(&count).1).collect();
-    times.sort();
-    times[runs / 2]
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    limit: u64,
-    threads: usize,
-    primes: u64,
-    sequential_s: f64,
-    rayon_s: f64,
-    speedup: f64,
-    join_s: f64,
-    channel_s: f64,
-    tiny: u64,
-    tiny_sequential_s: f64,
-    tiny_rayon_s: f64,
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -200,6 +128,78 @@ fn run(args: &Args) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// Count primes with rayon's par_iter and join, against one thread and a hand-made channel.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Count the primes below N
+    #[arg(long, value_name = "N≥1", default_value = "10000000")]
+    limit: NonZeroU64,
+    /// The tiny input, where parallelism does not pay: the primes below N
+    #[arg(long, value_name = "N≥1", default_value = "1000")]
+    tiny: NonZeroU64,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// `par_iter`: the sequential `filter` and `count`, with one word changed.
+fn count_par_iter(range: Range<u64>) -> u64 {
+    range.into_par_iter().filter(|&n| is_prime(n)).count() as u64
+}
+
+/// `rayon::join`: split in two, count both halves in parallel, recurse down to small pieces.
+fn count_join(range: Range<u64>) -> u64 {
+    if range.end - range.start <= 10_000 {
+        return count_primes(range);
+    }
+    let middle = range.start + (range.end - range.start) / 2;
+    let (left, right) =
+        rayon::join(|| count_join(range.start..middle), || count_join(middle..range.end));
+    left + right
+}
+
+/// The hand-made way of `workers`: threads pull balanced jobs from a channel.
+fn count_channel(range: Range<u64>, threads: usize) -> u64 {
+    let (jobs, queue) = channel::unbounded();
+    for job in split_balanced(range, 8 * threads) {
+        jobs.send(job).expect("the queue is open");
+    }
+    drop(jobs);
+    thread::scope(|s| {
+        let workers: Vec<_> =
+            (0..threads).map(|_| s.spawn(|| queue.iter().map(count_primes).sum::<u64>())).collect();
+        workers.into_iter().map(|w| w.join().expect("a worker panicked")).sum()
+    })
+}
+
+/// Runs `count` once and times it.
+fn timed(count: impl FnOnce() -> u64) -> (u64, Duration) {
+    let start = Instant::now();
+    (count(), start.elapsed())
+}
+
+/// The median time of `runs` runs of `count` (for inputs too small to time once).
+fn median_time(runs: usize, count: impl Fn() -> u64) -> Duration {
+    let mut times: Vec<Duration> = (0..runs).map(|_| timed(&count).1).collect();
+    times.sort();
+    times[runs / 2]
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    limit: u64,
+    threads: usize,
+    primes: u64,
+    sequential_s: f64,
+    rayon_s: f64,
+    speedup: f64,
+    join_s: f64,
+    channel_s: f64,
+    tiny: u64,
+    tiny_sequential_s: f64,
+    tiny_rayon_s: f64,
 }
 
 #[cfg(test)]

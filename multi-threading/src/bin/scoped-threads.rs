@@ -39,6 +39,56 @@ use shared::primes::is_prime;
 use shared::report::{ok_if_stdout_closed, out, print_json, thousands};
 use shared::timeline::{Timeline, terminal_width};
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let limit = args.limit;
+    // Local data, owned by this function; the threads below only borrow it.
+    let numbers: Vec<u64> = (0..limit).collect();
+    writeln!(
+        out,
+        "A local Vec holds the {} numbers below {}.",
+        thousands(limit),
+        thousands(limit)
+    )?;
+    let timeline = Timeline::new();
+
+    let primes_read = count_in_halves(&numbers, &timeline);
+    let total = primes_read[0] + primes_read[1];
+    writeln!(
+        out,
+        "1. Two threads read it, a half each: {} + {} = {} primes.",
+        thousands(primes_read[0]),
+        thousands(primes_read[1]),
+        thousands(total)
+    )?;
+    let flags = flag_primes(&numbers, &timeline);
+    let primes_written = flags.iter().filter(|&&f| f).count() as u64;
+    writeln!(
+        out,
+        "2. Two threads wrote a flag per number into the two halves of another local Vec: {} set.\n",
+        thousands(primes_written)
+    )?;
+    writeln!(out, "Timeline (a row per thread; each step is one scope):")?;
+    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    ensure!(total == primes_written, "the two steps disagree: {total} and {primes_written}");
+    writeln!(out, "Both steps found {} primes below {}.", thousands(total), thousands(limit))?;
+    writeln!(
+        out,
+        "The threads borrowed the local Vecs directly: `thread::scope` joins them before it \
+         returns,\nso no borrow can outlive the data. No Arc, no clone, no lock."
+    )?;
+    if args.common.json {
+        print_json(&Summary { limit, primes_read, primes_written })?;
+    }
+    Ok(())
+}
+
 /// Borrow a local Vec from two threads, then write to its two halves at once.
 #[derive(Debug, Parser)]
 struct Args {
@@ -92,56 +142,6 @@ struct Summary {
     limit: u64,
     primes_read: [u64; 2],
     primes_written: u64,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    let limit = args.limit;
-    // Local data, owned by this function; the threads below only borrow it.
-    let numbers: Vec<u64> = (0..limit).collect();
-    writeln!(
-        out,
-        "A local Vec holds the {} numbers below {}.",
-        thousands(limit),
-        thousands(limit)
-    )?;
-    let timeline = Timeline::new();
-
-    let primes_read = count_in_halves(&numbers, &timeline);
-    let total = primes_read[0] + primes_read[1];
-    writeln!(
-        out,
-        "1. Two threads read it, a half each: {} + {} = {} primes.",
-        thousands(primes_read[0]),
-        thousands(primes_read[1]),
-        thousands(total)
-    )?;
-    let flags = flag_primes(&numbers, &timeline);
-    let primes_written = flags.iter().filter(|&&f| f).count() as u64;
-    writeln!(
-        out,
-        "2. Two threads wrote a flag per number into the two halves of another local Vec: {} set.\n",
-        thousands(primes_written)
-    )?;
-    writeln!(out, "Timeline (a row per thread; each step is one scope):")?;
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    ensure!(total == primes_written, "the two steps disagree: {total} and {primes_written}");
-    writeln!(out, "Both steps found {} primes below {}.", thousands(total), thousands(limit))?;
-    writeln!(
-        out,
-        "The threads borrowed the local Vecs directly: `thread::scope` joins them before it \
-         returns,\nso no borrow can outlive the data. No Arc, no clone, no lock."
-    )?;
-    if args.common.json {
-        print_json(&Summary { limit, primes_read, primes_written })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

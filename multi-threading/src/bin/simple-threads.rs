@@ -40,44 +40,6 @@ use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
 use shared::timeline::{Timeline, terminal_width};
 use shared::waits::Random;
 
-/// Start threads with random waits; show the order they finish in, and what --no-join does.
-#[derive(Debug, Parser)]
-struct Args {
-    /// How many threads to start (at most 20)
-    #[arg(long, value_name = "N≤20", default_value = "3",
-          value_parser = clap::value_parser!(u32).range(1..=20))]
-    tasks: u32,
-    /// Seed for the random waits, to repeat a run [default: from the clock]
-    #[arg(long, value_name = "N")]
-    seed: Option<u64>,
-    /// Let `main` return after 0.75 s without joining: the threads still waiting die
-    #[arg(long)]
-    no_join: bool,
-    #[command(flatten)]
-    common: Common,
-}
-
-/// Random waits in seconds, all different and at least 0.5 s apart: 0.5, 1.0, 1.5, … shuffled.
-fn random_waits(tasks: u32, seed: u64) -> Vec<f64> {
-    let mut waits: Vec<f64> = (1..=tasks).map(|i| 0.5 * f64::from(i)).collect();
-    Random::new(seed).shuffle(&mut waits);
-    waits
-}
-
-/// The task number of a timeline lane named "task N".
-fn task_of(lane: &str) -> usize {
-    lane.trim_start_matches("task ").parse().expect("lanes are named \"task N\"")
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    seed: u64,
-    waits_s: Vec<f64>,
-    /// Task numbers in the order they finished (with `--no-join`: before `main` returned).
-    finished: Vec<usize>,
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -165,6 +127,44 @@ fn run(args: &Args) -> Result<()> {
         print_json(&Summary { seed, waits_s: waits, finished })?;
     }
     Ok(())
+}
+
+/// Start threads with random waits; show the order they finish in, and what --no-join does.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How many threads to start (at most 20)
+    #[arg(long, value_name = "N≤20", default_value = "3",
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    tasks: u32,
+    /// Seed for the random waits, to repeat a run [default: from the clock]
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Let `main` return after 0.75 s without joining: the threads still waiting die
+    #[arg(long)]
+    no_join: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Random waits in seconds, all different and at least 0.5 s apart: 0.5, 1.0, 1.5, … shuffled.
+fn random_waits(tasks: u32, seed: u64) -> Vec<f64> {
+    let mut waits: Vec<f64> = (1..=tasks).map(|i| 0.5 * f64::from(i)).collect();
+    Random::new(seed).shuffle(&mut waits);
+    waits
+}
+
+/// The task number of a timeline lane named "task N".
+fn task_of(lane: &str) -> usize {
+    lane.trim_start_matches("task ").parse().expect("lanes are named \"task N\"")
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    seed: u64,
+    waits_s: Vec<f64>,
+    /// Task numbers in the order they finished (with `--no-join`: before `main` returned).
+    finished: Vec<usize>,
 }
 
 #[cfg(test)]

@@ -41,49 +41,6 @@ use shared::cli::Common;
 use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
 use shared::timeline::{Timeline, terminal_width};
 
-/// Square and cube numbers on two threads, and get the results back through join.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64)
-    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5],
-          value_parser = clap::value_parser!(u32).range(0..=2_000_000))]
-    numbers: Vec<u32>,
-    /// Simulated seconds of work per number, so the two threads visibly overlap
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
-    wait: f64,
-    #[command(flatten)]
-    common: Common,
-}
-
-/// Raises each number to `exponent`, taking `wait` per number (recorded on `lane`); returns
-/// the results and the id of the thread that computed them.
-fn powers(
-    numbers: &[u64],
-    exponent: u32,
-    wait: Duration,
-    timeline: &Timeline,
-    lane: &str,
-) -> (Vec<u64>, ThreadId) {
-    let results = numbers
-        .iter()
-        .map(|&n| {
-            timeline.measure(lane, n.to_string(), || {
-                thread::sleep(wait); // Stand-in for real work.
-                n.pow(exponent)
-            })
-        })
-        .collect();
-    (results, thread::current().id())
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    squares: Vec<u64>,
-    cubes: Vec<u64>,
-    elapsed_s: f64,
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -152,6 +109,49 @@ fn run(args: &Args) -> Result<()> {
         print_json(&Summary { squares, cubes, elapsed_s: elapsed.as_secs_f64() })?;
     }
     Ok(())
+}
+
+/// Square and cube numbers on two threads, and get the results back through join.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64)
+    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5],
+          value_parser = clap::value_parser!(u32).range(0..=2_000_000))]
+    numbers: Vec<u32>,
+    /// Simulated seconds of work per number, so the two threads visibly overlap
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Raises each number to `exponent`, taking `wait` per number (recorded on `lane`); returns
+/// the results and the id of the thread that computed them.
+fn powers(
+    numbers: &[u64],
+    exponent: u32,
+    wait: Duration,
+    timeline: &Timeline,
+    lane: &str,
+) -> (Vec<u64>, ThreadId) {
+    let results = numbers
+        .iter()
+        .map(|&n| {
+            timeline.measure(lane, n.to_string(), || {
+                thread::sleep(wait); // Stand-in for real work.
+                n.pow(exponent)
+            })
+        })
+        .collect();
+    (results, thread::current().id())
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    squares: Vec<u64>,
+    cubes: Vec<u64>,
+    elapsed_s: f64,
 }
 
 #[cfg(test)]

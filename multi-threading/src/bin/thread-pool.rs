@@ -42,6 +42,51 @@ use shared::cli::Common;
 use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json};
 use shared::timeline::{Timeline, terminal_width};
 
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let wait = args.common.time_scale.secs(args.wait);
+    writeln!(
+        out,
+        "{} jobs of {} each, on a hand-made pool of {} threads, then on a rayon pool of {}.\n",
+        args.jobs,
+        human_duration(wait),
+        args.workers,
+        args.workers
+    )?;
+    let timeline = Arc::new(Timeline::new());
+    let hand_made = PoolSummary::new(run_hand_made(args.jobs, args.workers, wait, &timeline)?);
+    let rayon = PoolSummary::new(run_rayon(args.jobs, args.workers, wait, &timeline)?);
+
+    let mut table = Table::new(["job", "hand-made pool", "rayon pool"]);
+    for (id, (a, b)) in hand_made.threads.iter().zip(&rayon.threads).enumerate() {
+        table.row([id.to_string(), a.clone(), b.clone()]);
+    }
+    writeln!(out, "{table}")?;
+    writeln!(out, "Timeline (a row per pool thread, a box per job):")?;
+    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    writeln!(out, "{}", hand_made.line("hand-made pool"))?;
+    writeln!(out, "{}", rayon.line("rayon pool"))?;
+    // Reuse happened only if some thread ran more than one job.
+    if hand_made.distinct_threads < hand_made.jobs || rayon.distinct_threads < rayon.jobs {
+        writeln!(out, "Each pool started its threads once and reused them from job to job.")?;
+    } else {
+        writeln!(
+            out,
+            "No thread ran a second job, so nothing was reused: try more --jobs than --workers."
+        )?;
+    }
+    if args.common.json {
+        print_json(&Summary { hand_made, rayon })?;
+    }
+    Ok(())
+}
+
 /// Run jobs on a hand-made thread pool and on a rayon pool, and show the threads reused.
 #[derive(Debug, Parser)]
 struct Args {
@@ -141,51 +186,6 @@ impl PoolSummary {
 struct Summary {
     hand_made: PoolSummary,
     rayon: PoolSummary,
-}
-
-fn main() -> Result<()> {
-    let args = Args::parse();
-    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
-    ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    let wait = args.common.time_scale.secs(args.wait);
-    writeln!(
-        out,
-        "{} jobs of {} each, on a hand-made pool of {} threads, then on a rayon pool of {}.\n",
-        args.jobs,
-        human_duration(wait),
-        args.workers,
-        args.workers
-    )?;
-    let timeline = Arc::new(Timeline::new());
-    let hand_made = PoolSummary::new(run_hand_made(args.jobs, args.workers, wait, &timeline)?);
-    let rayon = PoolSummary::new(run_rayon(args.jobs, args.workers, wait, &timeline)?);
-
-    let mut table = Table::new(["job", "hand-made pool", "rayon pool"]);
-    for (id, (a, b)) in hand_made.threads.iter().zip(&rayon.threads).enumerate() {
-        table.row([id.to_string(), a.clone(), b.clone()]);
-    }
-    writeln!(out, "{table}")?;
-    writeln!(out, "Timeline (a row per pool thread, a box per job):")?;
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    writeln!(out, "{}", hand_made.line("hand-made pool"))?;
-    writeln!(out, "{}", rayon.line("rayon pool"))?;
-    // Reuse happened only if some thread ran more than one job.
-    if hand_made.distinct_threads < hand_made.jobs || rayon.distinct_threads < rayon.jobs {
-        writeln!(out, "Each pool started its threads once and reused them from job to job.")?;
-    } else {
-        writeln!(
-            out,
-            "No thread ran a second job, so nothing was reused: try more --jobs than --workers."
-        )?;
-    }
-    if args.common.json {
-        print_json(&Summary { hand_made, rayon })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -53,79 +53,6 @@ use shared::report::{
 };
 use shared::timeline::{Timeline, terminal_width};
 
-/// Count primes on worker threads fed by a channel, and compare with one thread.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Worker threads [default: the number of cores]
-    #[arg(long, value_name = "N≥1")]
-    workers: Option<NonZeroUsize>,
-    /// Jobs to cut the work into [default: 8 per worker]
-    #[arg(long, value_name = "N≥1")]
-    jobs: Option<NonZeroUsize>,
-    /// Count the primes below N
-    #[arg(long, value_name = "N≥1", default_value = "10000000")]
-    limit: NonZeroU64,
-    /// Also draw the timeline as an SVG file
-    #[arg(long, value_name = "FILE")]
-    svg: Option<PathBuf>,
-    #[command(flatten)]
-    common: Common,
-}
-
-/// What a worker sends back for each job it ran.
-#[derive(Debug, Serialize)]
-struct JobResult {
-    job: usize,
-    worker: usize,
-    primes: u64,
-}
-
-/// Runs `jobs` on `workers` threads that pull from a channel; returns results in arrival order.
-fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Result<Vec<JobResult>> {
-    let (job_tx, job_rx) = channel::unbounded::<(usize, Range<u64>)>();
-    let (result_tx, result_rx) = channel::unbounded::<JobResult>();
-
-    // Queue every job, then drop the sender: a worker's loop ends when the queue is empty.
-    for (id, range) in jobs.iter().cloned().enumerate() {
-        job_tx.send((id, range))?;
-    }
-    drop(job_tx);
-
-    // Scoped threads may borrow `timeline`; the scope joins them all before it returns.
-    thread::scope(|scope| -> Result<()> {
-        for worker in 1..=workers {
-            let (job_rx, result_tx) = (job_rx.clone(), result_tx.clone());
-            let name = format!("worker-{worker}");
-            thread::Builder::new().name(name.clone()).spawn_scoped(scope, move || {
-                for (job, range) in job_rx {
-                    let primes = timeline.measure(&name, job.to_string(), || count_primes(range));
-                    // The receiver outlives every worker, so this send cannot fail.
-                    let _ = result_tx.send(JobResult { job, worker, primes });
-                }
-            })?;
-        }
-        Ok(())
-    })?;
-    // Every worker has finished and dropped its sender clone; drop ours and collect.
-    drop(result_tx);
-    Ok(result_rx.into_iter().collect())
-}
-
-/// The figures of one run, printed with `--json`.
-#[derive(Debug, Serialize)]
-struct Summary {
-    workers: usize,
-    jobs: usize,
-    limit: u64,
-    primes: u64,
-    sequential_s: f64,
-    parallel_s: f64,
-    speedup: f64,
-    correct: bool,
-    optimized: bool,
-    runs: Vec<JobResult>,
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
@@ -215,6 +142,79 @@ fn run(args: &Args) -> Result<()> {
         bail!("the counts disagree: sequential {sequential}, workers {parallel}, known {known:?}");
     }
     Ok(())
+}
+
+/// Count primes on worker threads fed by a channel, and compare with one thread.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Worker threads [default: the number of cores]
+    #[arg(long, value_name = "N≥1")]
+    workers: Option<NonZeroUsize>,
+    /// Jobs to cut the work into [default: 8 per worker]
+    #[arg(long, value_name = "N≥1")]
+    jobs: Option<NonZeroUsize>,
+    /// Count the primes below N
+    #[arg(long, value_name = "N≥1", default_value = "10000000")]
+    limit: NonZeroU64,
+    /// Also draw the timeline as an SVG file
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// What a worker sends back for each job it ran.
+#[derive(Debug, Serialize)]
+struct JobResult {
+    job: usize,
+    worker: usize,
+    primes: u64,
+}
+
+/// Runs `jobs` on `workers` threads that pull from a channel; returns results in arrival order.
+fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Result<Vec<JobResult>> {
+    let (job_tx, job_rx) = channel::unbounded::<(usize, Range<u64>)>();
+    let (result_tx, result_rx) = channel::unbounded::<JobResult>();
+
+    // Queue every job, then drop the sender: a worker's loop ends when the queue is empty.
+    for (id, range) in jobs.iter().cloned().enumerate() {
+        job_tx.send((id, range))?;
+    }
+    drop(job_tx);
+
+    // Scoped threads may borrow `timeline`; the scope joins them all before it returns.
+    thread::scope(|scope| -> Result<()> {
+        for worker in 1..=workers {
+            let (job_rx, result_tx) = (job_rx.clone(), result_tx.clone());
+            let name = format!("worker-{worker}");
+            thread::Builder::new().name(name.clone()).spawn_scoped(scope, move || {
+                for (job, range) in job_rx {
+                    let primes = timeline.measure(&name, job.to_string(), || count_primes(range));
+                    // The receiver outlives every worker, so this send cannot fail.
+                    let _ = result_tx.send(JobResult { job, worker, primes });
+                }
+            })?;
+        }
+        Ok(())
+    })?;
+    // Every worker has finished and dropped its sender clone; drop ours and collect.
+    drop(result_tx);
+    Ok(result_rx.into_iter().collect())
+}
+
+/// The figures of one run, printed with `--json`.
+#[derive(Debug, Serialize)]
+struct Summary {
+    workers: usize,
+    jobs: usize,
+    limit: u64,
+    primes: u64,
+    sequential_s: f64,
+    parallel_s: f64,
+    speedup: f64,
+    correct: bool,
+    optimized: bool,
+    runs: Vec<JobResult>,
 }
 
 #[cfg(test)]
