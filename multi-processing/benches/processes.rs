@@ -8,8 +8,6 @@
 //!
 //! Run with: `cargo bench -p multi-processing --bench processes`
 
-#![forbid(unsafe_code)]
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -32,7 +32,7 @@
 //! For memory shared by mapping a file, and for cross-process locks, [`ScratchFile`] makes
 //! the file and removes it on every way out the program controls.
 
-#![forbid(unsafe_code)]
+// `unsafe` is denied in this crate (Cargo.toml), and allowed on one function: `mapped_atomics`.
 
 pub mod pool;
 
@@ -131,6 +131,9 @@ pub struct ChildRole {
     /// Internal: the parent's timeline origin
     #[arg(long, hide = true)]
     clock: Option<String>,
+    /// Internal: a file the parent shares with the child
+    #[arg(long, hide = true)]
+    file: Option<PathBuf>,
 }
 
 impl ChildRole {
@@ -159,6 +162,11 @@ impl ChildRole {
     /// In a child started by [`Worker::start_connected`]: the parent's one-shot server.
     pub fn connect(&self) -> &str {
         self.connect.as_deref().unwrap_or_else(|| usage_error("--worker needs --connect NAME"))
+    }
+
+    /// In a child: the file its parent shares with it (`--file PATH`), to map, say.
+    pub fn file(&self) -> &Path {
+        self.file.as_deref().unwrap_or_else(|| usage_error("--worker needs --file PATH"))
     }
 
     /// In a child: the parent's timeline origin (`shared::timeline::Timeline::origin_token`).
@@ -360,6 +368,50 @@ impl Worker {
 pub fn connect_to_parent<T: Serialize>(name: &str, first: T) -> io::Result<()> {
     let sender = IpcSender::<Hello<T>>::connect(name.to_string())?;
     sender.send(Hello::Ready(first)).map_err(io::Error::other)
+}
+
+/// A file that several processes map, seen as a slice of 64-bit atomics: how this chapter
+/// shares numbers in memory between processes (`shared-memory`, `bank-balance`). The one
+/// `unsafe` block of the chapter is here, so that the binaries need none.
+///
+/// Every process must touch the bytes only through these atomics (they may race, as atomics
+/// may), and none may shrink the file while it is mapped.
+#[allow(unsafe_code)]
+pub fn mapped_atomics<A: Atomic64>(map: &memmap2::MmapRaw) -> &[A] {
+    let len = map.len() / size_of::<A>();
+    // SAFETY: the mapping holds `len` × 8 bytes from a page boundary, so it is aligned for
+    // `A`, and any 8 bytes are a valid `A` (an `AtomicU64` or `AtomicI64`: `Atomic64` is
+    // sealed). The slice borrows `map`, so it cannot outlive the mapping; and other processes
+    // change the bytes only through atomic operations, which is what `A` expects.
+    unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<A>(), len) }
+}
+
+/// A start line in shared memory: adds this process to `ready`, then waits until `parties`
+/// processes have (the parent resets it to 0 before each round). A process that waits 10 s
+/// for a partner that never comes (it died) gives up with an error, so that its exit tells
+/// the parent, which must not hang.
+pub fn wait_for_each_other(ready: &std::sync::atomic::AtomicI64, parties: i64) -> io::Result<()> {
+    use std::sync::atomic::Ordering::{AcqRel, Acquire};
+    ready.fetch_add(1, AcqRel);
+    let waiting = Instant::now();
+    while ready.load(Acquire) < parties {
+        if waiting.elapsed() > Duration::from_secs(10) {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "the other process never came"));
+        }
+        std::thread::yield_now();
+    }
+    Ok(())
+}
+
+/// The atomics [`mapped_atomics`] can hand out: 8 bytes, any bits a valid value.
+pub trait Atomic64: Sync + sealed::Sealed {}
+impl Atomic64 for std::sync::atomic::AtomicU64 {}
+impl Atomic64 for std::sync::atomic::AtomicI64 {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for std::sync::atomic::AtomicU64 {}
+    impl Sealed for std::sync::atomic::AtomicI64 {}
 }
 
 /// A new, empty file that several processes open by name — to map as shared memory, or to

@@ -1,8 +1,6 @@
 //! Runs the chapter's newer binaries with their real child processes and checks what they
 //! report (`child-processes` has its own file).
 
-#![forbid(unsafe_code)]
-
 use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

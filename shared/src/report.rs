@@ -79,6 +79,16 @@ pub fn plural(n: u64, noun: &str) -> String {
     }
 }
 
+/// The first `shown` values, each padded to one width so that rows of them line up in
+/// columns, and how many more there are: `  100    97 … (5 more)`.
+pub fn first_few(values: &[i64], shown: usize) -> String {
+    let mut cells: Vec<String> = values.iter().take(shown).map(|v| format!("{v:>5}")).collect();
+    if values.len() > shown {
+        cells.push(format!("… ({} more)", values.len() - shown));
+    }
+    cells.join(" ")
+}
+
 /// A plain-text table: a header row, a rule, then rows. Columns are padded to their widest
 /// cell; cells that look like numbers (start with a digit) are right-aligned.
 #[derive(Debug, Clone, Default)]
@@ -379,6 +389,34 @@ pub fn speedup_verdict(run: &ParallelRun, units: &str) -> String {
     format!("{got} is far from the ideal {ideal}×. {why}")
 }
 
+/// The verdict on an unsynchronised read-then-write beside synchronised versions of it:
+/// `racy` holds each run's result without synchronisation, all of which should be
+/// `expected`; `exact` says whether every synchronised run was. `who` names the two parties
+/// ("threads", "processes"). Used by `race-condition` and `bank-balance`.
+pub fn lost_updates(expected: i64, racy: &[i64], exact: bool, who: &str) -> String {
+    let wrong = racy.iter().filter(|&&r| r != expected).count();
+    let worst = racy.iter().map(|r| r.abs_diff(expected)).max().unwrap_or(0);
+    let unsynchronised = if wrong == 0 {
+        format!(
+            "Without synchronisation no update was lost this time: the race needs the two {who} \
+             to interleave (try more operations or runs, on two cores)."
+        )
+    } else {
+        format!(
+            "Without synchronisation {wrong} of {} ended wrong (off by up to {}): while one of \
+             the {who} was between its read and its write, the other wrote, and an update was lost.",
+            plural(racy.len() as u64, "run"),
+            thousands(worst)
+        )
+    };
+    let synchronised = if exact {
+        "The synchronised versions were exact in every run."
+    } else {
+        "Unexpected: a synchronised version lost an update."
+    };
+    format!("{unsynchronised}\n{synchronised}")
+}
+
 /// The system's load average over the last minute — how many threads, on average, were
 /// running or waiting for a core (on Linux, also those waiting for a disk) — where the OS
 /// publishes it (Linux: `/proc/loadavg`).
@@ -447,6 +485,17 @@ mod tests {
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(2_000_000), "2,000,000");
         assert_eq!(thousands(148_933), "148,933");
+    }
+
+    #[test]
+    fn lost_updates_follow_the_runs() {
+        let lost = lost_updates(100, &[100, 97, 130], true, "processes");
+        assert!(
+            lost.starts_with("Without synchronisation 2 of 3 runs ended wrong (off by up to 30)")
+        );
+        assert!(lost.ends_with("exact in every run."), "{lost}");
+        let none = lost_updates(100, &[100], false, "threads");
+        assert!(none.contains("no update was lost this time") && none.contains("Unexpected"));
     }
 
     #[test]

@@ -31,8 +31,6 @@
 //! cube (pid 4243): 1³ = 1, 2³ = 8, 3³ = 27, 4³ = 64, 5³ = 125
 //! ```
 
-#![forbid(unsafe_code)]
-
 use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Instant;

@@ -25,8 +25,6 @@
 //! A panicking thread is caught at join() too (join() just returned the panic "a bug in a thread"), but an abort in a thread would end the whole process.
 //! ```
 
-#![forbid(unsafe_code)]
-
 use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;

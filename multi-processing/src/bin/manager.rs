@@ -26,8 +26,6 @@
 //! A server process (pid 5120) owns a list of records; clients a and b insert and list them by request.
 //! ```
 
-#![forbid(unsafe_code)]
-
 use std::io::Write;
 
 use anyhow::{Context, Result, ensure};

@@ -29,8 +29,6 @@
 //!  0.60 s  read "END": the last message
 //! ```
 
-#![forbid(unsafe_code)]
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 use std::time::Instant;

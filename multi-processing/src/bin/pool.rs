@@ -29,8 +29,6 @@
 //! -----  ------  ----------
 //! ```
 
-#![forbid(unsafe_code)]
-
 use std::io::Write;
 use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::ops::Range;

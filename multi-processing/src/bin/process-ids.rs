@@ -22,8 +22,6 @@
 //! Parent pid 4241 starts two children: a sleeper (0.50 s, then exit code 0) and a quitter (0.25 s, then exit code 7).
 //! ```
 
-#![forbid(unsafe_code)]
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 

@@ -25,8 +25,6 @@
 //! A producer process sends 5 items, 100 ms apart, to a consumer process, over an ipc-channel.
 //! ```
 
-#![forbid(unsafe_code)]
-
 use std::io::Write;
 use std::time::Duration;
 

@@ -1,17 +1,14 @@
 //! Memory really shared between processes: the parent and a child map the same file, and what
 //! one writes there, the other reads. No message carries the data.
 //!
-//! The parent creates a small file (mode 0600, in `/dev/shm` on Linux: memory, not disk) and
-//! maps it; the child opens the same file by name and maps it too. The region holds a *value*
-//! and an *array*, like Python's `multiprocessing.Value` and `Array`. The parent writes the
-//! numbers into the array and tells the child "go"; the child squares them in place, writes
-//! their sum into the value and answers "done"; the parent reads both. The two messages carry
-//! no data: they only say when to look.
+//! The parent maps a small file (in `/dev/shm` on Linux: memory, not disk); the child maps the
+//! same file. It holds a *value* and an *array*, like Python's `Value` and `Array`. The parent
+//! writes numbers into the array and says "go"; the child squares them in place, writes their
+//! sum into the value and says "done". The messages carry no data: they say when to look.
 //!
-//! Every slot of the region is an `AtomicU64`: another process may write those bytes at any
-//! moment, and atomics are the Rust type that two parties may read and write at once (and
-//! they are lock-free, so they work across processes too). Turning the mapping's raw pointer
-//! into `&[AtomicU64]` is the one `unsafe` step of this file.
+//! Every slot is an `AtomicU64` (the library's `mapped_atomics`, the chapter's one `unsafe`
+//! step): another process may write those bytes at any moment, and atomics are the type that
+//! two parties may read and write at once, lock-free, so across processes too.
 //!
 //! Mirrors: `Multiprocessing.md` (`Value` and `Array`: a child writes squares into a shared
 //! array and their sum into a shared value) of the Python original.
@@ -42,17 +39,16 @@ use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use memmap2::MmapRaw;
-use multi_processing::{
-    ScratchFile, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up,
-};
+use multi_processing::{ChildRole, ScratchFile, Worker, connect_to_parent, mapped_atomics};
+use multi_processing::{exit_with_parent, quiet_if_hung_up};
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if let (Some(_), Some(name), Some(path)) = (&args.worker, &args.connect, &args.file) {
+    if args.child.is("child") {
         exit_with_parent();
-        return quiet_if_hung_up(run_child(name, path));
+        return quiet_if_hung_up(run_child(args.child.connect(), args.child.file()));
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))
@@ -63,7 +59,8 @@ fn run_parent(args: &Args) -> Result<()> {
     let bytes = (1 + args.numbers.len()) * size_of::<AtomicU64>();
     let mut file = ScratchFile::new("shared-memory-", bytes as u64)?;
     let map = MmapRaw::map_raw(file.file())?;
-    let (value, array) = slots(&map).split_first().context("an empty region")?;
+    let (value, array) =
+        mapped_atomics::<AtomicU64>(&map).split_first().context("an empty region")?;
     let dir = file.path().parent().context("no directory")?.display().to_string();
     let numbers =
         if array.len() == 1 { "1 number".into() } else { format!("{} numbers", array.len()) };
@@ -133,35 +130,19 @@ struct Args {
     numbers: Vec<u32>,
     #[command(flatten)]
     common: Common,
-    /// Internal: run as the child (the parent passes it)
-    #[arg(long, hide = true, requires_all = ["connect", "file"])]
-    worker: Option<String>,
-    /// Internal: the parent's one-shot server
-    #[arg(long, hide = true)]
-    connect: Option<String>,
-    /// Internal: the file to map
-    #[arg(long, hide = true)]
-    file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    child: ChildRole,
 }
 
 /// What the parent puts in the value to say "the array is written" (never a sum of squares).
 const GO: u64 = u64::MAX;
 
-/// The mapped region seen as atomics: the value first, then the array.
-#[allow(unsafe_code)] // This file and `bank-balance` alone may (see Cargo.toml).
-fn slots(map: &MmapRaw) -> &[AtomicU64] {
-    let len = map.len() / size_of::<AtomicU64>();
-    // SAFETY: the mapping holds `len` × 8 bytes from a page boundary (so aligned, and any bits
-    // are a valid `AtomicU64`); the slice borrows `map`, and no process shrinks the file while it
-    // is mapped; every process touches these bytes only through atomics, which may race.
-    unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<AtomicU64>(), len) }
-}
-
 /// The child: map the file, say so, then square the array in place when told to.
 fn run_child(name: &str, path: &std::path::Path) -> Result<()> {
     let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
     let map = MmapRaw::map_raw(&file)?;
-    let (value, array) = slots(&map).split_first().context("an empty region")?;
+    let (value, array) =
+        mapped_atomics::<AtomicU64>(&map).split_first().context("an empty region")?;
     let (go_sender, go) = ipc::channel::<()>()?;
     let (done, done_receiver) = ipc::channel::<u32>()?;
     connect_to_parent(name, (go_sender, done_receiver))?;
