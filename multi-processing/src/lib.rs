@@ -99,6 +99,14 @@ impl Worker {
         &mut self.child
     }
 
+    /// Waits for the child to end; anything but a clean exit is an error that names `who`
+    /// and says how it ended ("the server exited with code 101 (a Rust panic)").
+    pub fn finish(self, who: &str) -> anyhow::Result<()> {
+        let status = self.wait()?;
+        anyhow::ensure!(status.success(), "{who} {}", how_it_ended(status));
+        Ok(())
+    }
+
     /// Waits for the child to end, and returns how it ended.
     pub fn wait(mut self) -> io::Result<ExitStatus> {
         let status = self.child.wait();
@@ -145,6 +153,15 @@ impl ChildRole {
             let roles = R::value_variants().iter().filter_map(|r| r.to_possible_value());
             let roles: Vec<String> = roles.map(|r| format!("'{}'", r.get_name())).collect();
             usage_error(&format!("'{role}' is not a role of this binary: {}", roles.join(", ")))
+        }))
+    }
+
+    /// In the parent, `None`; in a child, its role, which must be one of `roles`.
+    pub fn role_in<'a>(&self, roles: &[&'a str]) -> Option<&'a str> {
+        let given = self.role.as_deref()?;
+        let known = roles.iter().find(|&&role| role == given);
+        Some(known.unwrap_or_else(|| {
+            usage_error(&format!("'{given}' is not a role of this binary: {}", roles.join(", ")))
         }))
     }
 

@@ -149,7 +149,7 @@ fn a_dead_child_leaves_no_orphan_behind() {
     let output = parent.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("signal: 9"), "{stderr}");
+    assert!(stderr.contains("killed by signal 9"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(8), "the parent waited for the other child");
     assert!(!std::path::Path::new(&format!("/proc/{}", cube[0])).exists(), "cube child orphaned");
 }

@@ -34,7 +34,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use memmap2::MmapRaw;
@@ -84,8 +84,7 @@ fn run_parent(args: &Args) -> Result<()> {
     }
     for (worker, channels) in children {
         drop(channels); // No more runs: the child's `recv` fails, and it exits.
-        let status = worker.wait()?;
-        ensure!(status.success(), "a child process failed ({status})");
+        worker.finish("a child process")?;
     }
     report(args, &outcomes)
 }

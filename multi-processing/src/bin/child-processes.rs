@@ -35,9 +35,9 @@ use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Instant;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
-use multi_processing::{Worker, exit_with_parent};
+use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
@@ -45,10 +45,10 @@ use shared::timeline::{Span, Timeline, terminal_width};
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if let (Some(op), Some(clock)) = (args.worker, &args.clock) {
+    if let Some(op) = args.child.role::<Op>() {
         // A child: first make sure it ends with its parent, then do its job.
         exit_with_parent();
-        return run_worker(op, &args, clock);
+        return run_worker(op, &args, args.child.clock());
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))
@@ -128,12 +128,8 @@ struct Args {
     wait: f64,
     #[command(flatten)]
     common: Common,
-    /// Internal: run as a child with this role (the parent passes it)
-    #[arg(long, hide = true, requires = "clock")]
-    worker: Option<Op>,
-    /// Internal: the parent's timeline origin
-    #[arg(long, hide = true)]
-    clock: Option<String>,
+    #[command(flatten)]
+    child: ChildRole,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize, Deserialize)]
@@ -201,8 +197,7 @@ fn collect(mut worker: Worker) -> Result<Report> {
     let mut stdout = worker.child().stdout.take().context("the worker has no stdout pipe")?;
     stdout.read_to_string(&mut line)?;
     let id = worker.id();
-    let status = worker.wait()?;
-    ensure!(status.success(), "worker {id} exited with {status}");
+    worker.finish(&format!("worker {id}"))?;
     serde_json::from_str(line.trim()).context("reading the worker's report")
 }
 

@@ -35,7 +35,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
-use multi_processing::{Worker, exit_with_parent};
+use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
@@ -47,7 +47,7 @@ fn main() -> Result<()> {
         eprintln!("error: a message may not be \"END\" or contain a line break");
         std::process::exit(2);
     }
-    if args.worker.is_some() {
+    if args.child.is("send") {
         exit_with_parent();
         return send(&args);
     }
@@ -66,9 +66,8 @@ struct Args {
     wait: f64,
     #[command(flatten)]
     common: Common,
-    /// Internal: run as the child (the parent passes it)
-    #[arg(long, hide = true)]
-    worker: Option<String>,
+    #[command(flatten)]
+    child: ChildRole,
 }
 
 /// The child: one message per line into its stdout — the pipe — then "END".

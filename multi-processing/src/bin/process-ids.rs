@@ -27,14 +27,14 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
-use multi_processing::{Worker, exit_with_parent};
+use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{Table, ok_if_stdout_closed, out, print_json};
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if let Some(role) = args.worker {
+    if let Some(role) = args.child.role::<Role>() {
         exit_with_parent();
         return run_worker(role, &args);
     }
@@ -56,8 +56,8 @@ fn run_parent(args: &Args) -> Result<()> {
     let passed = [format!("--wait={}", args.wait), format!("--time-scale={scale}")];
     let mut children = Vec::new();
     for role in [Role::Sleeper, Role::Quitter] {
-        let name = if role == Role::Sleeper { "sleeper" } else { "quitter" };
-        let worker = Worker::start(name, &passed, |command| {
+        let name = format!("{role:?}").to_lowercase();
+        let worker = Worker::start(&name, &passed, |command| {
             command.stdout(Stdio::piped());
         })
         .with_context(|| format!("starting the {name}"))?;
@@ -93,40 +93,23 @@ fn run_parent(args: &Args) -> Result<()> {
         });
     }
 
-    let mut table = Table::new([
-        "child",
-        "pid",
-        "it says: pid, parent",
-        "alive before wait",
-        "after",
-        "exit code",
-    ]);
+    let mut table = Table::new(COLUMNS);
+    let yes_no = |alive: bool| if alive { "yes" } else { "no" }.to_string();
     for r in &reports {
-        let role = if r.role == Role::Sleeper { "sleeper" } else { "quitter" };
+        let role = format!("{:?}", r.role).to_lowercase();
         let says = format!("{}, {}", r.says_pid, r.says_parent);
-        let yes_no = |alive: bool| if alive { "yes" } else { "no" };
+        let (before, after) = (yes_no(r.alive_before_wait), yes_no(r.alive_after_wait));
         let code = r.exit_code.map_or("none (killed by a signal)".into(), |c| c.to_string());
-        table.row([
-            role.to_string(),
-            r.pid.to_string(),
-            says,
-            yes_no(r.alive_before_wait).into(),
-            yes_no(r.alive_after_wait).into(),
-            code,
-        ]);
+        table.row([role, r.pid.to_string(), says, before, after, code]);
     }
     writeln!(out, "{table}")?;
     let agree =
         reports.iter().all(|r| r.says_pid == r.pid && r.says_parent == parent_pid.to_string());
-    writeln!(
-        out,
-        "{}",
-        if agree {
-            "Each child's own pid and parent pid agree with the parent's view."
-        } else {
-            "A child saw another pid or parent than the parent expected."
-        }
-    )?;
+    let agreed = match agree {
+        true => "Each child's own pid and parent pid agree with the parent's view.",
+        false => "A child saw another pid or parent than the parent expected.",
+    };
+    writeln!(out, "{agreed}")?;
     // Say "running before the wait" only if the check found them running.
     let alive = reports.iter().filter(|r| r.alive_before_wait).count();
     let before = match alive {
@@ -148,6 +131,10 @@ fn run_parent(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// The table's columns.
+const COLUMNS: [&str; 6] =
+    ["child", "pid", "it says: pid, parent", "alive before wait", "after", "exit code"];
+
 /// Start two children, ask whether they are alive, wait for them, read their exit codes.
 #[derive(Debug, Parser)]
 struct Args {
@@ -156,9 +143,8 @@ struct Args {
     wait: f64,
     #[command(flatten)]
     common: Common,
-    /// Internal: run as a child with this role (the parent passes it)
-    #[arg(long, hide = true)]
-    worker: Option<Role>,
+    #[command(flatten)]
+    child: ChildRole,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]

@@ -32,7 +32,7 @@ use anyhow::{Context, Result, ensure};
 use clap::{Parser, ValueEnum};
 use ipc_channel::IpcError;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
-use multi_processing::{Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
+use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
@@ -40,9 +40,9 @@ use shared::timeline::Timeline;
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if let (Some(_), Some(name), Some(clock)) = (args.worker, &args.connect, &args.clock) {
+    if args.child.role::<Role>().is_some() {
         exit_with_parent();
-        return quiet_if_hung_up(run_worker(name, clock));
+        return quiet_if_hung_up(run_worker(args.child.connect(), args.child.clock()));
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))
@@ -111,15 +111,8 @@ struct Args {
     wait: f64,
     #[command(flatten)]
     common: Common,
-    /// Internal: run as a child with this role
-    #[arg(long, hide = true, requires_all = ["connect", "clock"])]
-    worker: Option<Role>,
-    /// Internal: the parent's one-shot server
-    #[arg(long, hide = true)]
-    connect: Option<String>,
-    /// Internal: the parent's timeline origin
-    #[arg(long, hide = true)]
-    clock: Option<String>,
+    #[command(flatten)]
+    child: ChildRole,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -32,14 +32,14 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
-use multi_processing::{Worker, exit_with_parent};
+use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if args.worker.is_some() {
+    if args.child.is("append") {
         exit_with_parent();
         // The child: change its own RESULTS, and say what it saw there.
         append_squares();
@@ -101,9 +101,8 @@ fn run_parent(args: &Args) -> Result<()> {
 struct Args {
     #[command(flatten)]
     common: Common,
-    /// Internal: run as the child (the parent passes it)
-    #[arg(long, hide = true)]
-    worker: Option<String>,
+    #[command(flatten)]
+    child: ChildRole,
 }
 
 /// The global list: one per process, shared by that process's threads.

@@ -35,7 +35,7 @@ use std::io::Write;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use memmap2::MmapRaw;
@@ -89,8 +89,7 @@ fn run_parent(args: &Args) -> Result<()> {
     writeln!(out, "The parent wrote into the array: {:?}", args.numbers)?;
     go.send(())?;
     let child_pid = done.recv().context("the child ended without answering")?;
-    let status = child.wait()?;
-    ensure!(status.success(), "the child failed ({status})");
+    child.finish("the child")?;
 
     // Pairs with the child's Release: once the sum is seen, so are the squares. (The loop
     // ends at once: "done" came after the store.)
