@@ -94,6 +94,12 @@ impl Log {
     }
 }
 
+/// This process's resident memory in bytes, where the OS tells it (Linux, macOS, Windows):
+/// what `event-loop` and `tasks-vs-threads` divide among the tasks or threads waiting.
+pub fn resident_bytes() -> Option<usize> {
+    memory_stats::memory_stats().map(|stats| stats.physical_mem)
+}
+
 /// Runs `f`; if it panics, returns the panic's message instead of letting the panic hook print
 /// it (with a note about backtraces). Only this thread's panics are kept quiet, and only while
 /// `f` runs: a panic on another thread meanwhile is printed as usual. (In a build with

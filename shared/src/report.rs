@@ -417,6 +417,39 @@ pub fn lost_updates(expected: i64, racy: &[i64], exact: bool, who: &str) -> Stri
     format!("{unsynchronised}\n{synchronised}")
 }
 
+/// The verdict on `n` waits of `wait` each, started at once, that took `elapsed` in all:
+/// they overlapped (nearer one wait than `n` of them end to end), or not; one wait, or waits
+/// under [`TOO_SHORT_TO_TELL`], show nothing either way.
+///
+/// ```
+/// use std::time::Duration;
+/// use shared::report::waits_overlapped;
+/// let ms = Duration::from_millis;
+/// assert_eq!(waits_overlapped(1000, ms(1000), ms(1050)), "they overlapped");
+/// assert!(waits_overlapped(1000, ms(1000), ms(2500)).starts_with("they overlapped (one after"));
+/// assert_eq!(waits_overlapped(3, ms(1000), ms(2900)), "they did not overlap");
+/// assert_eq!(waits_overlapped(1, ms(1000), ms(1000)), "a single wait has nothing to overlap with");
+/// assert_eq!(waits_overlapped(9, ms(0), ms(3)), "too short to show them overlapping");
+/// ```
+pub fn waits_overlapped(n: u32, wait: Duration, elapsed: Duration) -> String {
+    let one_after_another = wait.saturating_mul(n);
+    if n == 1 {
+        "a single wait has nothing to overlap with".into()
+    } else if wait < TOO_SHORT_TO_TELL {
+        "too short to show them overlapping".into()
+    } else if elapsed < wait * 2 {
+        "they overlapped".into()
+    } else if elapsed < one_after_another / 2 {
+        format!(
+            "they overlapped (one after another: {}), though starting and finishing the tasks \
+             took longer than one wait",
+            human_duration(one_after_another)
+        )
+    } else {
+        "they did not overlap".into()
+    }
+}
+
 /// The system's load average over the last minute — how many threads, on average, were
 /// running or waiting for a core (on Linux, also those waiting for a disk) — where the OS
 /// publishes it (Linux: `/proc/loadavg`).

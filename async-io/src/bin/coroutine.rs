@@ -1,21 +1,13 @@
 //! What `async fn` compiles to: a future written by hand, run by an executor written by hand.
 //!
-//! A `Future` is a value with a `poll` method. Each call does as much work as it can and
-//! returns `Poll::Ready(value)` or `Poll::Pending` ("not yet"). Before returning `Pending`, a
-//! future arranges to be woken: it keeps the `Waker` from the `Context`, and whatever it
-//! waits for calls `wake()` later. An executor polls a future, and when it is pending, waits
-//! for the wake-up and polls again. That is all an async runtime is, at its core.
-//!
-//! 1. `Delay`, a leaf future: on its first poll it starts a timer thread that will wake it,
-//!    and returns `Pending`; polled again after the wake-up, it is `Ready`.
-//! 2. `TwoSteps`, written as the enum state machine the compiler makes from an `async fn`
-//!    with two `.await`s: each poll resumes at the state where the last one stopped.
-//! 3. `block_on`, an executor in 15 lines: a `Waker` (from `std::task::Wake`) that unparks
-//!    this thread, and a loop that polls and parks.
-//! 4. The same steps as an `async fn`, run by the same `block_on` — the same output.
-//! 5. Python's `generator.send()`: a future that receives values over a channel.
-//!
-//! No runtime crate is used until step 5 (which takes a channel from the `futures` crate).
+//! A `Future` has one method, `poll`: do as much work as you can, then return
+//! `Poll::Ready(value)` or `Poll::Pending`. Before returning `Pending`, a future keeps the
+//! `Waker` it was given, and whatever it waits for calls `wake()` later. An executor polls a
+//! future, and when it is pending, waits for the wake-up and polls again. That is all an async
+//! runtime is, at its core. 1. `Delay`, a leaf future with a timer thread; 2. `TwoSteps`, the
+//! enum state machine the compiler makes from an `async fn` with two `.await`s; 3. `block_on`,
+//! an executor in 15 lines; 4. the same steps as an `async fn`; 5. Python's `send()`: a future
+//! that receives values over a channel (the only step that uses a crate, `futures`).
 //!
 //! Mirrors: `coroutine.py` (a generator paused at `yield`, resumed by `next()`/`send()`).
 //!
@@ -33,16 +25,12 @@
 //!   0.00 s  poll: the Delay is Pending, so TwoSteps returns Pending
 //!   0.00 s  executor: Pending, so the thread parks until something wakes it
 //!   0.50 s  poll: the Delay is Ready; step two; a new Delay starts
-//!   0.50 s  poll: the Delay is Pending, so TwoSteps returns Pending
-//!   0.50 s  executor: Pending, so the thread parks until something wakes it
-//!   1.00 s  poll: the Delay is Ready; done
-//!          -> two steps done
 //! ```
 
 use std::future::Future;
-use std::io::Write;
+use std::io::{self, Write};
 use std::pin::{Pin, pin};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -62,51 +50,32 @@ fn main() -> Result<()> {
 
 fn run(args: &Args) -> Result<()> {
     let wait = args.common.time_scale.secs(0.5);
-    let start = Instant::now();
-    writeln!(out(), "1-3. A state machine written by hand, polled by a hand-written executor:")?;
-    let first = block_on(TwoSteps::Start { start, wait }, start);
-    writeln!(out(), "         -> {first}\n\n4. The same as an async fn, on the same executor:")?;
-    let second = block_on(two_steps(start, wait), start);
-    writeln!(out(), "         -> {second}\n\n5. send(): a future receives values over a channel:")?;
-    let received = block_on(receiver_and_sender(start), start);
-    writeln!(
-        out(),
-        "\nThe future ran only when polled, paused at each Pending and resumed where it stopped \
-         when woken: that is what .await does. The receiver got {received} values."
-    )?;
+    heading("1-3. A state machine written by hand, polled by a hand-written executor:");
+    let first = block_on(TwoSteps::Start { wait });
+    heading(&format!("         -> {first}\n\n4. The same as an async fn, on the same executor:"));
+    let second = block_on(two_steps(wait));
+    heading(&format!("         -> {second}\n\n5. send(): a future receives values:"));
+    let received = block_on(receiver_and_sender());
+    heading("\nThe future ran only when polled, paused at each Pending and resumed where it");
+    heading(&format!("stopped when woken: that is .await. The receiver got {received} values."));
+    print_notes()?;
     if args.common.json {
-        let elapsed_s = start.elapsed().as_secs_f64();
-        print_json(&Summary { results: [first, second], received, elapsed_s })?;
+        let (results, elapsed_s) = ([first, second], START.elapsed().as_secs_f64());
+        print_json(&Summary { results, received, elapsed_s })?;
     }
     Ok(())
 }
 
-/// Futures and an executor by hand, then the same as async fn.
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    common: Common,
-}
-
-/// Prints a line with the time since the program started.
-fn say(start: Instant, text: &str) {
-    // A closed stdout only loses these lines; `main`'s own writes end the program.
-    let _ = writeln!(out(), "{:6.2} s  {text}", start.elapsed().as_secs_f64());
-}
-
-/// What a `Delay` and its timer thread share: whether the time is up, and whom to wake.
-type TimerState = Arc<Mutex<(bool, Option<Waker>)>>;
-
-/// A leaf future (step 1): ready once `delay` has passed.
+/// Step 1, a leaf future: ready once `delay` has passed.
 struct Delay {
     delay: Duration,
-    shared: Option<TimerState>,
+    shared: Option<Arc<Mutex<SharedState>>>,
 }
 
-impl Delay {
-    fn new(delay: Duration) -> Self {
-        Delay { delay, shared: None }
-    }
+/// What a `Delay` and its timer thread share.
+struct SharedState {
+    completed: bool,
+    waker: Option<Waker>,
 }
 
 impl Future for Delay {
@@ -116,33 +85,34 @@ impl Future for Delay {
         let delay = self.delay;
         let shared = self.shared.get_or_insert_with(|| {
             // First poll: arrange our own wake-up — a thread that sleeps, then wakes us.
-            let shared: TimerState = Arc::new(Mutex::new((false, None)));
+            let shared = Arc::new(Mutex::new(SharedState { completed: false, waker: None }));
             let timer = shared.clone();
             thread::spawn(move || {
                 thread::sleep(delay);
                 let mut state = timer.lock().expect("delay lock poisoned");
-                state.0 = true;
-                if let Some(waker) = state.1.take() {
+                state.completed = true;
+                if let Some(waker) = state.waker.take() {
                     waker.wake();
                 }
             });
             shared
         });
         let mut state = shared.lock().expect("delay lock poisoned");
-        if state.0 {
+        if state.completed {
             return Poll::Ready(());
         }
         // Not yet: keep the latest waker, so the timer wakes whoever polls us now.
-        state.1 = Some(cx.waker().clone());
+        state.waker = Some(cx.waker().clone());
         Poll::Pending
     }
 }
 
-/// Step 2: what `async fn two_steps() { one; delay.await; two; delay.await; done }` compiles to.
+/// Step 2: what `async fn two_steps() { one; delay.await; two; delay.await; done }` compiles
+/// to. Each variant is a place where the function can pause, holding what is alive there.
 enum TwoSteps {
-    Start { start: Instant, wait: Duration },
-    FirstWait { start: Instant, wait: Duration, delay: Delay },
-    SecondWait { start: Instant, delay: Delay },
+    Start { wait: Duration },
+    FirstWait { wait: Duration, delay: Delay },
+    SecondWait { delay: Delay },
     Done,
 }
 
@@ -153,28 +123,24 @@ impl Future for TwoSteps {
         loop {
             // Each arm runs until the next `.await` of the async fn, then stores where to resume.
             match &mut *self {
-                TwoSteps::Start { start, wait } => {
-                    say(*start, "poll: step one; a Delay starts its timer");
-                    *self = TwoSteps::FirstWait {
-                        start: *start,
-                        wait: *wait,
-                        delay: Delay::new(*wait),
-                    };
+                TwoSteps::Start { wait } => {
+                    note("poll: step one; a Delay starts its timer");
+                    *self = TwoSteps::FirstWait { wait: *wait, delay: Delay::new(*wait) };
                 }
-                TwoSteps::FirstWait { start, wait, delay } => {
+                TwoSteps::FirstWait { wait, delay } => {
                     if Pin::new(delay).poll(cx).is_pending() {
-                        say(*start, "poll: the Delay is Pending, so TwoSteps returns Pending");
+                        note("poll: the Delay is Pending, so TwoSteps returns Pending");
                         return Poll::Pending;
                     }
-                    say(*start, "poll: the Delay is Ready; step two; a new Delay starts");
-                    *self = TwoSteps::SecondWait { start: *start, delay: Delay::new(*wait) };
+                    note("poll: the Delay is Ready; step two; a new Delay starts");
+                    *self = TwoSteps::SecondWait { delay: Delay::new(*wait) };
                 }
-                TwoSteps::SecondWait { start, delay } => {
+                TwoSteps::SecondWait { delay } => {
                     if Pin::new(delay).poll(cx).is_pending() {
-                        say(*start, "poll: the Delay is Pending, so TwoSteps returns Pending");
+                        note("poll: the Delay is Pending, so TwoSteps returns Pending");
                         return Poll::Pending;
                     }
-                    say(*start, "poll: the Delay is Ready; done");
+                    note("poll: the Delay is Ready; done");
                     *self = TwoSteps::Done;
                     return Poll::Ready("two steps done");
                 }
@@ -184,17 +150,22 @@ impl Future for TwoSteps {
     }
 }
 
-/// Step 4: the same logic as an `async fn`: the compiler writes the state machine above.
-async fn two_steps(start: Instant, wait: Duration) -> &'static str {
-    say(start, "step one");
-    Delay::new(wait).await;
-    say(start, "step two");
-    Delay::new(wait).await;
-    say(start, "done");
-    "two steps done"
+/// Step 3, the executor: a waker that unparks this thread, and a loop that polls and parks.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        note("executor: Pending, so the thread parks until something wakes it");
+        // If the wake-up came already, `park` returns at once; a spurious wake-up is harmless
+        // too: the future is simply polled again.
+        thread::park();
+    }
 }
 
-/// Step 3, the executor: a waker that unparks this thread, and a loop that polls and parks.
 struct Unpark(Thread);
 
 impl Wake for Unpark {
@@ -203,41 +174,63 @@ impl Wake for Unpark {
     }
 }
 
-fn block_on<F: Future>(future: F, start: Instant) -> F::Output {
-    let mut future = pin!(future);
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-        say(start, "executor: Pending, so the thread parks until something wakes it");
-        // If the wake-up came already, `park` returns at once; a spurious wake-up is harmless
-        // too: the future is simply polled again.
-        thread::park();
-    }
+/// Step 4: the same logic as an `async fn`: the compiler writes the state machine above.
+async fn two_steps(wait: Duration) -> &'static str {
+    note("step one");
+    Delay::new(wait).await;
+    note("step two");
+    Delay::new(wait).await;
+    note("done");
+    "two steps done"
 }
 
 /// Step 5, Python's `send()`: a future that receives values over a channel, as they are
 /// sent, run beside the sending one by `join!`.
-async fn receiver_and_sender(start: Instant) -> usize {
-    let (mut sender, mut receiver) = futures::channel::mpsc::channel::<u32>(0);
-    let receiving = async move {
-        let mut received = 0;
-        while let Some(value) = receiver.next().await {
-            say(start, &format!("the receiver resumes with {value}"));
-            received += 1;
-        }
-        received
-    };
+async fn receiver_and_sender() -> usize {
+    let (mut sender, receiver) = futures::channel::mpsc::channel::<u32>(0);
+    // The receiver's loop: each value resumes it, as `send()` resumes a generator.
+    let receiving = receiver.map(|value| note(&format!("the receiver resumes with {value}")));
     let sending = async move {
         for value in [10, 20, 30] {
-            say(start, &format!("send({value})"));
+            note(&format!("send({value})"));
             sender.send(value).await.expect("the receiver is alive");
         }
         // Dropping the sender ends the receiver's loop, like closing a generator.
     };
-    futures::join!(receiving, sending).0
+    futures::join!(receiving.count(), sending).0
+}
+
+impl Delay {
+    fn new(delay: Duration) -> Self {
+        Delay { delay, shared: None }
+    }
+}
+
+/// When the program started: the clock of every note.
+static START: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// The lines to print. A `poll` cannot return an I/O error, so it takes a note, with the
+/// time, and `run` prints them all at the end (and stops quietly if stdout is closed).
+static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn note(text: &str) {
+    heading(&format!("{:6.2} s  {text}", START.elapsed().as_secs_f64()));
+}
+
+fn heading(line: &str) {
+    NOTES.lock().expect("notes lock poisoned").push(line.to_string());
+}
+
+fn print_notes() -> io::Result<()> {
+    let notes = std::mem::take(&mut *NOTES.lock().expect("notes lock poisoned"));
+    notes.iter().try_for_each(|line| writeln!(out(), "{line}"))
+}
+
+/// Futures and an executor by hand, then the same as async fn.
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
 }
 
 /// The `--json` output.
@@ -255,9 +248,9 @@ mod tests {
     #[test]
     fn the_hand_written_state_machine_and_the_async_fn_agree() {
         let (start, wait) = (Instant::now(), Duration::from_millis(5));
-        assert_eq!(block_on(TwoSteps::Start { start, wait }, start), "two steps done");
+        assert_eq!(block_on(TwoSteps::Start { wait }), "two steps done");
         assert!(start.elapsed() >= 2 * wait, "both delays were waited for");
-        assert_eq!(block_on(two_steps(start, wait), start), "two steps done");
+        assert_eq!(block_on(two_steps(wait)), "two steps done");
     }
 
     #[test]
@@ -269,12 +262,12 @@ mod tests {
         assert!(long.as_mut().poll(&mut cx).is_pending());
         // A short one returns from `block_on` only once its timer has woken it.
         let start = Instant::now();
-        block_on(Delay::new(Duration::from_millis(20)), start);
+        block_on(Delay::new(Duration::from_millis(20)));
         assert!(start.elapsed() >= Duration::from_millis(20));
     }
 
     #[test]
     fn the_receiver_gets_every_value() {
-        assert_eq!(block_on(receiver_and_sender(Instant::now()), Instant::now()), 3);
+        assert_eq!(block_on(receiver_and_sender()), 3);
     }
 }

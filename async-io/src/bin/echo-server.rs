@@ -81,15 +81,8 @@ fn run(args: &Args) -> Result<()> {
         thousands(bytes as u64)
     )?;
     if args.common.json {
-        let summary = Summary {
-            clients: args.clients,
-            messages: args.messages,
-            connections,
-            bytes,
-            all_echoed,
-            elapsed_s: elapsed.as_secs_f64(),
-        };
-        print_json(&summary)?;
+        let (clients, messages, elapsed_s) = (args.clients, args.messages, elapsed.as_secs_f64());
+        print_json(&Summary { clients, messages, connections, bytes, all_echoed, elapsed_s })?;
     }
     Ok(())
 }

@@ -32,10 +32,12 @@ use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use anyhow::Result;
+use asyncio::resident_bytes;
 use clap::{Parser, ValueEnum};
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{Table, build_note, human_duration, ok_if_stdout_closed, out, plural};
+use shared::report::{print_json, thousands, waits_overlapped};
 use tokio::time::{Instant, sleep};
 
 fn main() -> Result<()> {
@@ -45,94 +47,97 @@ fn main() -> Result<()> {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let mut out = out();
     let wait = args.common.time_scale.scaled(Duration::from_millis(args.wait_ms.into()));
+    // The choice the example is about: one thread's event loop, or one loop per core.
     let runtime = match args.flavor {
         Flavor::Current => tokio::runtime::Builder::new_current_thread().enable_time().build()?,
         Flavor::Multi => tokio::runtime::Builder::new_multi_thread().enable_time().build()?,
     };
+    let (tasks, each) = (thousands(args.tasks.into()), human_duration(wait));
+    let flavor = if args.flavor == Flavor::Current { "current-thread" } else { "multi-thread" };
     writeln!(
-        out,
-        "{} tasks each wait {} on tokio's {} runtime ({}).\n",
-        thousands(args.tasks.into()),
-        human_duration(wait),
-        if args.flavor == Flavor::Current { "current-thread" } else { "multi-thread" },
-        shared::report::build_note()
+        out(),
+        "{tasks} tasks each wait {each} on tokio's {flavor} runtime ({}).\n",
+        build_note()
     )?;
-    let (elapsed, threads, before, during) = runtime.block_on(wait_many(args.tasks, wait));
-    let grown = before.zip(during).map(|(b, d)| d.saturating_sub(b));
+    let waited = runtime.block_on(wait_many(args.tasks, wait));
+    let grown = waited.memory_before.zip(waited.memory_during).map(|(b, d)| d.saturating_sub(b));
     let per_task = grown.map(|g| g as f64 / f64::from(args.tasks));
+    report(args, wait, &waited, per_task)
+}
 
-    let mut table = Table::new([
-        "tasks",
-        "each waits",
-        "all done after",
-        "threads",
-        "memory while waiting",
-        "per task",
-    ]);
-    let memory = during.map_or("unknown".into(), |d| format!("{:.1} MB", d as f64 / 1e6));
+/// Spawns `tasks` tasks that each wait `wait` and say which thread they ran on; measures
+/// the process's memory while they all wait.
+async fn wait_many(tasks: u32, wait: Duration) -> Waited {
+    let memory_before = resident_bytes();
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            tokio::spawn(async move {
+                sleep(wait).await;
+                thread::current().id()
+            })
+        })
+        .collect();
+    // Spawned last, so it runs after every task above has started its wait.
+    let probe = tokio::spawn(async move {
+        sleep(wait / 2).await;
+        resident_bytes()
+    });
+    let memory_during = probe.await.expect("the memory probe panicked");
+    let mut threads = HashSet::new();
+    for handle in handles {
+        threads.insert(handle.await.expect("a task panicked"));
+    }
+    Waited { elapsed: start.elapsed(), threads, memory_before, memory_during }
+}
+
+/// What `wait_many` measured.
+struct Waited {
+    elapsed: Duration,
+    /// The threads the tasks ran on.
+    threads: HashSet<ThreadId>,
+    memory_before: Option<usize>,
+    memory_during: Option<usize>,
+}
+
+/// The table, the verdict, and the `--json` line.
+fn report(args: &Args, wait: Duration, waited: &Waited, per_task: Option<f64>) -> Result<()> {
+    let mut out = out();
+    let memory =
+        waited.memory_during.map_or("unknown".into(), |d| format!("{:.1} MB", d as f64 / 1e6));
     let per = per_task.map_or("unknown".into(), |p| format!("{} bytes", thousands(p as u64)));
-    table.row([
-        thousands(args.tasks.into()),
-        human_duration(wait),
-        human_duration(elapsed),
-        threads.len().to_string(),
-        memory,
-        per,
-    ]);
+    let (elapsed, threads) = (waited.elapsed, waited.threads.len());
+    let mut table = Table::new(COLUMNS);
+    let (tasks, each) = (thousands(args.tasks.into()), human_duration(wait));
+    table.row([tasks, each.clone(), human_duration(elapsed), threads.to_string(), memory, per]);
     writeln!(out, "{table}")?;
-
-    let word = if threads.len() == 1 { "thread" } else { "threads" };
-    // One after another, the waits would take `tasks × wait`; nearer one wait, they overlapped.
-    let one_after_another = wait.saturating_mul(args.tasks);
-    let verdict = if args.tasks == 1 {
-        "a single wait has nothing to overlap with".to_string()
-    } else if wait < shared::report::TOO_SHORT_TO_TELL {
-        "too short to show them overlapping".to_string()
-    } else if elapsed < wait * 2 {
-        "they overlapped".to_string()
-    } else if elapsed < one_after_another / 2 {
-        format!(
-            "they overlapped (one after another: {}), though starting and finishing the tasks \
-             took longer than one wait",
-            human_duration(one_after_another)
-        )
-    } else {
-        "they did not overlap".to_string()
-    };
-    let waits = if args.tasks == 1 {
-        "1 wait".to_string()
-    } else {
-        format!("{} waits", thousands(args.tasks.into()))
-    };
+    let (waits, on) = (plural(args.tasks.into(), "wait"), plural(threads as u64, "thread"));
+    let verdict = waits_overlapped(args.tasks, wait, elapsed);
     writeln!(
         out,
-        "{waits} of {} took {} in all, on {} {word}: {verdict}.",
-        human_duration(wait),
-        human_duration(elapsed),
-        threads.len()
+        "{waits} of {each} took {} in all, on {on}: {verdict}.",
+        human_duration(elapsed)
     )?;
     if let Some(per_task) = per_task {
+        let bytes = thousands(per_task as u64);
         writeln!(
             out,
-            "Each waiting task took about {} bytes; an OS thread takes a stack (see tasks-vs-threads).",
-            thousands(per_task as u64)
+            "Each waiting task took about {bytes} bytes; an OS thread takes a stack (see tasks-vs-threads)."
         )?;
     }
     if args.common.json {
-        print_json(&Summary {
-            flavor: args.flavor,
-            tasks: args.tasks,
-            wait_s: wait.as_secs_f64(),
-            elapsed_s: elapsed.as_secs_f64(),
-            threads: threads.len(),
-            rss_mb: during.map(|d| d as f64 / 1e6),
-            bytes_per_task: per_task,
-        })?;
+        let (wait_s, elapsed_s) = (wait.as_secs_f64(), elapsed.as_secs_f64());
+        let rss_mb = waited.memory_during.map(|d| d as f64 / 1e6);
+        let (flavor, tasks, bytes_per_task) = (args.flavor, args.tasks, per_task);
+        print_json(&Summary { flavor, tasks, wait_s, elapsed_s, threads, rss_mb, bytes_per_task })?;
     }
     Ok(())
 }
+
+/// The table's columns.
+const COLUMNS: [&str; 6] =
+    ["tasks", "each waits", "all done after", "threads", "memory while waiting", "per task"];
 
 /// Run many concurrent waits on one thread's event loop, and measure time and memory.
 #[derive(Debug, Parser)]
@@ -159,12 +164,7 @@ enum Flavor {
     Multi,
 }
 
-/// The process's resident memory in bytes, where the OS tells it.
-fn resident_bytes() -> Option<usize> {
-    memory_stats::memory_stats().map(|stats| stats.physical_mem)
-}
-
-/// What one run measured.
+/// The `--json` output.
 #[derive(Debug, Serialize)]
 struct Summary {
     flavor: Flavor,
@@ -176,35 +176,6 @@ struct Summary {
     bytes_per_task: Option<f64>,
 }
 
-/// Spawns `tasks` tasks that each wait `wait` and return their thread; measures memory while
-/// they all wait. Runs inside the runtime.
-async fn wait_many(
-    tasks: u32,
-    wait: Duration,
-) -> (Duration, HashSet<ThreadId>, Option<usize>, Option<usize>) {
-    let before = resident_bytes();
-    let start = Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| {
-            tokio::spawn(async move {
-                sleep(wait).await;
-                thread::current().id()
-            })
-        })
-        .collect();
-    // Spawned last, so it runs after every task above has started its wait.
-    let during = tokio::spawn(async move {
-        sleep(wait / 2).await;
-        resident_bytes()
-    });
-    let during = during.await.expect("the memory probe panicked");
-    let mut threads = HashSet::new();
-    for handle in handles {
-        threads.insert(handle.await.expect("a task panicked"));
-    }
-    (start.elapsed(), threads, before, during)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,8 +183,8 @@ mod tests {
     // Paused time: 1,000 one-second waits end after exactly one second, on one thread.
     #[tokio::test(start_paused = true)]
     async fn all_waits_overlap_on_one_thread() {
-        let (elapsed, threads, _, _) = wait_many(1_000, Duration::from_secs(1)).await;
-        assert_eq!(elapsed, Duration::from_secs(1));
-        assert_eq!(threads, HashSet::from([thread::current().id()]));
+        let waited = wait_many(1_000, Duration::from_secs(1)).await;
+        assert_eq!(waited.elapsed, Duration::from_secs(1));
+        assert_eq!(waited.threads, HashSet::from([thread::current().id()]));
     }
 }

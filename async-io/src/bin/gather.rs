@@ -1,14 +1,10 @@
 //! `join!` runs several futures at once on one thread: the total is the longest wait, not
 //! the sum — and `try_join!` stops at the first error.
 //!
-//! Three jobs wait 2, 3 and 1 s. `tokio::join!` polls all three concurrently: they start
-//! together, finish in the order of their waits (job 3, job 1, job 2), and the whole takes
-//! about 3 s. No task is spawned and no thread is added: `join!` is one future that polls its
-//! parts in turn whenever one of them can make progress.
-//!
-//! `try_join!` does the same for futures that return `Result`, but returns as soon as one
-//! fails — here after 0.5 s — and drops the others, which cancels them mid-wait. Python's
-//! `gather` lets the others run on (unless you cancel them yourself).
+//! Three jobs wait 2, 3 and 1 s. `tokio::join!` is one future that polls all three whenever
+//! one can make progress (no task, no thread): they finish in the order job 3, job 1, job 2,
+//! after about 3 s. `try_join!` returns at the first error (here after 0.5 s) and drops the
+//! others, cancelling them mid-wait; Python's `gather` would let them run on.
 //!
 //! Mirrors: `asyncio3.py` (`asyncio.gather` of three waits) of the Python original.
 //!

@@ -55,10 +55,7 @@ fn run(args: &Args) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let log = Log::new();
     if scale.secs(0.5) < shared::report::TOO_SHORT_TO_TELL {
-        writeln!(
-            out(),
-            "(Every wait is scaled to almost nothing: which one ends first is a toss-up.)\n"
-        )?;
+        writeln!(out(), "(Waits scaled to almost nothing: which ends first is a toss-up.)\n")?;
     }
     runtime.block_on(async {
         cancellations(&log, scale).await?;
@@ -161,10 +158,8 @@ async fn cancellations(log: &Log, scale: TimeScale) -> io::Result<()> {
     sleep(scale.secs(1.0)).await;
     ticker.abort();
     let cancelled = ticker.await.is_err_and(|e| e.is_cancelled());
-    log.say(format!(
-        "abort: the task {}",
-        if cancelled { "was cancelled" } else { "ended by itself" }
-    ))
+    let how = if cancelled { "was cancelled" } else { "ended by itself" };
+    log.say(format!("abort: the task {how}"))
 }
 
 /// Part 4: two workers take jobs until `shutdown` completes, then finish the job in hand.

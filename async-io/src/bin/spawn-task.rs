@@ -1,14 +1,10 @@
 //! A spawned task does not start until the task that spawned it waits.
 //!
-//! `first` prints "one", spawns `second`, and prints "four" straight away: the new task is
-//! only queued. On a current-thread runtime there is one thread, and `first` is using it.
-//! At its first `.await` (a 1 s sleep) `first` gives the thread back to the runtime, which
-//! now starts `second`: "two", then a 2 s sleep. `first` wakes at 1 s ("five") and waits
-//! for `second`, which wakes at 2 s ("three"). The order is one, four, two, five, three,
-//! and the whole run takes 2 s, not 3 s: the two sleeps overlap on a single thread.
-//!
-//! With `--multi-thread` another worker thread may pick `second` up at once, so "two" can
-//! come before "four": the order above is a property of the scheduler, not of `spawn`.
+//! `first` prints "one", spawns `second`, and prints "four": the new task is only queued, and
+//! the one thread of a current-thread runtime is `first`'s until its first `.await` (a 1 s
+//! sleep). Then `second` starts: "two", a 2 s sleep; "five" at 1 s, "three" at 2 s. The
+//! sleeps overlap on one thread. With `--multi-thread` another worker may start `second` at
+//! once ("two" before "four"): the order is the scheduler's, not `spawn`'s.
 //!
 //! Mirrors: `asyncIo2.py` (`asyncio.create_task`) of the Python original.
 //!

@@ -37,6 +37,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use asyncio::resident_bytes;
 use clap::Parser;
 use serde::Serialize;
 use shared::cli::Common;
@@ -126,11 +127,6 @@ struct Cost {
     wall_s: f64,
     create_us: f64,
     bytes_per_unit: Option<f64>,
-}
-
-/// The process's resident memory in bytes, where the OS tells it.
-fn resident_bytes() -> Option<usize> {
-    memory_stats::memory_stats().map(|stats| stats.physical_mem)
 }
 
 /// The figures of one model, from its timings and the memory before and during the waits.
