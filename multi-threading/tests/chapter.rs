@@ -120,6 +120,11 @@ fn channels_deliver_every_item_and_message() {
     );
     assert_eq!((json["items"].as_u64(), json["delivered"].as_u64()), (Some(40), Some(40)));
     assert_eq!(json["mpsc_received"], 6);
+}
+
+#[test]
+fn select_sees_every_message_of_both_channels() {
+    let json = json("channel-select", &["--time-scale", "0.01"]);
     let events: Vec<&str> =
         json["select_events"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
     // Every message, each channel's in order; how the two channels interleave may vary.
@@ -139,6 +144,7 @@ fn bad_values_exit_2_naming_the_flag() {
         ("scoped-threads", "--limit", "0"),
         ("rayon-parallel", "--tiny", "x"),
         ("channels", "--capacity", "0"),
+        ("channel-select", "--time-scale", "-2"),
         ("spawn-join", "--wait", "-1"),
     ] {
         let output = run(bin, &[flag, value]);

@@ -391,9 +391,10 @@ pub fn speedup_verdict(run: &ParallelRun, units: &str) -> String {
 
 /// The verdict on an unsynchronised read-then-write beside synchronised versions of it:
 /// `racy` holds each run's result without synchronisation, all of which should be
-/// `expected`; `exact` says whether every synchronised run was. `who` names the two parties
-/// ("threads", "processes"). Used by `race-condition` and `bank-balance`.
-pub fn lost_updates(expected: i64, racy: &[i64], exact: bool, who: &str) -> String {
+/// `expected`; `exact` says whether every run with `fix` (the synchronised versions, as "the
+/// Mutex") was. `who` names the two parties ("threads", "processes"). Used by
+/// `race-condition` and `bank-balance`.
+pub fn lost_updates(expected: i64, racy: &[i64], exact: bool, who: &str, fix: &str) -> String {
     let wrong = racy.iter().filter(|&&r| r != expected).count();
     let worst = racy.iter().map(|r| r.abs_diff(expected)).max().unwrap_or(0);
     let unsynchronised = if wrong == 0 {
@@ -410,9 +411,9 @@ pub fn lost_updates(expected: i64, racy: &[i64], exact: bool, who: &str) -> Stri
         )
     };
     let synchronised = if exact {
-        "The synchronised versions were exact in every run."
+        format!("With {fix}, every run was exact.")
     } else {
-        "Unexpected: a synchronised version lost an update."
+        format!("Unexpected: with {fix}, a run lost an update.")
     };
     format!("{unsynchronised}\n{synchronised}")
 }
@@ -522,12 +523,12 @@ mod tests {
 
     #[test]
     fn lost_updates_follow_the_runs() {
-        let lost = lost_updates(100, &[100, 97, 130], true, "processes");
+        let lost = lost_updates(100, &[100, 97, 130], true, "processes", "a lock");
         assert!(
             lost.starts_with("Without synchronisation 2 of 3 runs ended wrong (off by up to 30)")
         );
-        assert!(lost.ends_with("exact in every run."), "{lost}");
-        let none = lost_updates(100, &[100], false, "threads");
+        assert!(lost.ends_with("With a lock, every run was exact."), "{lost}");
+        let none = lost_updates(100, &[100], false, "threads", "a Mutex");
         assert!(none.contains("no update was lost this time") && none.contains("Unexpected"));
     }
 

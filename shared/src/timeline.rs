@@ -118,6 +118,23 @@ impl Timeline {
         result
     }
 
+    /// Like [`measure`](Self::measure), but records the span only if `work` took longer
+    /// than `min`: a send that may block, drawn only when it did.
+    pub fn measure_if_longer<R>(
+        &self,
+        min: Duration,
+        lane: impl Into<String>,
+        label: impl Into<String>,
+        work: impl FnOnce() -> R,
+    ) -> R {
+        let start = self.now();
+        let result = work();
+        if self.now() - start > min {
+            self.record(lane, label, start, self.now());
+        }
+        result
+    }
+
     /// Adds spans recorded elsewhere (e.g. received from a child process).
     pub fn extend(&self, spans: impl IntoIterator<Item = Span>) {
         self.spans.lock().expect("timeline lock poisoned").extend(spans);
@@ -346,6 +363,16 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_longer_work_is_recorded() {
+        let timeline = Timeline::new();
+        let ms = Duration::from_millis;
+        timeline.measure_if_longer(ms(5), "lane", "quick", || ());
+        timeline.measure_if_longer(ms(5), "lane", "slow", || std::thread::sleep(ms(20)));
+        let labels: Vec<String> = timeline.spans().into_iter().map(|s| s.label).collect();
+        assert_eq!(labels, ["slow"]);
+    }
 
     fn span(lane: &str, label: &str, start_ms: u64, end_ms: u64) -> Span {
         Span {

@@ -152,7 +152,8 @@ fn report(args: &Args, outcomes: &[Outcome]) -> Result<()> {
     }
     let [unsynchronized, locked, atomic] = outcomes else { bail!("three variants") };
     let exact = [locked, atomic].iter().all(|o| o.balances.iter().all(|&b| b == 100));
-    let verdict = lost_updates(100, &unsynchronized.balances, exact, "processes");
+    let fix = "the file lock or the atomic";
+    let verdict = lost_updates(100, &unsynchronized.balances, exact, "processes", fix);
     let faster = locked.ns_per_op / atomic.ns_per_op;
     writeln!(out(), "{table}\n{verdict}")?;
     writeln!(out(), "The atomic was {faster:.0}× faster than locking a file for each operation.")?;

@@ -1,15 +1,10 @@
 //! Worker threads pull CPU-bound jobs from a channel — and, with no GIL, run in parallel.
 //!
-//! The work is counting the primes below `--limit`, cut into jobs of equal cost. It runs
-//! twice: first every job on the main thread, then on N worker threads that each take the
-//! next job from a crossbeam channel and send its result back on a second channel. Pulling
-//! from a shared channel balances the load by itself: a worker that finishes early simply
-//! takes another job. The program checks that both runs found the same number of primes and
-//! prints which worker ran each job, a timeline, and the speedup.
-//!
-//! In Python the GIL lets one thread at a time run Python code, so threads cannot speed up
-//! CPU-bound work and the original repository had to reach for processes. Rust has no GIL:
-//! threads run on different cores at the same time.
+//! The primes below `--limit` are counted in jobs of equal cost, first all on the main
+//! thread, then by N worker threads that each take the next job from a crossbeam channel and
+//! send its result back on another (`run_workers`): a worker that finishes early just takes
+//! another job. Then: who ran what, a timeline, the speedup. Python's GIL lets one thread at a
+//! time run Python code; Rust has no GIL, and threads run on different cores at once.
 //!
 //! Mirrors: the Python original's question ("threads or processes?"), answered for CPU work.
 //!
@@ -39,7 +34,6 @@ use std::num::{NonZeroU64, NonZeroUsize};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::thread;
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -47,10 +41,8 @@ use crossbeam::channel;
 use serde::Serialize;
 use shared::cli::Common;
 use shared::primes::{count_primes, known_count, split_balanced};
-use shared::report::{
-    ParallelRun, Table, build_note, human_duration, load_average, ok_if_stdout_closed, out,
-    print_json, speedup_verdict, thousands,
-};
+use shared::report::{ParallelRun, Table, build_note, human_duration, load_average, out};
+use shared::report::{ok_if_stdout_closed, print_json, speedup_verdict, thousands, timed};
 use shared::timeline::{Timeline, terminal_width};
 
 fn main() -> Result<()> {
@@ -65,10 +57,8 @@ fn run(args: &Args) -> Result<()> {
     let workers = args.workers.map_or(cores, NonZeroUsize::get);
     let limit = args.limit.get();
     // No more jobs than numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
-    let jobs = args
-        .jobs
-        .map_or(8 * workers, NonZeroUsize::get)
-        .min(usize::try_from(limit).unwrap_or(usize::MAX));
+    let jobs = args.jobs.map_or(8 * workers, NonZeroUsize::get);
+    let jobs = jobs.min(usize::try_from(limit).unwrap_or(usize::MAX));
     let jobs = split_balanced(0..limit, jobs);
     writeln!(
         out,
@@ -80,14 +70,11 @@ fn run(args: &Args) -> Result<()> {
     // Read before our own threads add to it.
     let load = load_average();
 
-    let start = Instant::now();
-    let sequential: u64 = jobs.iter().cloned().map(count_primes).sum();
-    let sequential_time = start.elapsed();
-
+    let (sequential, sequential_time) =
+        timed(|| jobs.iter().cloned().map(count_primes).sum::<u64>());
     let timeline = Timeline::new();
-    let start = Instant::now();
-    let mut runs = run_workers(&jobs, workers, &timeline)?;
-    let parallel_time = start.elapsed();
+    let (runs, parallel_time) = timed(|| run_workers(&jobs, workers, &timeline));
+    let mut runs = runs?;
     runs.sort_by_key(|r| r.job);
     let parallel: u64 = runs.iter().map(|r| r.primes).sum();
 
@@ -125,18 +112,12 @@ fn run(args: &Args) -> Result<()> {
         writeln!(out, "Rust has no GIL; Python threads would take turns and get about 1×.")?;
     }
     if args.common.json {
-        print_json(&Summary {
-            workers,
-            jobs: jobs.len(),
-            limit,
-            primes: parallel,
-            sequential_s: sequential_time.as_secs_f64(),
-            parallel_s: parallel_time.as_secs_f64(),
-            speedup,
-            correct,
-            optimized: shared::report::optimized(),
-            runs,
-        })?;
+        let (sequential_s, parallel_s) =
+            (sequential_time.as_secs_f64(), parallel_time.as_secs_f64());
+        let (jobs, primes, optimized) = (jobs.len(), parallel, shared::report::optimized());
+        let figures = Figures { workers, jobs, limit, primes, sequential_s, parallel_s, speedup };
+        let summary = Summary { figures, correct, optimized, runs };
+        print_json(&summary)?;
     }
     if !correct {
         bail!("the counts disagree: sequential {sequential}, workers {parallel}, known {known:?}");
@@ -205,6 +186,16 @@ fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Resu
 /// The figures of one run, printed with `--json`.
 #[derive(Debug, Serialize)]
 struct Summary {
+    #[serde(flatten)]
+    figures: Figures,
+    correct: bool,
+    optimized: bool,
+    runs: Vec<JobResult>,
+}
+
+/// The run's figures, at the top level of the `--json` object.
+#[derive(Debug, Serialize)]
+struct Figures {
     workers: usize,
     jobs: usize,
     limit: u64,
@@ -212,9 +203,6 @@ struct Summary {
     sequential_s: f64,
     parallel_s: f64,
     speedup: f64,
-    correct: bool,
-    optimized: bool,
-    runs: Vec<JobResult>,
 }
 
 #[cfg(test)]

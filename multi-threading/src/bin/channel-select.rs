@@ -1,0 +1,138 @@
+//! `select!`: one thread waits on two channels at once, and on a timeout when neither has
+//! anything to say.
+//!
+//! A quick thread sends three numbers, 0.1 s apart; a slow one sends one answer after 0.6 s.
+//! The main thread takes whatever comes first from either channel, and when nothing comes for
+//! 0.2 s, the `default` branch reports a timeout. A channel that closes is swapped for
+//! `channel::never()`, which is never ready, so `select!` stops picking it; the loop ends when
+//! both have closed. (Python has no `select` over `queue.Queue`s; asyncio's `wait` with
+//! `FIRST_COMPLETED` is the nearest thing, for tasks.)
+//!
+//! Mirrors: nothing in the Python original; it goes with `channels`.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-threading --bin channel-select
+//! ```
+//!
+//! Expected output (the order of lines that arrive at the same moment may vary):
+//!
+//! ```text
+//! select! on two channels, with a timeout of 200 ms (time scale 1):
+//!   0.10 s  quick 1
+//! ```
+
+use std::io::Write;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use clap::Parser;
+use crossbeam::channel;
+use serde::Serialize;
+use shared::cli::Common;
+use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+use shared::waits::TimeScale;
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let scale = args.common.time_scale;
+    let timeout = timeout(scale);
+    writeln!(
+        out(),
+        "select! on two channels, with a timeout of {} (time scale {scale}):",
+        human_duration(timeout)
+    )?;
+    let events = select_with_timeout(scale);
+    for Event { at, what } in &events {
+        writeln!(out(), "{:6.2} s  {what}", at.as_secs_f64())?;
+    }
+    let timeouts = events.iter().filter(|e| e.what.starts_with("timeout")).count();
+    writeln!(
+        out(),
+        "\nBoth channels closed after {} events, {timeouts} of them timeouts: one thread waited on both, and on the clock.",
+        events.len()
+    )?;
+    if args.common.json {
+        print_json(&Summary { select_events: events.into_iter().map(|e| e.what).collect() })?;
+    }
+    Ok(())
+}
+
+/// `select!` over two channels with a timeout; returns what happened, and when.
+fn select_with_timeout(scale: TimeScale) -> Vec<Event> {
+    let (quick_tx, mut quick) = channel::unbounded::<u32>();
+    let (slow_tx, mut slow) = channel::unbounded::<&str>();
+    thread::spawn(move || {
+        for n in 1..=3 {
+            thread::sleep(scale.secs(0.1));
+            let _ = quick_tx.send(n); // Ignored: only fails if the receiver is gone.
+        }
+    });
+    thread::spawn(move || {
+        thread::sleep(scale.secs(0.6));
+        let _ = slow_tx.send("slow answer");
+    });
+    let (start, mut events, mut open) = (Instant::now(), Vec::new(), 2);
+    while open > 0 {
+        let what = channel::select! {
+            recv(quick) -> message => match message {
+                Ok(n) => format!("quick {n}"),
+                // Closed: swap in a channel that is never ready, so select! stops picking it.
+                Err(_) => { quick = channel::never(); open -= 1; continue }
+            },
+            recv(slow) -> message => match message {
+                Ok(text) => text.to_string(),
+                Err(_) => { slow = channel::never(); open -= 1; continue }
+            },
+            default(timeout(scale)) => format!("timeout: nothing for {}", human_duration(timeout(scale))),
+        };
+        events.push(Event { at: start.elapsed(), what });
+    }
+    events
+}
+
+/// The timeout: 0.2 s scaled, and at least a millisecond (a zero timeout would spin).
+fn timeout(scale: TimeScale) -> Duration {
+    scale.secs(0.2).max(Duration::from_millis(1))
+}
+
+/// Something `select!` returned, and when.
+struct Event {
+    at: Duration,
+    what: String,
+}
+
+/// `select!` over two channels, with a timeout.
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+struct Summary {
+    select_events: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_sees_every_message_and_ends_when_both_close() {
+        let events = select_with_timeout(TimeScale::new(0.01).unwrap());
+        // Every message, each channel's in order; how the two channels interleave may vary.
+        let quick: Vec<&str> =
+            events.iter().map(|e| e.what.as_str()).filter(|e| e.starts_with("quick")).collect();
+        assert_eq!(quick, ["quick 1", "quick 2", "quick 3"]);
+        assert_eq!(events.iter().filter(|e| e.what == "slow answer").count(), 1);
+    }
+}
