@@ -25,8 +25,8 @@
 //! The output ends like this (how many updates are lost varies from run to run):
 //!
 //! ```text
-//! The load-then-store counter lost updates in 5 of 5 runs (up to 48.7 % of them).
-//! Each load and store is atomic, yet another thread can write in between. The Mutex was exact every run.
+//! Without synchronisation 5 of 5 runs ended wrong (off by up to 974,211): while one of the threads was between its read and its write, the other wrote, and an update was lost.
+//! With the Mutex, every run was exact.
 //! ```
 
 use std::io::Write;
