@@ -6,10 +6,10 @@
 //! future, and when it is pending, waits for the wake-up and polls again. That is all an async
 //! runtime is, at its core. 1. `Delay`, a leaf future with a timer thread; 2. `TwoSteps`, the
 //! enum state machine the compiler makes from an `async fn` with two `.await`s; 3. `block_on`,
-//! an executor in 15 lines; 4. the same steps as an `async fn`; 5. Python's `send()`: a future
-//! that receives values over a channel (the only step that uses a crate, `futures`).
+//! an executor in 15 lines; 4. the same steps as an `async fn`. No crate is used for any of it.
+//! (Python's `send()`, a future that resumes with each value it is sent, is `coroutine-send`.)
 //!
-//! Mirrors: `coroutine.py` (a generator paused at `yield`, resumed by `next()`/`send()`).
+//! Mirrors: `coroutine.py` (a generator paused at `yield`, resumed by `next()`).
 //!
 //! Run with:
 //!
@@ -27,7 +27,6 @@
 //!   0.50 s  poll: the Delay is Ready; step two; a new Delay starts
 //! ```
 
-use std::future::Future;
 use std::io::{self, Write};
 use std::pin::{Pin, pin};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -37,7 +36,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Parser;
-use futures::{SinkExt, StreamExt};
 use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
@@ -50,18 +48,17 @@ fn main() -> Result<()> {
 
 fn run(args: &Args) -> Result<()> {
     let wait = args.common.time_scale.secs(0.5);
-    heading("1-3. A state machine written by hand, polled by a hand-written executor:");
+    say("1-3. A state machine written by hand, polled by a hand-written executor:");
     let first = block_on(TwoSteps::Start { wait });
-    heading(&format!("         -> {first}\n\n4. The same as an async fn, on the same executor:"));
+    say(&format!("         -> {first}\n\n4. The same as an async fn, on the same executor:"));
     let second = block_on(two_steps(wait));
-    heading(&format!("         -> {second}\n\n5. send(): a future receives values:"));
-    let received = block_on(receiver_and_sender());
-    heading("\nThe future ran only when polled, paused at each Pending and resumed where it");
-    heading(&format!("stopped when woken: that is .await. The receiver got {received} values."));
+    say(&format!("         -> {second}\n"));
+    say("The future ran only when polled, paused at each Pending and resumed where it");
+    say("stopped when woken: that is what .await does.");
     print_notes()?;
     if args.common.json {
         let (results, elapsed_s) = ([first, second], START.elapsed().as_secs_f64());
-        print_json(&Summary { results, received, elapsed_s })?;
+        print_json(&Summary { results, elapsed_s })?;
     }
     Ok(())
 }
@@ -125,7 +122,8 @@ impl Future for TwoSteps {
             match &mut *self {
                 TwoSteps::Start { wait } => {
                     note("poll: step one; a Delay starts its timer");
-                    *self = TwoSteps::FirstWait { wait: *wait, delay: Delay::new(*wait) };
+                    let delay = Delay { delay: *wait, shared: None };
+                    *self = TwoSteps::FirstWait { wait: *wait, delay };
                 }
                 TwoSteps::FirstWait { wait, delay } => {
                     if Pin::new(delay).poll(cx).is_pending() {
@@ -133,7 +131,7 @@ impl Future for TwoSteps {
                         return Poll::Pending;
                     }
                     note("poll: the Delay is Ready; step two; a new Delay starts");
-                    *self = TwoSteps::SecondWait { delay: Delay::new(*wait) };
+                    *self = TwoSteps::SecondWait { delay: Delay { delay: *wait, shared: None } };
                 }
                 TwoSteps::SecondWait { delay } => {
                     if Pin::new(delay).poll(cx).is_pending() {
@@ -177,53 +175,31 @@ impl Wake for Unpark {
 /// Step 4: the same logic as an `async fn`: the compiler writes the state machine above.
 async fn two_steps(wait: Duration) -> &'static str {
     note("step one");
-    Delay::new(wait).await;
+    Delay { delay: wait, shared: None }.await;
     note("step two");
-    Delay::new(wait).await;
+    Delay { delay: wait, shared: None }.await;
     note("done");
     "two steps done"
-}
-
-/// Step 5, Python's `send()`: a future that receives values over a channel, as they are
-/// sent, run beside the sending one by `join!`.
-async fn receiver_and_sender() -> usize {
-    let (mut sender, receiver) = futures::channel::mpsc::channel::<u32>(0);
-    // The receiver's loop: each value resumes it, as `send()` resumes a generator.
-    let receiving = receiver.map(|value| note(&format!("the receiver resumes with {value}")));
-    let sending = async move {
-        for value in [10, 20, 30] {
-            note(&format!("send({value})"));
-            sender.send(value).await.expect("the receiver is alive");
-        }
-        // Dropping the sender ends the receiver's loop, like closing a generator.
-    };
-    futures::join!(receiving.count(), sending).0
-}
-
-impl Delay {
-    fn new(delay: Duration) -> Self {
-        Delay { delay, shared: None }
-    }
 }
 
 /// When the program started: the clock of every note.
 static START: LazyLock<Instant> = LazyLock::new(Instant::now);
 
-/// The lines to print. A `poll` cannot return an I/O error, so it takes a note, with the
-/// time, and `run` prints them all at the end (and stops quietly if stdout is closed).
+/// The lines to print. A `poll` cannot return an I/O error, so `say` and `note` (a line with
+/// the time) only collect them, and `run` prints them all at the end, where a closed stdout
+/// ends the program quietly, as in every binary here.
 static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn note(text: &str) {
-    heading(&format!("{:6.2} s  {text}", START.elapsed().as_secs_f64()));
+    say(&format!("{:6.2} s  {text}", START.elapsed().as_secs_f64()));
 }
 
-fn heading(line: &str) {
+fn say(line: &str) {
     NOTES.lock().expect("notes lock poisoned").push(line.to_string());
 }
 
 fn print_notes() -> io::Result<()> {
-    let notes = std::mem::take(&mut *NOTES.lock().expect("notes lock poisoned"));
-    notes.iter().try_for_each(|line| writeln!(out(), "{line}"))
+    NOTES.lock().expect("notes lock poisoned").drain(..).try_for_each(|l| writeln!(out(), "{l}"))
 }
 
 /// Futures and an executor by hand, then the same as async fn.
@@ -237,7 +213,6 @@ struct Args {
 #[derive(Debug, Serialize)]
 struct Summary {
     results: [&'static str; 2],
-    received: usize,
     elapsed_s: f64,
 }
 
@@ -258,16 +233,11 @@ mod tests {
         let waker = Waker::from(Arc::new(Unpark(thread::current())));
         let mut cx = Context::from_waker(&waker);
         // A delay of a minute is surely still pending right after its first poll.
-        let mut long = pin!(Delay::new(Duration::from_secs(60)));
+        let mut long = pin!(Delay { delay: Duration::from_secs(60), shared: None });
         assert!(long.as_mut().poll(&mut cx).is_pending());
         // A short one returns from `block_on` only once its timer has woken it.
         let start = Instant::now();
-        block_on(Delay::new(Duration::from_millis(20)));
+        block_on(Delay { delay: Duration::from_millis(20), shared: None });
         assert!(start.elapsed() >= Duration::from_millis(20));
-    }
-
-    #[test]
-    fn the_receiver_gets_every_value() {
-        assert_eq!(block_on(receiver_and_sender()), 3);
     }
 }

@@ -49,8 +49,9 @@ use shared::report::{first_few, print_json, times};
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(role) = args.child.role::<Role>() {
+        let (connect, file) = (args.child.connect(), args.child.file()); // Flags first.
         exit_with_parent();
-        return quiet_if_hung_up(run_child(role, args.child.connect(), args.child.file()));
+        return quiet_if_hung_up(run_child(role, connect, file));
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))
@@ -73,17 +74,17 @@ fn run_parent(args: &Args) -> Result<()> {
         for _ in 0..args.runs {
             balance.store(100, Relaxed);
             ready.store(0, Relaxed);
-            children.iter().try_for_each(|(_, (runs, _))| runs.send((variant, args.operations)))?;
-            let ran = children.iter().map(|(_, (_, done))| done.recv()).sum::<Result<u64, _>>();
+            children.iter().try_for_each(|(_, ends)| ends.runs.send((variant, args.operations)))?;
+            let ran = children.iter().map(|(_, ends)| ends.done.recv()).sum::<Result<u64, _>>();
             nanos += ran.context("a child process ended in the middle of a run")?;
             balances.push(balance.load(Relaxed));
         }
         // Each process timed its own operations, waits for the lock included: the mean of both.
         let ns_per_op = nanos as f64 / (2.0 * f64::from(args.operations) * f64::from(args.runs));
-        outcomes.push(Outcome { variant, balances, ns_per_op });
+        outcomes.push(Outcome { balances, ns_per_op });
     }
-    for (worker, channels) in children {
-        drop(channels); // No more runs: the child's `recv` fails, and it exits.
+    for (worker, ends) in children {
+        drop(ends); // No more runs: the child's `recv` fails, and it exits.
         worker.finish("a child process")?;
     }
     report(args, &outcomes)
@@ -123,7 +124,7 @@ fn run_child(role: Role, name: &str, memory: &Path) -> Result<()> {
     let [balance, ready] = mapped_atomics::<AtomicI64>(&map) else { bail!("two numbers") };
     let (runs_sender, runs) = ipc::channel::<(Variant, u32)>()?;
     let (done, done_receiver) = ipc::channel::<u64>()?;
-    connect_to_parent(name, (runs_sender, done_receiver))?;
+    connect_to_parent(name, Ends { runs: runs_sender, done: done_receiver })?;
     let delta = if let Role::Withdraw = role { -1 } else { 1 };
     while let Ok((variant, operations)) = runs.recv() {
         // Start together, or one process could finish before the other begins. (The parent's
@@ -147,19 +148,19 @@ fn start_child(role: Role, memory: &Path) -> Result<(Worker, Ends)> {
 fn report(args: &Args, outcomes: &[Outcome]) -> Result<()> {
     let mut table =
         Table::new(["variant", "balance after each run (should be 100)", "time per operation"]);
-    for Outcome { variant, balances, ns_per_op } in outcomes {
-        table.row([variant.name(), first_few(balances, 10), format!("{ns_per_op:.0} ns")]);
+    for (name, Outcome { balances, ns_per_op }) in NAMES.iter().zip(outcomes) {
+        table.row([name.to_string(), first_few(balances, 10), format!("{ns_per_op:.0} ns")]);
     }
-    let [unsynchronized, locked, atomic] = outcomes else { bail!("three variants") };
+    let [racy, locked, atomic] = outcomes else { bail!("three variants") };
     let exact = [locked, atomic].iter().all(|o| o.balances.iter().all(|&b| b == 100));
-    let fix = "the file lock or the atomic";
-    let verdict = lost_updates(100, &unsynchronized.balances, exact, "processes", fix);
+    let verdict = lost_updates(100, &racy.balances, exact, "processes", "the lock or the atomic");
     let faster = locked.ns_per_op / atomic.ns_per_op;
     writeln!(out(), "{table}\n{verdict}")?;
     writeln!(out(), "The atomic was {faster:.0}× faster than locking a file for each operation.")?;
     if args.common.json {
-        let ns: BTreeMap<_, _> = outcomes.iter().map(|o| (o.variant.name(), o.ns_per_op)).collect();
-        let [u, l, a] = [unsynchronized, locked, atomic].map(|o| &o.balances);
+        let ns: BTreeMap<_, _> =
+            NAMES.iter().zip(outcomes).map(|(n, o)| (n, o.ns_per_op)).collect();
+        let [u, l, a] = [racy, locked, atomic].map(|o| &o.balances);
         print_json(&json!({"unsynchronized": u, "locked": l, "atomic": a, "ns_per_op": ns}))?;
     }
     Ok(())
@@ -195,18 +196,19 @@ enum Variant {
     Atomic,
 }
 
-impl Variant {
-    fn name(self) -> String {
-        format!("{self:?}").to_lowercase()
-    }
-}
+/// The variants' names, in the order they run.
+const NAMES: [&str; 3] = ["unsynchronized", "locked", "atomic"];
 
-/// A child's channel ends, as the parent holds them: runs to do, and each run's nanoseconds.
-type Ends = (IpcSender<(Variant, u32)>, IpcReceiver<u64>);
+/// A child's channel ends, which it sends to the parent: where its runs come from, and where
+/// each run's nanoseconds go.
+#[derive(Serialize, Deserialize)]
+struct Ends {
+    runs: IpcSender<(Variant, u32)>,
+    done: IpcReceiver<u64>,
+}
 
 /// One variant's results: the balance after each run, and the time per operation.
 struct Outcome {
-    variant: Variant,
     balances: Vec<i64>,
     ns_per_op: f64,
 }

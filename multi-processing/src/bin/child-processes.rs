@@ -46,9 +46,11 @@ use shared::timeline::{Span, Timeline, terminal_width};
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(op) = args.child.role::<Op>() {
-        // A child: first make sure it ends with its parent, then do its job.
+        // A child: first make sure it ends with its parent, then do its job. (Its flags are
+        // read first: a missing one is a usage error, whatever the state of the lifeline.)
+        let clock = args.child.clock();
         exit_with_parent();
-        return run_worker(op, &args, args.child.clock());
+        return run_worker(op, &args, clock);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

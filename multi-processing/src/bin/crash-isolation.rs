@@ -25,7 +25,7 @@
 //! A panicking thread is caught at join() too (join() just returned the panic "a bug in a thread"), but an abort in a thread would end the whole process.
 //! ```
 
-use std::io::{Read, Write};
+use std::io::{self, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -44,6 +44,32 @@ fn main() -> Result<()> {
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    Panics,
+    Aborts,
+    Hangs,
+    Works,
+}
+
+/// Each role's job.
+fn run_worker(role: Role) -> Result<()> {
+    match role {
+        Role::Panics => panic!("a bug in the child"),
+        Role::Aborts => std::process::abort(),
+        // Waits until the parent kills it (or, should the parent die, its lifeline ends it).
+        Role::Hangs => loop {
+            std::thread::sleep(Duration::from_secs(1));
+        },
+        Role::Works => {
+            let sum: u64 = (1..=100).sum();
+            writeln!(std::io::stdout(), "{sum}")?;
+            Ok(())
+        }
+    }
 }
 
 fn run_parent(args: &Args) -> Result<()> {
@@ -69,9 +95,12 @@ fn run_parent(args: &Args) -> Result<()> {
             std::thread::sleep(args.common.time_scale.secs(0.2));
             worker.child().kill()?;
         }
-        let (mut stdout, mut stderr) = (String::new(), String::new());
-        worker.child().stdout.take().context("no stdout pipe")?.read_to_string(&mut stdout)?;
-        worker.child().stderr.take().context("no stderr pipe")?.read_to_string(&mut stderr)?;
+        // Both pipes at once (stderr on a thread): a child that fills one pipe while the
+        // parent waits on the other would wait for ever.
+        let mut errors = worker.child().stderr.take().context("no stderr pipe")?;
+        let stderr = std::thread::spawn(move || io::read_to_string(&mut errors));
+        let stdout = io::read_to_string(worker.child().stdout.take().context("no stdout pipe")?)?;
+        let stderr = stderr.join().expect("the stderr reader panicked")?;
         let pid = worker.id();
         let status = worker.wait()?;
         // The child's last words: a panic's message is the line after "… panicked at …".
@@ -142,32 +171,6 @@ struct Args {
     common: Common,
     #[command(flatten)]
     child: ChildRole,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Role {
-    Panics,
-    Aborts,
-    Hangs,
-    Works,
-}
-
-/// Each role's job.
-fn run_worker(role: Role) -> Result<()> {
-    match role {
-        Role::Panics => panic!("a bug in the child"),
-        Role::Aborts => std::process::abort(),
-        // Waits until the parent kills it (or, should the parent die, its lifeline ends it).
-        Role::Hangs => loop {
-            std::thread::sleep(Duration::from_secs(1));
-        },
-        Role::Works => {
-            let sum: u64 = (1..=100).sum();
-            writeln!(std::io::stdout(), "{sum}")?;
-            Ok(())
-        }
-    }
 }
 
 /// What `--json` reports for each child.

@@ -42,8 +42,9 @@ use shared::timeline::Timeline;
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(role) = args.child.role_in(&["server", "a", "b"]) {
+        let (connect, clock) = (args.child.connect(), args.child.clock()); // Flags first.
         exit_with_parent();
-        return quiet_if_hung_up(run_worker(role, args.child.connect(), args.child.clock()));
+        return quiet_if_hung_up(run_worker(role, connect, clock));
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))
@@ -160,8 +161,7 @@ fn run_parent(args: &Args) -> Result<()> {
             report.records.contains(&record) && listed.contains(&record)
         })
     }) && report.records.len() == 2 * args.records as usize;
-    let verdict = if all_kept { KEPT } else { "Unexpected: a record is missing." };
-    writeln!(out, "\n{verdict}")?;
+    writeln!(out, "\n{}", if all_kept { KEPT } else { "Unexpected: a record is missing." })?;
     if args.common.json {
         let (records, listed, kept) = (&report.records, &listed_by_client, all_kept);
         print_json(

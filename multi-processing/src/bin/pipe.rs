@@ -38,7 +38,7 @@ use clap::Parser;
 use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_json};
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -84,11 +84,6 @@ fn send(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// "1 message", "4 messages".
-fn plural(n: usize) -> String {
-    if n == 1 { "1 message".to_string() } else { format!("{n} messages") }
-}
-
 /// The `--json` output.
 #[derive(Debug, Serialize)]
 struct Summary {
@@ -104,7 +99,7 @@ fn receive(args: &Args) -> Result<()> {
     writeln!(
         out,
         "The child writes {} into a pipe, {} apart; the parent reads them as they come.\n",
-        plural(args.messages.len()),
+        plural(args.messages.len() as u64, "message"),
         human_duration(scale.secs(args.wait))
     )?;
     let mut passed = vec![format!("--wait={}", args.wait), format!("--time-scale={scale}")];
@@ -135,9 +130,16 @@ fn receive(args: &Args) -> Result<()> {
     let verdict = if received == args.messages && received.len() == 1 {
         "The message arrived as the child wrote it.".to_string()
     } else if received == args.messages {
-        format!("All {} arrived in order, as the child wrote them.", plural(received.len()))
+        format!(
+            "All {} arrived in order, as the child wrote them.",
+            plural(received.len() as u64, "message")
+        )
     } else {
-        format!("Only {} of {} arrived as sent.", received.len(), plural(args.messages.len()))
+        format!(
+            "Only {} of {} arrived as sent.",
+            received.len(),
+            plural(args.messages.len() as u64, "message")
+        )
     };
     writeln!(
         out,

@@ -41,8 +41,9 @@ use shared::timeline::Timeline;
 fn main() -> Result<()> {
     let args = Args::parse();
     if args.child.role::<Role>().is_some() {
+        let (connect, clock) = (args.child.connect(), args.child.clock()); // Flags first.
         exit_with_parent();
-        return quiet_if_hung_up(run_worker(args.child.connect(), args.child.clock()));
+        return quiet_if_hung_up(run_worker(connect, clock));
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

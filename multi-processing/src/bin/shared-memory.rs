@@ -42,16 +42,44 @@ use memmap2::MmapRaw;
 use multi_processing::{ChildRole, ScratchFile, Worker, connect_to_parent, mapped_atomics};
 use multi_processing::{exit_with_parent, quiet_if_hung_up};
 use shared::cli::Common;
-use shared::report::{ok_if_stdout_closed, out, print_json};
+use shared::report::{ok_if_stdout_closed, out, plural, print_json};
 
 fn main() -> Result<()> {
     let args = Args::parse();
     if args.child.is("child") {
+        let (connect, file) = (args.child.connect(), args.child.file()); // Flags first.
         exit_with_parent();
-        return quiet_if_hung_up(run_child(args.child.connect(), args.child.file()));
+        return quiet_if_hung_up(run_child(connect, file));
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))
+}
+
+/// The child: map the file, say so, then square the array in place when told to.
+fn run_child(name: &str, path: &std::path::Path) -> Result<()> {
+    let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
+    let map = MmapRaw::map_raw(&file)?;
+    let (value, array) =
+        mapped_atomics::<AtomicU64>(&map).split_first().context("an empty region")?;
+    let (go_sender, go) = ipc::channel::<()>()?;
+    let (done, done_receiver) = ipc::channel::<u32>()?;
+    connect_to_parent(name, (go_sender, done_receiver))?;
+    go.recv()?;
+    // The message says when to look; the Acquire load that sees the parent's Release store
+    // of GO is what guarantees, by Rust's rules, that the numbers written before it are seen.
+    // (Rust's memory model knows nothing of other processes' messages. The loop ends at once.)
+    while value.load(Acquire) != GO {
+        std::hint::spin_loop();
+    }
+    let mut sum = 0;
+    for slot in array {
+        let square = slot.load(Relaxed).pow(2);
+        slot.store(square, Relaxed);
+        sum += square;
+    }
+    value.store(sum, Release); // Publishes the squares along with the sum.
+    done.send(std::process::id())?;
+    Ok(())
 }
 
 fn run_parent(args: &Args) -> Result<()> {
@@ -62,8 +90,7 @@ fn run_parent(args: &Args) -> Result<()> {
     let (value, array) =
         mapped_atomics::<AtomicU64>(&map).split_first().context("an empty region")?;
     let dir = file.path().parent().context("no directory")?.display().to_string();
-    let numbers =
-        if array.len() == 1 { "1 number".into() } else { format!("{} numbers", array.len()) };
+    let numbers = plural(array.len() as u64, "number");
     writeln!(
         out,
         "The parent maps a file of {bytes} bytes in {dir}: a value, then an array of {numbers}."
@@ -135,33 +162,6 @@ struct Args {
 
 /// What the parent puts in the value to say "the array is written" (never a sum of squares).
 const GO: u64 = u64::MAX;
-
-/// The child: map the file, say so, then square the array in place when told to.
-fn run_child(name: &str, path: &std::path::Path) -> Result<()> {
-    let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
-    let map = MmapRaw::map_raw(&file)?;
-    let (value, array) =
-        mapped_atomics::<AtomicU64>(&map).split_first().context("an empty region")?;
-    let (go_sender, go) = ipc::channel::<()>()?;
-    let (done, done_receiver) = ipc::channel::<u32>()?;
-    connect_to_parent(name, (go_sender, done_receiver))?;
-    go.recv()?;
-    // The message says when to look; the Acquire load that sees the parent's Release store
-    // of GO is what guarantees, by Rust's rules, that the numbers written before it are seen.
-    // (Rust's memory model knows nothing of other processes' messages. The loop ends at once.)
-    while value.load(Acquire) != GO {
-        std::hint::spin_loop();
-    }
-    let mut sum = 0;
-    for slot in array {
-        let square = slot.load(Relaxed).pow(2);
-        slot.store(square, Relaxed);
-        sum += square;
-    }
-    value.store(sum, Release); // Publishes the squares along with the sum.
-    done.send(std::process::id())?;
-    Ok(())
-}
 
 /// The `--json` output.
 #[derive(Debug, serde::Serialize)]

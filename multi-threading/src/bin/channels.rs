@@ -47,53 +47,6 @@ fn main() -> Result<()> {
     ok_if_stdout_closed(run(&args))
 }
 
-fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    let work = human_duration(args.common.time_scale.secs(args.work));
-    let (items, room, consumers) = (args.items, args.capacity, args.consumers);
-    writeln!(
-        out,
-        "1. Pipeline: producers A and B send {items} items each into a channel with room for {room};"
-    )?;
-    writeln!(out, "{consumers} consumers take {work} per item and pass it on to a collector.\n")?;
-    let timeline = Timeline::new();
-    let arrived = pipeline(args, &timeline);
-    let (elapsed, delivered) = (timeline.now(), arrived.len());
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    let blocked: Duration =
-        timeline.spans().iter().filter(|s| s.label == "blocked").map(|s| s.end - s.start).sum();
-    let took = |c| arrived.iter().filter(|d| d.consumer == c).count().to_string();
-    let shares: Vec<String> = (1..=consumers).map(took).collect();
-    let last = arrived.last().map_or(String::new(), |d| format!("{}{}", d.item.producer, d.item.n));
-    writeln!(
-        out,
-        "All {delivered} items arrived, in {}, the last {last}; each consumer took {} of them.",
-        human_duration(elapsed),
-        shares.join(", ")
-    )?;
-    // Claim backpressure only if the producers really waited (their blocked time is summed
-    // over both, so compare it with twice the run).
-    let verdict = if blocked > elapsed / 2 { BACKPRESSURE } else { ROOM };
-    writeln!(
-        out,
-        "The two producers spent {} in all blocked in send: {verdict}.\n",
-        human_duration(blocked)
-    )?;
-
-    let (each, mpsc_received) = (3, std_mpsc(3));
-    writeln!(
-        out,
-        "2. std mpsc: 2 producers, 1 consumer (its Receiver cannot be cloned): received {mpsc_received} of {} messages.",
-        2 * each
-    )?;
-    if args.common.json {
-        let (items, producers_blocked_s, pipeline_s) =
-            (2 * args.items, blocked.as_secs_f64(), elapsed.as_secs_f64());
-        print_json(&Summary { items, delivered, producers_blocked_s, pipeline_s, mpsc_received })?;
-    }
-    Ok(())
-}
-
 /// The pipeline: producers A and B → bounded channel → `consumers` workers → bounded channel
 /// → this thread, which collects. Returns what arrived, in the order it arrived.
 fn pipeline(args: &Args, timeline: &Timeline) -> Vec<Delivered> {
@@ -158,6 +111,53 @@ struct Item {
 struct Delivered {
     consumer: u32,
     item: Item,
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let work = human_duration(args.common.time_scale.secs(args.work));
+    let (items, room, consumers) = (args.items, args.capacity, args.consumers);
+    writeln!(
+        out,
+        "1. Pipeline: producers A and B send {items} items each into a channel with room for {room};"
+    )?;
+    writeln!(out, "{consumers} consumers take {work} per item and pass it on to a collector.\n")?;
+    let timeline = Timeline::new();
+    let arrived = pipeline(args, &timeline);
+    let (elapsed, delivered) = (timeline.now(), arrived.len());
+    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    let blocked: Duration =
+        timeline.spans().iter().filter(|s| s.label == "blocked").map(|s| s.end - s.start).sum();
+    let took = |c| arrived.iter().filter(|d| d.consumer == c).count().to_string();
+    let shares: Vec<String> = (1..=consumers).map(took).collect();
+    let last = arrived.last().map_or(String::new(), |d| format!("{}{}", d.item.producer, d.item.n));
+    writeln!(
+        out,
+        "All {delivered} items arrived, in {}, the last {last}; each consumer took {} of them.",
+        human_duration(elapsed),
+        shares.join(", ")
+    )?;
+    // Claim backpressure only if the producers really waited (their blocked time is summed
+    // over both, so compare it with twice the run).
+    let verdict = if blocked > elapsed / 2 { BACKPRESSURE } else { ROOM };
+    writeln!(
+        out,
+        "The two producers spent {} in all blocked in send: {verdict}.\n",
+        human_duration(blocked)
+    )?;
+
+    let (each, mpsc_received) = (3, std_mpsc(3));
+    writeln!(
+        out,
+        "2. std mpsc: 2 producers, 1 consumer (its Receiver cannot be cloned): received {mpsc_received} of {} messages.",
+        2 * each
+    )?;
+    if args.common.json {
+        let (items, producers_blocked_s, pipeline_s) =
+            (2 * args.items, blocked.as_secs_f64(), elapsed.as_secs_f64());
+        print_json(&Summary { items, delivered, producers_blocked_s, pipeline_s, mpsc_received })?;
+    }
+    Ok(())
 }
 
 /// What the run shows when the producers waited, and when they did not.

@@ -49,6 +49,48 @@ fn main() -> Result<()> {
     ok_if_stdout_closed(run(&args))
 }
 
+/// (a) Two threads append their items to one list, waiting 0.1 s (scaled) between appends.
+fn interleaved_list(scale: TimeScale) -> Vec<String> {
+    let list = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for name in ["A", "B"] {
+            let list = &list;
+            s.spawn(move || {
+                for i in 1..=4 {
+                    list.lock().expect("list lock poisoned").push(format!("{name}{i}"));
+                    thread::sleep(scale.secs(0.1));
+                }
+            });
+        }
+    });
+    list.into_inner().expect("list lock poisoned")
+}
+
+/// (b) Two threads each increment an atomic `increments` times with a separate load and
+/// store: `racy_increment` is `let n = counter.load(Relaxed); counter.store(n + 1, Relaxed);`
+/// (it lives in the chapter's library, `src/counter.rs`, so that `tests/loom.rs` can check
+/// every interleaving of the very same lines). The other thread can store in between.
+fn racy_total(increments: u64) -> u64 {
+    let counter = AtomicU64::new(0);
+    thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| (0..increments).for_each(|_| racy_increment(&counter)));
+        }
+    });
+    counter.load(Ordering::Relaxed)
+}
+
+/// The same with the counter behind a `Mutex`.
+fn locked_total(increments: u64) -> u64 {
+    let counter = Mutex::new(0);
+    thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| (0..increments).for_each(|_| locked_increment(&counter)));
+        }
+    });
+    counter.into_inner().expect("counter lock poisoned")
+}
+
 fn run(args: &Args) -> Result<()> {
     let mut out = out();
     writeln!(out, "(a) Two threads append A1..A4 and B1..B4 to one list, with waits between:")?;
@@ -102,45 +144,6 @@ struct Args {
     runs: u32,
     #[command(flatten)]
     common: Common,
-}
-
-/// (a) Two threads append their items to one list, waiting 0.1 s (scaled) between appends.
-fn interleaved_list(scale: TimeScale) -> Vec<String> {
-    let list = Mutex::new(Vec::new());
-    thread::scope(|s| {
-        for name in ["A", "B"] {
-            let list = &list;
-            s.spawn(move || {
-                for i in 1..=4 {
-                    list.lock().expect("list lock poisoned").push(format!("{name}{i}"));
-                    thread::sleep(scale.secs(0.1));
-                }
-            });
-        }
-    });
-    list.into_inner().expect("list lock poisoned")
-}
-
-/// (b) Two threads each increment an atomic `increments` times with a separate load and store.
-fn racy_total(increments: u64) -> u64 {
-    let counter = AtomicU64::new(0);
-    thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| (0..increments).for_each(|_| racy_increment(&counter)));
-        }
-    });
-    counter.load(Ordering::Relaxed)
-}
-
-/// The same with the counter behind a `Mutex`.
-fn locked_total(increments: u64) -> u64 {
-    let counter = Mutex::new(0);
-    thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| (0..increments).for_each(|_| locked_increment(&counter)));
-        }
-    });
-    counter.into_inner().expect("counter lock poisoned")
 }
 
 /// The `--json` output.

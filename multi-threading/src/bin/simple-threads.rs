@@ -36,7 +36,7 @@ use anyhow::Result;
 use clap::Parser;
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_json};
 use shared::timeline::{Timeline, terminal_width};
 use shared::waits::Random;
 
@@ -51,7 +51,7 @@ fn run(args: &Args) -> Result<()> {
     let seed = args.seed.unwrap_or_else(Random::clock_seed);
     let waits = random_waits(args.tasks, seed);
     let scale = args.common.time_scale;
-    let threads = if args.tasks == 1 { "1 thread" } else { &format!("{} threads", args.tasks) };
+    let threads = &plural(args.tasks.into(), "thread");
     writeln!(out, "Starting {threads} with random waits (--seed {seed}, time scale {scale}).\n")?;
 
     let timeline = Arc::new(Timeline::new());

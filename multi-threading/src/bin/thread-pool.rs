@@ -39,7 +39,7 @@ use clap::Parser;
 use multi_threading::pool::ThreadPool;
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{Table, human_duration, ok_if_stdout_closed, out, plural, print_json};
 use shared::timeline::{Timeline, terminal_width};
 
 fn main() -> Result<()> {
@@ -176,8 +176,8 @@ impl PoolSummary {
     fn line(&self, pool: &str) -> String {
         let names: BTreeSet<&String> = self.threads.iter().collect();
         let names: Vec<&str> = names.into_iter().map(String::as_str).collect();
-        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        let (jobs, threads) = (count(self.jobs, "job"), count(self.distinct_threads, "thread"));
+        let jobs = plural(self.jobs as u64, "job");
+        let threads = plural(self.distinct_threads as u64, "thread");
         format!("{pool}: {jobs} on {threads} ({})", names.join(", "))
     }
 }

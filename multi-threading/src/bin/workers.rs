@@ -51,6 +51,45 @@ fn main() -> Result<()> {
     ok_if_stdout_closed(run(&args))
 }
 
+/// Runs `jobs` on `workers` threads that pull from a channel; returns results in arrival order.
+fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Result<Vec<JobResult>> {
+    let (job_tx, job_rx) = channel::unbounded::<(usize, Range<u64>)>();
+    let (result_tx, result_rx) = channel::unbounded::<JobResult>();
+
+    // Queue every job, then drop the sender: a worker's loop ends when the queue is empty.
+    for (id, range) in jobs.iter().cloned().enumerate() {
+        job_tx.send((id, range))?;
+    }
+    drop(job_tx);
+
+    // Scoped threads may borrow `timeline`; the scope joins them all before it returns.
+    thread::scope(|scope| -> Result<()> {
+        for worker in 1..=workers {
+            let (job_rx, result_tx) = (job_rx.clone(), result_tx.clone());
+            let name = format!("worker-{worker}");
+            thread::Builder::new().name(name.clone()).spawn_scoped(scope, move || {
+                for (job, range) in job_rx {
+                    let primes = timeline.measure(&name, job.to_string(), || count_primes(range));
+                    // The receiver outlives every worker, so this send cannot fail.
+                    let _ = result_tx.send(JobResult { job, worker, primes });
+                }
+            })?;
+        }
+        Ok(())
+    })?;
+    // Every worker has finished and dropped its sender clone; drop ours and collect.
+    drop(result_tx);
+    Ok(result_rx.into_iter().collect())
+}
+
+/// What a worker sends back for each job it ran.
+#[derive(Debug, Serialize)]
+struct JobResult {
+    job: usize,
+    worker: usize,
+    primes: u64,
+}
+
 fn run(args: &Args) -> Result<()> {
     let mut out = out();
     let cores = thread::available_parallelism().map_or(2, |n| n.get());
@@ -142,45 +181,6 @@ struct Args {
     svg: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
-}
-
-/// What a worker sends back for each job it ran.
-#[derive(Debug, Serialize)]
-struct JobResult {
-    job: usize,
-    worker: usize,
-    primes: u64,
-}
-
-/// Runs `jobs` on `workers` threads that pull from a channel; returns results in arrival order.
-fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Result<Vec<JobResult>> {
-    let (job_tx, job_rx) = channel::unbounded::<(usize, Range<u64>)>();
-    let (result_tx, result_rx) = channel::unbounded::<JobResult>();
-
-    // Queue every job, then drop the sender: a worker's loop ends when the queue is empty.
-    for (id, range) in jobs.iter().cloned().enumerate() {
-        job_tx.send((id, range))?;
-    }
-    drop(job_tx);
-
-    // Scoped threads may borrow `timeline`; the scope joins them all before it returns.
-    thread::scope(|scope| -> Result<()> {
-        for worker in 1..=workers {
-            let (job_rx, result_tx) = (job_rx.clone(), result_tx.clone());
-            let name = format!("worker-{worker}");
-            thread::Builder::new().name(name.clone()).spawn_scoped(scope, move || {
-                for (job, range) in job_rx {
-                    let primes = timeline.measure(&name, job.to_string(), || count_primes(range));
-                    // The receiver outlives every worker, so this send cannot fail.
-                    let _ = result_tx.send(JobResult { job, worker, primes });
-                }
-            })?;
-        }
-        Ok(())
-    })?;
-    // Every worker has finished and dropped its sender clone; drop ours and collect.
-    drop(result_tx);
-    Ok(result_rx.into_iter().collect())
 }
 
 /// The figures of one run, printed with `--json`.
