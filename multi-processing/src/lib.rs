@@ -210,8 +210,11 @@ pub fn how_it_ended(status: ExitStatus) -> String {
         return format!("exited with code {code}{meaning}");
     }
     #[cfg(unix)]
-    if let Some(number) = std::os::unix::process::ExitStatusExt::signal(&status) {
-        return format!("killed by signal {number}{}", signal_name(number));
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(number) = status.signal() {
+            return format!("killed by signal {number}{}", signal_name(number));
+        }
     }
     format!("ended: {status}")
 }

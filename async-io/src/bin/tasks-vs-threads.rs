@@ -1,11 +1,10 @@
 //! The numeric answer to "what is the difference between async/await and threads?": the
 //! same N waits as tokio tasks on one thread, and as N OS threads, side by side.
 //!
-//! Both versions start N units that each wait `--wait-ms` (a stand-in for a network call),
-//! and measure the wall time, the cost of creating one unit, and the resident memory each
-//! unit adds while they all wait. Both sets of waits overlap — waiting costs no CPU either
-//! way — but a thread is an OS object with a stack of its own and a kernel scheduler entry,
-//! while a waiting task is a small struct that the event loop keeps in a list.
+//! Each starts N units that wait `--wait-ms` (a stand-in for a network call), and measures the
+//! wall time, the cost of creating one unit, and the memory each adds while they all wait.
+//! Both overlap their waits, but a thread is an OS object with a stack and a scheduler entry,
+//! and a waiting task is a small struct in the event loop's list.
 //!
 //! Mirrors: the question at the heart of the Python original: "what is the difference between
 //! async/await and multi-threading?"

@@ -1,10 +1,9 @@
 //! Two child processes work at the same time: one squares the numbers, the other cubes them.
 //!
-//! The parent starts its own executable twice (`/proc/self/exe` on Linux, else `current_exe()`), with a hidden
-//! `--worker square` or `--worker cube` argument that gives the copy its role. One binary,
-//! two roles: parent and child cannot drift apart, and there is nothing else to build or
-//! install. Every process example in this chapter starts its children this way, through the
-//! crate's small library (`Worker::start`, and `exit_with_parent` in the child).
+//! The parent starts its own executable twice, with a hidden `--worker square` or
+//! `--worker cube` that gives the copy its role: one binary, two roles, nothing else to build.
+//! Every process example here starts its children this way (the library's `Worker::start`,
+//! and `exit_with_parent` in the child).
 //!
 //! Each child has its own memory, so it cannot hand back a `Vec`: it writes its results —
 //! and the spans of its timeline, on the parent's clock — as one line of JSON to its

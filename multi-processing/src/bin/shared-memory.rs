@@ -10,8 +10,7 @@
 //! step): another process may write those bytes at any moment, and atomics are the type that
 //! two parties may read and write at once, lock-free, so across processes too.
 //!
-//! Mirrors: `Multiprocessing.md` (`Value` and `Array`: a child writes squares into a shared
-//! array and their sum into a shared value) of the Python original.
+//! Mirrors: `Multiprocessing.md` (`Value` and `Array`) of the Python original.
 //!
 //! Run with:
 //!

@@ -9,8 +9,7 @@
 //! - partial sums: each thread counts on its own, and adds its count to the total once, at
 //!   the end. Nothing is shared while counting, so nothing is contended.
 //!
-//! All three end exact; the table shows what that cost. The cheapest lock is the one you
-//! don't take: share less, and combine results at the end.
+//! All three end exact; the table shows the cost. The cheapest lock is the one not taken.
 //!
 //! Mirrors: `lockRelease.py` and the `Lock` of the Python original's `Threading.md`.
 //!

@@ -1,13 +1,10 @@
 //! Data parallelism with rayon: change `iter` to `par_iter`, and the work spreads over the
 //! cores — no threads, channels or jobs to manage. It pays only when there is enough work.
 //!
-//! The primes below `--limit` are counted four ways: on one thread; with rayon's `par_iter`;
-//! with `rayon::join`, which splits the range in two, counts both halves in parallel, and
-//! recurses; and with the hand-made channel of `workers` (threads pulling balanced jobs),
-//! for comparison. rayon cuts the work into pieces itself and balances them by *work
-//! stealing*: each thread has its own queue of pieces, and an idle thread takes pieces from
-//! a busy one's queue. Then a tiny input (`--tiny`, the primes below 1,000): there, waking the
-//! other threads costs more than the work, and the parallel version is slower.
+//! The primes below `--limit` are counted on one thread; with `par_iter`; with `rayon::join`
+//! (split in two, count both halves in parallel, recurse); and with `workers`' hand-made
+//! channel. rayon balances its pieces by *work stealing*: an idle thread takes pieces from a
+//! busy one's queue. On a tiny input (`--tiny`), waking the threads costs more than the work.
 //!
 //! Mirrors: nothing in the Python original, which could not run threads in parallel.
 //!
