@@ -399,10 +399,9 @@ pub fn connect_to_parent<T: Serialize>(name: &str, first: T) -> io::Result<()> {
 #[allow(unsafe_code)]
 pub fn mapped_atomics<A: Atomic64>(map: &memmap2::MmapRaw) -> &[A] {
     let len = map.len() / size_of::<A>();
-    // SAFETY: the mapping holds `len` × 8 bytes from a page boundary, so it is aligned for
-    // `A`, and any 8 bytes are a valid `A` (an `AtomicU64` or `AtomicI64`: `Atomic64` is
-    // sealed). The slice borrows `map`, so it cannot outlive the mapping; and other processes
-    // change the bytes only through atomic operations, which is what `A` expects.
+    // Any 8 bytes are a valid `A` (an `AtomicU64` or `AtomicI64`: `Atomic64` is sealed).
+    // SAFETY: `len` × 8 bytes from a page boundary, so aligned for `A`; the slice borrows `map`,
+    // so it cannot outlive the mapping; other processes change the bytes only atomically.
     unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<A>(), len) }
 }
 
