@@ -32,7 +32,7 @@
 //! For memory shared by mapping a file, and for cross-process locks, [`ScratchFile`] makes
 //! the file and removes it on every way out the program controls.
 
-// `unsafe` is denied in this crate (Cargo.toml), and allowed on one function: `mapped_atomics`.
+// `unsafe` is denied in this crate (Cargo.toml), and allowed on one function: `SharedMemory::atomics`.
 
 pub mod pool;
 
@@ -134,13 +134,13 @@ pub struct ChildRole {
     #[arg(long = "worker", hide = true, value_name = "ROLE")]
     role: Option<String>,
     /// Internal: the parent's one-shot server
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, requires = "role")]
     connect: Option<String>,
     /// Internal: the parent's timeline origin
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, requires = "role")]
     clock: Option<String>,
     /// Internal: a file the parent shares with the child
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, requires = "role")]
     file: Option<PathBuf>,
 }
 
@@ -390,19 +390,29 @@ pub fn connect_to_parent<T: Serialize>(name: &str, first: T) -> io::Result<()> {
     sender.send(Hello::Ready(first)).map_err(io::Error::other)
 }
 
-/// A file that several processes map, seen as a slice of 64-bit atomics: how this chapter
-/// shares numbers in memory between processes (`shared-memory`, `bank-balance`). The one
-/// `unsafe` block of the chapter is here, so that the binaries need none.
-///
-/// Every process must touch the bytes only through these atomics (they may race, as atomics
-/// may), and none may shrink the file while it is mapped.
-#[allow(unsafe_code)]
-pub fn mapped_atomics<A: Atomic64>(map: &memmap2::MmapRaw) -> &[A] {
-    let len = map.len() / size_of::<A>();
-    // Any 8 bytes are a valid `A` (an `AtomicU64` or `AtomicI64`: `Atomic64` is sealed).
-    // SAFETY: `len` × 8 bytes from a page boundary, so aligned for `A`; the slice borrows `map`,
-    // so it cannot outlive the mapping; other processes change the bytes only atomically.
-    unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<A>(), len) }
+/// A file mapped into memory, read-write and shared with every process that maps it too: how
+/// this chapter shares numbers between processes (`shared-memory`, `bank-balance`), seen as a
+/// slice of 64-bit atomics. The chapter's one `unsafe` block is here, so that no binary needs one.
+#[derive(Debug)]
+pub struct SharedMemory(memmap2::MmapRaw);
+
+impl SharedMemory {
+    /// Maps all of `file`, which must be open for reading and writing, from its first byte.
+    pub fn map(file: &File) -> io::Result<SharedMemory> {
+        memmap2::MmapRaw::map_raw(file).map(SharedMemory)
+    }
+
+    /// The mapping as atomics (bytes past the last whole 8 are left out). Every process must
+    /// touch these bytes only through atomics, as here, and none may shrink the file while
+    /// it is mapped (the OS would answer a touch past its end with `SIGBUS`).
+    #[allow(unsafe_code)]
+    pub fn atomics<A: Atomic64>(&self) -> &[A] {
+        let len = self.0.len() / size_of::<A>();
+        // Any 8 bytes are a valid `A` (an `AtomicU64` or `AtomicI64`: `Atomic64` is sealed).
+        // SAFETY: `map` mapped the file writable from offset 0: page-aligned, so aligned for `A`,
+        // `len` × 8 bytes long; the slice borrows `self`; other processes write only atomically.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<A>(), len) }
+    }
 }
 
 /// A start line in shared memory: adds this process to `ready`, then waits until `parties`
@@ -422,7 +432,7 @@ pub fn wait_for_each_other(ready: &std::sync::atomic::AtomicI64, parties: i64) -
     Ok(())
 }
 
-/// The atomics [`mapped_atomics`] can hand out: 8 bytes, any bits a valid value.
+/// The atomics [`SharedMemory::atomics`] can hand out: 8 bytes, any bits a valid value.
 pub trait Atomic64: Sync + sealed::Sealed {}
 impl Atomic64 for std::sync::atomic::AtomicU64 {}
 impl Atomic64 for std::sync::atomic::AtomicI64 {}

@@ -2,10 +2,10 @@
 //! few long-lived worker processes and returns the results in the order of the jobs.
 //!
 //! Starting a process costs about a millisecond, so the pool starts its workers once and
-//! reuses them. Two things Python's pool does not do: a worker that dies is replaced and the
-//! task it was running is retried, once (`multiprocessing.Pool` can hang for ever when a worker
-//! dies; `concurrent.futures` gives up with `BrokenProcessPool`); and the retry is *at least
-//! once*: a task that had side effects before its worker died has them twice.
+//! reuses them. Unlike Python's, a worker that dies is replaced and the task it was running is
+//! retried, once (`multiprocessing.Pool` can hang for ever when a worker dies;
+//! `concurrent.futures` gives up with `BrokenProcessPool`). The retry makes a task run *at
+//! least once*: one that had side effects before its worker died has them twice.
 //!
 //! The pool is generic over the job `J` and the result `R`, which travel between processes as
 //! ipc-channel messages (serde). A function cannot travel between Rust processes, so a
@@ -25,6 +25,7 @@ use std::marker::PhantomData;
 use std::num::NonZeroU32;
 
 use anyhow::{Context, Result, ensure};
+use ipc_channel::IpcError;
 use ipc_channel::ipc::{self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -38,7 +39,8 @@ pub const ROLE: &str = "worker";
 
 /// A job on its way to a worker, with its place in [`Pool::map`]'s input.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Task<J> {
+struct Task<J> {
+    /// Where its result goes in `map`'s output, from 0 (a `Death` numbers tasks from 1).
     index: usize,
     /// Whether a worker already died running this task: this is its one retry.
     retry: bool,
@@ -46,9 +48,10 @@ pub struct Task<J> {
 }
 
 /// A pool worker's `main`, in a process started by a [`Pool`] (with `--connect NAME`): it
-/// ends with its parent ([`exit_with_parent`]), runs `initializer` once, connects to the pool,
-/// then does each job it is sent with `work(job, retry)` and sends back the result, until the
-/// pool hangs up. `retry` is true when a worker already died running that job.
+/// ends with its parent ([`exit_with_parent`]), connects to the pool, runs `initializer` once
+/// (after connecting, so that a slow one cannot miss the connection deadline), then does each
+/// job it is sent with `work(job, retry)` and sends back the result, until the pool hangs up.
+/// `retry` is true when a worker already died running that job.
 pub fn serve<J, R>(
     connect: &str,
     initializer: impl FnOnce(),
@@ -59,16 +62,20 @@ where
     R: Serialize + DeserializeOwned,
 {
     exit_with_parent();
-    initializer();
     let (task_sender, tasks) = ipc::channel::<Task<J>>()?;
     let (results, results_receiver) = ipc::channel::<R>()?;
     connect_to_parent(connect, (task_sender, results_receiver))?;
+    initializer();
     let mut serve = || -> Result<()> {
-        // The pool ends a worker by dropping its task sender: then `recv` fails.
-        while let Ok(task) = tasks.recv() {
+        loop {
+            let task = match tasks.recv() {
+                Ok(task) => task,
+                // The pool ends a worker by dropping its task sender.
+                Err(IpcError::Disconnected) => return Ok(()),
+                Err(err) => return Err(err.into()),
+            };
             results.send(work(task.job, task.retry))?;
         }
-        Ok(())
     };
     // A failed send means the pool is gone: the worker ends without a word.
     quiet_if_hung_up(serve())
@@ -108,6 +115,8 @@ pub struct Pool<J, R> {
     pub retired: u32,
     /// The workers that died, in the order the pool found out.
     pub deaths: Vec<Death>,
+    /// Set while `map` runs: a `map` that failed leaves tasks in flight, so the pool is done.
+    broken: bool,
     _results: PhantomData<R>,
 }
 
@@ -134,18 +143,21 @@ where
 {
     /// Starts `workers` worker processes: this binary again, in the role [`ROLE`].
     pub fn new(workers: u32, max_tasks: Option<NonZeroU32>) -> Result<Self> {
-        let results = IpcReceiverSet::new()?;
-        let (slots, deaths) = (HashMap::new(), Vec::new());
-        let mut pool =
-            Pool { slots, results, max_tasks, retired: 0, deaths, _results: PhantomData };
+        ensure!(workers > 0, "a pool needs at least one worker");
+        let (results, slots, deaths) = (IpcReceiverSet::new()?, HashMap::new(), Vec::new());
+        let (retired, broken, _results) = (0, false, PhantomData);
+        let mut pool = Pool { slots, results, max_tasks, retired, deaths, broken, _results };
         for _ in 0..workers {
             pool.start_worker()?;
         }
         Ok(pool)
     }
 
-    /// Runs every job on the workers; the results come back in the order of `jobs`.
+    /// Runs every job on the workers; the results come back in the order of `jobs`. After an
+    /// error, the pool is of no more use (its workers may still be busy): make a new one.
     pub fn map(&mut self, jobs: impl IntoIterator<Item = J>) -> Result<Vec<R>> {
+        ensure!(!self.broken, "this pool failed in an earlier map: make a new one");
+        self.broken = true;
         let mut queue: VecDeque<Task<J>> = (jobs.into_iter().enumerate())
             .map(|(index, job)| Task { index, retry: false, job })
             .collect();
@@ -164,7 +176,7 @@ where
                     }
                     // A retired worker's channel closes too, but it has left `slots`.
                     IpcSelectionResult::ChannelClosed(id) if self.slots.contains_key(&id) => {
-                        if let Some(mut task) = self.replace(id)?.lost {
+                        if let Some(mut task) = self.replace(id, false)?.lost {
                             let number = task.index + 1;
                             ensure!(!task.retry, "task {number} crashed two workers: giving up");
                             task.retry = true;
@@ -175,6 +187,7 @@ where
                 }
             }
         }
+        self.broken = false;
         Ok(results.into_iter().map(|r| r.expect("every task came back")).collect())
     }
 
@@ -187,29 +200,33 @@ where
             if self.max_tasks.is_some_and(|max| self.slots[&id].done >= max.get()) {
                 // Retired when it is needed again, not before. One found dead by then is a
                 // death (`replace` recorded it), not a retirement.
-                let replaced = self.replace(id)?;
+                let replaced = self.replace(id, true)?;
                 self.retired += u32::from(!replaced.died);
                 id = replaced.id;
             }
             let slot = self.slots.get_mut(&id).context("no such worker")?;
             if slot.tasks.send(task.clone()).is_err() {
-                // Dead or broken: make sure it is dead; its closed channel retries the task.
+                // Dead or broken: make sure it is dead (its closed channel gets it replaced),
+                // and give the task, which it never had, to the next worker.
                 let _ = slot.worker.child().kill();
+                queue.push_front(task);
+                continue;
             }
             slot.busy = Some(task);
         }
         Ok(())
     }
 
-    /// Ends worker `id` (or reaps it, if it died) and starts another in its place; a death is
-    /// recorded in `deaths`.
-    fn replace(&mut self, id: u64) -> Result<Replaced<J>> {
+    /// Ends worker `id` (or reaps it, if it died) and starts another in its place. A worker
+    /// that ended when the pool had not `asked` it to, however it ended, is a death, recorded
+    /// in `deaths`.
+    fn replace(&mut self, id: u64, asked: bool) -> Result<Replaced<J>> {
         let Slot { worker, tasks, busy, .. } = self.slots.remove(&id).context("no such worker")?;
         drop(tasks); // Its `recv` fails and a live worker exits; a dead one has ended already.
         let pid = worker.id();
         let status = worker.wait()?;
         let new_id = self.start_worker()?;
-        let died = !status.success();
+        let died = !asked || !status.success();
         if died {
             let replaced_by = self.slots[&new_id].worker.id();
             let lost_task = busy.as_ref().map(|task| task.index + 1);
@@ -239,7 +256,8 @@ where
     }
 
     /// Lets every worker finish and exit (Python's `close()` and `join()`); an error if one
-    /// did not exit cleanly. (Dropping the pool instead kills the workers.)
+    /// did not exit cleanly. Like `join()`, it waits as long as a worker's task takes.
+    /// (Dropping the pool instead kills the workers, as `terminate()` does.)
     pub fn close(self) -> Result<()> {
         // Every task sender is dropped first, so that all workers end at once.
         let workers: Vec<Worker> = self.slots.into_values().map(|slot| slot.worker).collect();

@@ -37,8 +37,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
-use memmap2::MmapRaw;
-use multi_processing::{ChildRole, ScratchFile, Worker, connect_to_parent, mapped_atomics};
+use multi_processing::{ChildRole, ScratchFile, SharedMemory, Worker, connect_to_parent};
 use multi_processing::{exit_with_parent, quiet_if_hung_up, wait_for_each_other};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -63,8 +62,8 @@ fn run_parent(args: &Args) -> Result<()> {
     writeln!(out(), "in shared memory; {runs} of each variant.\n({})\n", build_note())?;
     // The balance and a start line, in a file that both children map (and lock, when locked).
     let mut memory = ScratchFile::new("bank-balance-", 2 * size_of::<AtomicI64>() as u64)?;
-    let map = MmapRaw::map_raw(memory.file())?;
-    let [balance, ready] = mapped_atomics::<AtomicI64>(&map) else { bail!("two numbers") };
+    let map = SharedMemory::map(memory.file())?;
+    let [balance, ready] = map.atomics::<AtomicI64>() else { bail!("two numbers") };
     let children = [Role::Withdraw, Role::Deposit].map(|role| start_child(role, memory.path()));
     let children = children.into_iter().collect::<Result<Vec<_>>>()?;
     memory.unlink()?; // Both children have the file open: its name can go.
@@ -120,8 +119,8 @@ fn run_once(variant: Variant, balance: &AtomicI64, file: &File, delta: i64, n: u
 fn run_child(role: Role, name: &str, memory: &Path) -> Result<()> {
     // This process's own open of the file: only separate opens' locks exclude each other.
     let file = OpenOptions::new().read(true).write(true).open(memory)?;
-    let map = MmapRaw::map_raw(&file)?;
-    let [balance, ready] = mapped_atomics::<AtomicI64>(&map) else { bail!("two numbers") };
+    let map = SharedMemory::map(&file)?;
+    let [balance, ready] = map.atomics::<AtomicI64>() else { bail!("two numbers") };
     let (runs_sender, runs) = ipc::channel::<(Variant, u32)>()?;
     let (done, done_receiver) = ipc::channel::<u64>()?;
     connect_to_parent(name, Ends { runs: runs_sender, done: done_receiver })?;

@@ -6,7 +6,7 @@
 //! writes numbers into the array and says "go"; the child squares them in place, writes their
 //! sum into the value and says "done". The messages carry no data: they say when to look.
 //!
-//! Every slot is an `AtomicU64` (the library's `mapped_atomics`, the chapter's one `unsafe`
+//! Every slot is an `AtomicU64` (the library's `SharedMemory`, the chapter's one `unsafe`
 //! step): another process may write those bytes at any moment, and atomics are the type that
 //! two parties may read and write at once, lock-free, so across processes too.
 //!
@@ -37,8 +37,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use anyhow::{Context, Result};
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
-use memmap2::MmapRaw;
-use multi_processing::{ChildRole, ScratchFile, Worker, connect_to_parent, mapped_atomics};
+use multi_processing::{ChildRole, ScratchFile, SharedMemory, Worker, connect_to_parent};
 use multi_processing::{exit_with_parent, quiet_if_hung_up};
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, plural, print_json};
@@ -57,9 +56,8 @@ fn main() -> Result<()> {
 /// The child: map the file, say so, then square the array in place when told to.
 fn run_child(name: &str, path: &std::path::Path) -> Result<()> {
     let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
-    let map = MmapRaw::map_raw(&file)?;
-    let (value, array) =
-        mapped_atomics::<AtomicU64>(&map).split_first().context("an empty region")?;
+    let map = SharedMemory::map(&file)?;
+    let (value, array) = map.atomics::<AtomicU64>().split_first().context("an empty region")?;
     let (go_sender, go) = ipc::channel::<()>()?;
     let (done, done_receiver) = ipc::channel::<u32>()?;
     connect_to_parent(name, (go_sender, done_receiver))?;
@@ -85,9 +83,8 @@ fn run_parent(args: &Args) -> Result<()> {
     let mut out = out();
     let bytes = (1 + args.numbers.len()) * size_of::<AtomicU64>();
     let mut file = ScratchFile::new("shared-memory-", bytes as u64)?;
-    let map = MmapRaw::map_raw(file.file())?;
-    let (value, array) =
-        mapped_atomics::<AtomicU64>(&map).split_first().context("an empty region")?;
+    let map = SharedMemory::map(file.file())?;
+    let (value, array) = map.atomics::<AtomicU64>().split_first().context("an empty region")?;
     let dir = file.path().parent().context("no directory")?.display().to_string();
     let numbers = plural(array.len() as u64, "number");
     writeln!(
