@@ -141,9 +141,12 @@ where
     J: Clone + Serialize + DeserializeOwned + Send + 'static,
     R: Serialize + DeserializeOwned + Send + 'static,
 {
-    /// Starts `workers` worker processes: this binary again, in the role [`ROLE`].
-    pub fn new(workers: u32, max_tasks: Option<NonZeroU32>) -> Result<Self> {
+    /// Starts `workers` worker processes: this binary again, in the role [`ROLE`]. With
+    /// `max_tasks`, each is retired after that many tasks.
+    pub fn new(workers: u32, max_tasks: Option<u32>) -> Result<Self> {
         ensure!(workers > 0, "a pool needs at least one worker");
+        let max_tasks = max_tasks.map(|max| NonZeroU32::new(max).context("max_tasks of 0"));
+        let max_tasks = max_tasks.transpose()?;
         let (results, slots, deaths) = (IpcReceiverSet::new()?, HashMap::new(), Vec::new());
         let (retired, broken, _results) = (0, false, PhantomData);
         let mut pool = Pool { slots, results, max_tasks, retired, deaths, broken, _results };

@@ -92,9 +92,12 @@ fn the_pipe_delivers_every_message_in_order_then_end() {
 fn a_message_that_would_end_the_pipe_early_is_refused() {
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_child-processes"))
         .with_file_name(format!("pipe{}", std::env::consts::EXE_SUFFIX));
-    let output = Command::new(exe).args(["a", "END"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("may not be \"END\""));
+    // "END", and what the line framing cannot carry: a line break, a carriage return.
+    for bad in ["END", "a\nb", "\r", "a\rb"] {
+        let output = Command::new(&exe).args(["ok", bad]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{bad:?}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("may not be \"END\""));
+    }
 }
 
 #[test]

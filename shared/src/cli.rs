@@ -22,7 +22,9 @@ use crate::waits::TimeScale;
 pub struct Common {
     /// Multiply every simulated wait by F, from 0 to 1000 (0.01 runs the waits 100× faster;
     /// binaries without simulated waits accept it and change nothing)
-    #[arg(long, value_name = "F", default_value = "1")]
+    // `allow_hyphen_values`: a value such as `-inf`, which is no number to clap, still reaches
+    // the parser and gets its message, instead of "unexpected argument '-i'".
+    #[arg(long, value_name = "F", default_value = "1", allow_hyphen_values = true)]
     pub time_scale: TimeScale,
 
     /// Also print the run's figures as one JSON object, on the last line of stdout
@@ -92,6 +94,8 @@ mod tests {
                 "'--time-scale <F>': expected a number from 0 to 1000",
             ),
             (&["demo", "--time-scale", "NaN"], "number from 0 to 1000"),
+            // Not a number to clap, which would otherwise take it for a flag `-i`.
+            (&["demo", "--time-scale", "-inf"], "number from 0 to 1000"),
             (&["demo", "--time-scale", "fast"], "number from 0 to 1000"),
         ] {
             let err = Demo::try_parse_from(bad).unwrap_err();

@@ -42,9 +42,13 @@ use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_jso
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if args.messages.iter().any(|m| m == "END" || m.contains('\n')) {
+    // The framing is one message per line: a line break, or a carriage return (which a line
+    // reader drops before a line break), would change the message on its way.
+    if args.messages.iter().any(|m| m == "END" || m.contains(['\n', '\r'])) {
         // Not a clap error, but the same exit code: the value cannot be sent as asked.
-        eprintln!("error: a message may not be \"END\" or contain a line break");
+        eprintln!(
+            "error: a message may not be \"END\" or contain a line break or a carriage return"
+        );
         std::process::exit(2);
     }
     if args.child.is("send") {
@@ -135,11 +139,8 @@ fn receive(args: &Args) -> Result<()> {
             plural(received.len() as u64, "message")
         )
     } else {
-        format!(
-            "Only {} of {} arrived as sent.",
-            received.len(),
-            plural(args.messages.len() as u64, "message")
-        )
+        let same = received.iter().zip(&args.messages).filter(|(got, sent)| got == sent).count();
+        format!("Only {same} of {} arrived as sent.", plural(args.messages.len() as u64, "message"))
     };
     writeln!(
         out,

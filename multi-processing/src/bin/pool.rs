@@ -30,7 +30,7 @@
 //! ```
 
 use std::io::Write;
-use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
+use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -107,7 +107,7 @@ fn run(args: &Args) -> Result<()> {
         writeln!(out(), "\nThe pools replaced {died} that died and retried their tasks.")?;
     }
     // `--max-tasks-per-child` below half the tasks makes the pool start a process every few.
-    let restarts = args.max_tasks_per_child.filter(|max| (max.get() as usize) < run.tasks / 2);
+    let restarts = args.max_tasks_per_child.filter(|&max| (max as usize) < run.tasks / 2);
     let known_cost = restarts.map(|_| "--max-tasks-per-child started many processes".into());
     let (speedup, ideal) = (run.speedup, (workers as usize).min(cores));
     let took = Duration::from_secs_f64(run.parallel_s);
@@ -139,7 +139,7 @@ fn map_squares(args: &Args, run: &mut Summary) -> Result<()> {
 
 /// Part 2: the primes below `--limit` on a new pool, its start-up timed too, then alone.
 fn count_primes_both_ways(args: &Args, run: &mut Summary) -> Result<()> {
-    let limit = args.limit.get();
+    let limit = args.limit;
     let ranges = split_balanced(0..limit, (8 * run.workers as usize).min(limit as usize));
     let (below, tasks) = (thousands(limit), plural(ranges.len() as u64, "task"));
     writeln!(out(), "\nCounting the primes below {below} in {tasks}: on a new pool, then alone.")?;
@@ -170,14 +170,15 @@ struct Args {
     #[arg(long, value_name = "N≤64", value_parser = clap::value_parser!(u32).range(1..=64))]
     workers: Option<u32>,
     /// Replace a worker after it has run this many tasks [default: never]
-    #[arg(long, value_name = "N≥1")]
-    max_tasks_per_child: Option<NonZeroU32>,
+    #[arg(long, value_name = "N≤1000000", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_tasks_per_child: Option<u32>,
     /// In part 1, the worker that gets input N aborts (the first time): watch the pool recover
     #[arg(long, value_name = "N≤5", value_parser = clap::value_parser!(u64).range(1..=5))]
     crash_on: Option<u64>,
-    /// Count the primes below N, on the pool and in one process
-    #[arg(long, value_name = "N≥1", default_value = "10000000")]
-    limit: NonZeroU64,
+    /// Count the primes below N, on the pool and in one process (4,000,000,000 takes minutes)
+    #[arg(long, value_name = "N≤4000000000", default_value = "10000000",
+          value_parser = clap::value_parser!(u64).range(1..=4_000_000_000))]
+    limit: u64,
     #[command(flatten)]
     common: Common,
     #[command(flatten)]

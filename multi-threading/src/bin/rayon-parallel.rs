@@ -30,7 +30,6 @@
 //! ```
 
 use std::io::Write;
-use std::num::NonZeroU64;
 use std::ops::Range;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -53,7 +52,7 @@ fn main() -> Result<()> {
 
 fn run(args: &Args) -> Result<()> {
     let mut out = out();
-    let (limit, tiny) = (args.limit.get(), args.tiny.get());
+    let (limit, tiny) = (args.limit, args.tiny);
     let load = load_average(); // Before we add to it.
     // Asking for the thread count starts rayon's global pool now, outside the timings.
     let threads = rayon::current_num_threads();
@@ -130,12 +129,14 @@ fn run(args: &Args) -> Result<()> {
 /// Count primes with rayon's par_iter and join, against one thread and a hand-made channel.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Count the primes below N
-    #[arg(long, value_name = "N≥1", default_value = "10000000")]
-    limit: NonZeroU64,
+    /// Count the primes below N (4,000,000,000 takes minutes)
+    #[arg(long, value_name = "N≤4000000000", default_value = "10000000",
+          value_parser = clap::value_parser!(u64).range(1..=4_000_000_000))]
+    limit: u64,
     /// The tiny input, where parallelism does not pay: the primes below N
-    #[arg(long, value_name = "N≥1", default_value = "1000")]
-    tiny: NonZeroU64,
+    #[arg(long, value_name = "N≤1000000", default_value = "1000",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    tiny: u64,
     #[command(flatten)]
     common: Common,
 }

@@ -30,7 +30,6 @@
 //! ```
 
 use std::io::Write;
-use std::num::{NonZeroU64, NonZeroUsize};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::thread;
@@ -93,10 +92,10 @@ struct JobResult {
 fn run(args: &Args) -> Result<()> {
     let mut out = out();
     let cores = thread::available_parallelism().map_or(2, |n| n.get());
-    let workers = args.workers.map_or(cores, NonZeroUsize::get);
-    let limit = args.limit.get();
+    let workers = args.workers.map_or(cores, |n| n as usize);
+    let limit = args.limit;
     // No more jobs than numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
-    let jobs = args.jobs.map_or(8 * workers, NonZeroUsize::get);
+    let jobs = args.jobs.map_or(8 * workers, |n| n as usize);
     let jobs = jobs.min(usize::try_from(limit).unwrap_or(usize::MAX));
     let jobs = split_balanced(0..limit, jobs);
     writeln!(
@@ -168,14 +167,15 @@ fn run(args: &Args) -> Result<()> {
 #[derive(Debug, Parser)]
 struct Args {
     /// Worker threads [default: the number of cores]
-    #[arg(long, value_name = "N≥1")]
-    workers: Option<NonZeroUsize>,
+    #[arg(long, value_name = "N≤1024", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    workers: Option<u32>,
     /// Jobs to cut the work into [default: 8 per worker]
-    #[arg(long, value_name = "N≥1")]
-    jobs: Option<NonZeroUsize>,
-    /// Count the primes below N
-    #[arg(long, value_name = "N≥1", default_value = "10000000")]
-    limit: NonZeroU64,
+    #[arg(long, value_name = "N≤100000", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    jobs: Option<u32>,
+    /// Count the primes below N (4,000,000,000 takes minutes)
+    #[arg(long, value_name = "N≤4000000000", default_value = "10000000",
+          value_parser = clap::value_parser!(u64).range(1..=4_000_000_000))]
+    limit: u64,
     /// Also draw the timeline as an SVG file
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
