@@ -152,7 +152,10 @@ impl ChildRole {
         Some(R::from_str(role, false).unwrap_or_else(|_| {
             let roles = R::value_variants().iter().filter_map(|r| r.to_possible_value());
             let roles: Vec<String> = roles.map(|r| format!("'{}'", r.get_name())).collect();
-            usage_error(&format!("'{role}' is not a role of this binary: {}", roles.join(", ")))
+            usage_error(&format!(
+                "invalid value '{role}' for '--worker': its roles are {}",
+                roles.join(", ")
+            ))
         }))
     }
 
@@ -161,7 +164,10 @@ impl ChildRole {
         let given = self.role.as_deref()?;
         let known = roles.iter().find(|&&role| role == given);
         Some(known.unwrap_or_else(|| {
-            usage_error(&format!("'{given}' is not a role of this binary: {}", roles.join(", ")))
+            usage_error(&format!(
+                "invalid value '{given}' for '--worker': its roles are {}",
+                roles.join(", ")
+            ))
         }))
     }
 
@@ -170,9 +176,9 @@ impl ChildRole {
         match self.role.as_deref() {
             None => false,
             Some(given) if given == role => true,
-            Some(given) => {
-                usage_error(&format!("'{given}' is not a role of this binary: '{role}'"))
-            }
+            Some(given) => usage_error(&format!(
+                "invalid value '{given}' for '--worker': its role is '{role}'"
+            )),
         }
     }
 

@@ -252,8 +252,9 @@ where
     pub fn what_happened(&self) -> String {
         let mut text: String = self.deaths.iter().map(|death| format!("{death}\n")).collect();
         if let (Some(max), n @ 1..) = (self.max_tasks, self.retired) {
-            let (workers, tasks) = (plural(n.into(), "worker"), plural(max.get().into(), "task"));
-            text += &format!("{workers} retired after {tasks} each, and replaced.\n");
+            let tasks = plural(max.get().into(), "task");
+            let who = if n == 1 { "1 worker was".into() } else { format!("{n} workers were") };
+            text += &format!("{who} retired after {tasks} and replaced.\n");
         }
         text
     }

@@ -243,6 +243,13 @@ fn bad_values_exit_2_naming_the_flag() {
         assert_eq!(output.status.code(), Some(2), "{bin} {flag} {value}: {stderr}");
         assert!(stderr.contains(&format!("'{flag} <")) && !stderr.contains("panicked"), "{stderr}");
     }
+    // The hidden child role is checked too: an unknown one is a usage error, not a child.
+    for bin in ["pipe", "separate-memory", "manager", "shared-memory", "pool", "queue"] {
+        let output = Command::new(exe(bin)).args(["--worker", "bogus"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bin}: {stderr}");
+        assert!(stderr.contains("invalid value 'bogus' for '--worker'"), "{bin}: {stderr}");
+    }
     // A positional value out of range names its range, not only "invalid digit".
     let output = Command::new(exe("shared-memory")).arg("-1").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

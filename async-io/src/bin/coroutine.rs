@@ -20,7 +20,7 @@
 //! Expected output:
 //!
 //! ```text
-//! 1-3. A state machine written by hand, polled by a hand-written executor:
+//! A state machine written by hand (TwoSteps), polled by an executor written by hand:
 //!   0.00 s  poll: step one; a Delay starts its timer
 //!   0.00 s  poll: the Delay is Pending, so TwoSteps returns Pending
 //!   0.00 s  executor: Pending, so the thread parks until something wakes it
@@ -48,9 +48,9 @@ fn main() -> Result<()> {
 
 fn run(args: &Args) -> Result<()> {
     let wait = args.common.time_scale.secs(0.5);
-    say("1-3. A state machine written by hand, polled by a hand-written executor:");
+    say("A state machine written by hand (TwoSteps), polled by an executor written by hand:");
     let first = block_on(TwoSteps::Start { wait });
-    say(&format!("         -> {first}\n\n4. The same as an async fn, on the same executor:"));
+    say(&format!("         -> {first}\n\nThe same as an async fn, on the same executor:"));
     let second = block_on(two_steps(wait));
     say(&format!("         -> {second}\n"));
     say("The future ran only when polled, paused at each Pending and resumed where it");

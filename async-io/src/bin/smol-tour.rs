@@ -144,7 +144,7 @@ async fn relay(numbers: u64, stages: u64) -> u64 {
 /// Part 3: `relay` on tokio and on smol, unchanged; the time each took.
 fn same_future_on_both(tokio_rt: &Runtime) -> Result<(u64, BTreeMap<&'static str, f64>)> {
     let (numbers, stages) = (100_000, 10);
-    let what = format!("{} numbers through {stages} channels", thousands(numbers));
+    let what = format!("0..{} through {stages} stages that each add 1", thousands(numbers));
     writeln!(out(), "\n3. One async fn that uses only `futures` ({what}), on both:\n")?;
     let on_tokio = timed(|| tokio_rt.block_on(relay(numbers, stages)));
     let on_smol = timed(|| smol::block_on(relay(numbers, stages)));

@@ -77,7 +77,7 @@ fn run_parent(args: &Args) -> Result<()> {
     let parent_pid = std::process::id();
     writeln!(
         out,
-        "Parent (pid {parent_pid}) starts four children: one panics, one aborts, one hangs, one works.\n"
+        "Parent (pid {parent_pid}) starts four children: one panics, one aborts, one hangs (the parent kills it), one works.\n"
     )?;
     let mut ended = Vec::new();
     for (role, name) in [

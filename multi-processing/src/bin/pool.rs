@@ -102,9 +102,8 @@ fn run(args: &Args) -> Result<()> {
     let mut run = Summary { workers, ..Summary::default() };
     map_squares(args, &mut run)?;
     count_primes_both_ways(args, &mut run)?;
-    if run.replaced > 0 {
-        let died = plural(run.replaced as u64, "worker");
-        writeln!(out(), "\nThe pools replaced {died} that died and retried their tasks.")?;
+    if let died @ 1.. = run.replaced {
+        writeln!(out(), "\nWorkers that died: {died}, each replaced and its task retried.")?;
     }
     // `--max-tasks-per-child` below half the tasks makes the pool start a process every few.
     let restarts = args.max_tasks_per_child.filter(|&max| (max as usize) < run.tasks / 2);

@@ -32,7 +32,7 @@ use clap::Parser;
 use crossbeam::channel;
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_json};
 use shared::waits::TimeScale;
 
 fn main() -> Result<()> {
@@ -53,10 +53,11 @@ fn run(args: &Args) -> Result<()> {
     for Event { at, what } in &events {
         writeln!(out(), "{:6.2} s  {what}", at.as_secs_f64())?;
     }
-    let timeouts = events.iter().filter(|e| e.what.starts_with("timeout")).count();
+    let timeouts =
+        plural(events.iter().filter(|e| e.what.starts_with("timeout")).count() as u64, "timeout");
     writeln!(
         out(),
-        "\nBoth channels closed after {} events, {timeouts} of them timeouts: one thread waited on both, and on the clock.",
+        "\nBoth channels closed after {} events, including {timeouts}: one thread waited on both, and on the clock.",
         events.len()
     )?;
     if args.common.json {

@@ -133,7 +133,7 @@ fn run(args: &Args) -> Result<()> {
     let last = arrived.last().map_or(String::new(), |d| format!("{}{}", d.item.producer, d.item.n));
     writeln!(
         out,
-        "All {delivered} items arrived, in {}, the last {last}; each consumer took {} of them.",
+        "All {delivered} items arrived, in {}, the last {last}; per consumer: {}.",
         human_duration(elapsed),
         shares.join(", ")
     )?;

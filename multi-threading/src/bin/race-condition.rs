@@ -123,7 +123,7 @@ fn run(args: &Args) -> Result<()> {
     )?;
     writeln!(
         out,
-        "Each load and store is atomic, yet the other thread can write in between. The race that does not compile (two threads writing one plain variable) is the compile_fail doctest in src/lib.rs; tests/loom.rs proves the losses in every interleaving."
+        "Each load and store is atomic, yet the other thread can write in between. The race that does not compile (two threads writing one plain variable) is the compile_fail doctest in src/lib.rs; tests/loom.rs checks every interleaving and finds those that lose an update."
     )?;
     if args.common.json {
         print_json(&Summary { expected, racy, locked })?;
