@@ -274,7 +274,7 @@ pub fn exit_with_parent() {
             let _ = prctl::set_name(&name);
         }
     }
-    std::thread::spawn(|| {
+    let lifeline = std::thread::Builder::new().name("lifeline".into()).spawn(|| {
         // The parent never writes: a read returns 0 bytes only when its end of the pipe
         // closes, that is, when the parent has exited or been killed.
         let mut byte = [0];
@@ -288,6 +288,11 @@ pub fn exit_with_parent() {
             }
         }
     });
+    if let Err(err) = lifeline {
+        // Without its lifeline a child could outlive its parent: better not to run at all.
+        eprintln!("error: a child could not start the thread that watches its parent ({err})");
+        std::process::exit(1);
+    }
 }
 
 /// In a child, around its work: a channel that broke because the other side hung up — the
@@ -337,16 +342,28 @@ impl Worker {
     where
         T: Serialize + DeserializeOwned + Send + 'static,
     {
+        // ipc-channel makes its socket in a new directory in the temporary directory, and
+        // panics if it cannot (an unusable TMPDIR): try that first, and say what to do.
+        tempfile::Builder::new().tempdir().map_err(|err| {
+            let dir = std::env::temp_dir();
+            let what =
+                format!("cannot make a directory in {} for ipc-channel's socket", dir.display());
+            io::Error::new(
+                err.kind(),
+                format!("{what} ({err}): set TMPDIR to a writable directory"),
+            )
+        })?;
         let (server, name) = IpcOneShotServer::<Hello<T>>::new()?;
         // First, so that it stays a flag even if `args` holds a `--`.
         let args: Vec<String> =
             std::iter::once(format!("--connect={name}")).chain(args.iter().cloned()).collect();
         let mut worker = Worker::start(role, &args, configure)?;
         let (accepted, hello) = mpsc::channel();
-        std::thread::spawn(move || {
+        // `Builder`, not `thread::spawn`: a thread that cannot start is an error, not a panic.
+        std::thread::Builder::new().name("handshake".into()).spawn(move || {
             // Ignored: the receiver is gone only if we gave up, and then nobody cares.
             let _ = accepted.send(server.accept().map(|(_, hello)| hello));
-        });
+        })?;
         let started = Instant::now();
         let failure = loop {
             match hello.recv_timeout(Duration::from_millis(20)) {

@@ -226,6 +226,31 @@ fn a_killed_manager_leaves_no_server_or_client_behind() {
     );
 }
 
+/// An unusable temporary directory (missing, or a file) is an error that says what to do,
+/// for the binaries that open ipc-channel's one-shot server — ipc-channel itself panics.
+#[cfg(unix)]
+#[test]
+fn an_unusable_tmpdir_is_a_clear_error_not_a_panic() {
+    let not_a_dir = std::env::temp_dir().join(format!("not-a-dir-{}", std::process::id()));
+    std::fs::write(&not_a_dir, b"").unwrap();
+    for tmpdir in [std::path::Path::new("/nonexistent/tmp"), &not_a_dir] {
+        // (Not `shared-memory` and `bank-balance`: their scratch files are another test's.)
+        for bin in ["queue", "manager", "pool"] {
+            let output = Command::new(exe(bin))
+                .args(["--time-scale", "0.01"])
+                .env("TMPDIR", tmpdir)
+                .env_remove("RUST_BACKTRACE")
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{bin}: {stderr}");
+            assert!(stderr.contains("set TMPDIR to a writable directory"), "{bin}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{bin}: {stderr}");
+        }
+    }
+    std::fs::remove_file(not_a_dir).unwrap();
+}
+
 #[test]
 fn bad_values_exit_2_naming_the_flag() {
     for (bin, flag, value) in [
