@@ -562,6 +562,20 @@ pub fn scratch_dir() -> PathBuf {
 mod tests {
     use super::*;
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn exit_statuses_are_told_in_words() {
+        use std::os::unix::process::ExitStatusExt;
+        // Raw wait statuses: an exit code sits in the second byte, a signal in the first.
+        let said = |raw| how_it_ended(ExitStatus::from_raw(raw));
+        assert_eq!(said(0), "exited with code 0 (success)");
+        assert_eq!(said(101 << 8), "exited with code 101 (a Rust panic)");
+        assert_eq!(said(PARENT_GONE << 8), "exited with code 3 (its parent was gone)");
+        assert_eq!(said(6), "killed by signal 6 (SIGABRT: an abort)");
+        assert_eq!(said(9), "killed by signal 9 (SIGKILL: killed outright)");
+        assert_eq!(said(10), "killed by signal 10 (SIGUSR1)");
+    }
+
     /// A child that ends before it connects makes the handshake fail at once, not hang. Here
     /// the "child" is this test program itself, which rejects `--worker` and exits at once.
     #[test]

@@ -81,6 +81,11 @@ pub fn plural(n: u64, noun: &str) -> String {
 
 /// The first `shown` values, each padded to one width so that rows of them line up in
 /// columns, and how many more there are: `  100    97 … (5 more)`.
+///
+/// ```
+/// assert_eq!(shared::report::first_few(&[100, 97, -3], 2), "  100    97 … (1 more)");
+/// assert_eq!(shared::report::first_few(&[100], 10), "  100");
+/// ```
 pub fn first_few(values: &[i64], shown: usize) -> String {
     let mut cells: Vec<String> = values.iter().take(shown).map(|v| format!("{v:>5}")).collect();
     if values.len() > shown {
