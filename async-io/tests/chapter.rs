@@ -6,11 +6,14 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// The path of the package's binary `bin`: they all sit next to `spawn-task`.
+fn exe(bin: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_BIN_EXE_spawn-task"))
+        .with_file_name(format!("{bin}{}", std::env::consts::EXE_SUFFIX))
+}
+
 fn binary(bin: &str) -> Command {
-    // Every binary of the package sits next to `spawn-task`.
-    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_spawn-task"))
-        .with_file_name(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
-    Command::new(exe)
+    Command::new(exe(bin))
 }
 
 fn run(bin: &str, args: &[&str]) -> Output {
@@ -159,5 +162,58 @@ fn bad_values_exit_2_naming_the_flag() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{bin} {flag} {value}: {stderr}");
         assert!(stderr.contains(&format!("'{flag} <")) && !stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// When the OS would refuse tokio a worker thread, the binaries that build a multi-thread
+/// runtime say so (exit code 1) instead of letting tokio panic and then wait for ever. The
+/// limit on threads (`ulimit -u`) binds an unprivileged user only, so the binaries run as
+/// `nobody` through util-linux's `setpriv` (which needs root) and `prlimit`; elsewhere the test
+/// says it was skipped.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_room_for_tokios_threads_is_an_error_not_a_hang() {
+    use std::time::{Duration, Instant};
+    let as_nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+    let probe = Command::new("setpriv").args(as_nobody).arg("true").status();
+    if !probe.is_ok_and(|status| status.success()) {
+        eprintln!("skipped: setpriv cannot run a command as nobody here (it needs root)");
+        return;
+    }
+    for (bin, args) in [
+        ("shared-state", &["--time-scale", "0.01"][..]),
+        ("event-loop", &["--flavor", "multi", "--tasks", "10"]),
+        ("spawn-task", &["--multi-thread", "--time-scale", "0.01"]),
+        ("smol-tour", &["--time-scale", "0.01"]),
+    ] {
+        // One thread for nobody, and it is the binary's own main thread.
+        let mut child = Command::new("setpriv")
+            .args(as_nobody)
+            .args(["prlimit", "--nproc=1"])
+            .arg(exe(bin))
+            .args(args)
+            .env_remove("RUST_BACKTRACE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("{bin} hung");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+        assert_eq!(status.code(), Some(1), "{bin}: {stderr}");
+        assert!(
+            stderr.starts_with("Error: the OS would start only 0 more threads"),
+            "{bin}: {stderr}"
+        );
+        assert!(stderr.contains("raise the limit (ulimit -u)"), "{bin}: {stderr}");
     }
 }

@@ -68,6 +68,7 @@ impl Worker {
         args: &[String],
         configure: impl FnOnce(&mut Command),
     ) -> io::Result<Worker> {
+        enough_address_space()?;
         let exe = std::env::current_exe()?;
         // On Linux, the very file this process runs, even if a build replaced it meanwhile;
         // argv[0] still names the binary.
@@ -353,7 +354,8 @@ impl Worker {
                 format!("{what} ({err}): set TMPDIR to a writable directory"),
             )
         })?;
-        let (server, name) = IpcOneShotServer::<Hello<T>>::new()?;
+        enough_file_descriptors()?;
+        let (server, name, _forget) = one_shot_server::<Hello<T>>()?;
         // First, so that it stays a flag even if `args` holds a `--`.
         let args: Vec<String> =
             std::iter::once(format!("--connect={name}")).chain(args.iter().cloned()).collect();
@@ -404,6 +406,78 @@ impl Worker {
         }
         Err(failure)
     }
+}
+
+/// ipc-channel's one-shot server, whose socket sits in a directory of its own until `accept`
+/// returns (or the server is dropped): listed for removal on a signal meanwhile (the lock
+/// held while it is made), and taken off the list when the returned guard is dropped.
+fn one_shot_server<T>() -> io::Result<(IpcOneShotServer<T>, String, Forget)>
+where
+    T: Serialize + DeserializeOwned,
+{
+    let mut to_remove = remove_on_signal();
+    let (server, name) = IpcOneShotServer::<T>::new()?;
+    let socket_dir = Path::new(&name).parent().map(Path::to_owned).unwrap_or_default();
+    to_remove.push(socket_dir.clone());
+    Ok((server, name, Forget(socket_dir)))
+}
+
+/// Takes its path off the list of [`remove_on_signal`] when dropped.
+struct Forget(PathBuf);
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        remove_on_signal().retain(|path| *path != self.0);
+    }
+}
+
+/// The least address space (`ulimit -v`) the chapter's programs start workers with. Below
+/// about 10 MiB the Rust runtime itself fails in them, with an abort no program can catch
+/// ("memory allocation of … bytes failed"); this leaves a wide margin above that.
+pub const MIN_ADDRESS_SPACE: u64 = 64 << 20;
+
+/// A low limit on address space makes the runtime abort, beyond any error handling (and
+/// ipc-channel's socket directory, or a scratch file, stays behind): refuse to start first.
+fn enough_address_space() -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
+        let (limit, _) = getrlimit(Resource::RLIMIT_AS)?;
+        if limit != RLIM_INFINITY && limit < MIN_ADDRESS_SPACE {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!(
+                    "the address-space limit is {} KiB, and workers need at least {} KiB: raise \
+                     it (ulimit -v)",
+                    limit >> 10,
+                    MIN_ADDRESS_SPACE >> 10
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// File descriptors a connected worker may need in the parent: its pipes, the one-shot
+/// server, the channels it sends, with room to spare.
+const FDS_PER_WORKER: u64 = 8;
+
+/// ipc-channel panics deep inside when a process runs out of file descriptors (a low
+/// `ulimit -n`); check before each worker that some are left, and say what to do.
+fn enough_file_descriptors() -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sys::resource::{Resource, getrlimit};
+        let (limit, _) = getrlimit(Resource::RLIMIT_NOFILE)?;
+        let open = std::fs::read_dir("/proc/self/fd")?.count() as u64;
+        if limit.saturating_sub(open) < FDS_PER_WORKER {
+            return Err(io::Error::other(format!(
+                "too few file descriptors left for another worker: {open} of at most {limit} \
+                 are open, and a worker needs up to {FDS_PER_WORKER}; raise the limit (ulimit -n)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// In a child started by [`Worker::start_connected`]: connects to the parent's one-shot
@@ -482,35 +556,22 @@ pub struct ScratchFile {
     remover: Option<TempPath>,
 }
 
-/// The scratch files to remove if Ctrl-C ends the program.
-static REMOVE_ON_CTRL_C: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
 impl ScratchFile {
     /// Creates the file, `len` bytes of zeros, with a name that starts with `prefix`.
     pub fn new(prefix: &str, len: u64) -> io::Result<ScratchFile> {
-        static CTRL_C: Once = Once::new();
-        CTRL_C.call_once(|| {
-            // Ctrl-C (and, with ctrlc's `termination` feature, SIGTERM and SIGHUP) would end
-            // the process without running destructors: remove the files first, then exit
-            // with 130 whichever it was. `try_` leaves alone a program that handles or ignores
-            // one of them already (under `nohup`, say): then none of the three is handled, and
-            // only `unlink` and the drop remove the files.
-            let _ = ctrlc::try_set_handler(|| {
-                for path in REMOVE_ON_CTRL_C.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-                    let _ = std::fs::remove_file(path);
-                }
-                std::process::exit(130); // The usual exit code after Ctrl-C (128 + SIGINT).
-            });
-        });
         // Held while the file is created, so that a Ctrl-C meanwhile waits and finds it listed.
-        let mut to_remove = REMOVE_ON_CTRL_C.lock().unwrap_or_else(|e| e.into_inner());
+        let mut to_remove = remove_on_signal();
         let builder = tempfile::Builder::new().prefix(prefix).tempfile_in(scratch_dir())?;
         let (file, remover) = builder.into_parts();
         let path = remover.to_path_buf();
         to_remove.push(path.clone());
         drop(to_remove);
         let scratch = ScratchFile { file, path, remover: Some(remover) };
-        scratch.file.set_len(len)?;
+        reserve(&scratch.file, len).map_err(|err| {
+            let dir = scratch_dir();
+            let what = format!("no room for {len} bytes of shared memory in {}", dir.display());
+            io::Error::new(err.kind(), format!("{what} ({err}): free some space there"))
+        })?;
         Ok(scratch)
     }
 
@@ -540,7 +601,7 @@ impl ScratchFile {
     }
 
     fn forget_on_ctrl_c(&self) {
-        REMOVE_ON_CTRL_C.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| *p != self.path);
+        remove_on_signal().retain(|p| *p != self.path);
     }
 }
 
@@ -549,6 +610,47 @@ impl Drop for ScratchFile {
         drop(self.remover.take()); // Removes the file, if it still has a name.
         self.forget_on_ctrl_c();
     }
+}
+
+/// Makes `file` `len` bytes long, with its memory allocated now. A file merely made longer
+/// (`set_len`) has no pages yet: where there is no room for them (a full `/dev/shm`), the
+/// first write to a mapping of it would kill the process with `SIGBUS`, without a word.
+/// `posix_fallocate` allocates them now, or fails with an error we can report.
+fn reserve(file: &File, len: u64) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let len = i64::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::FileTooLarge))?;
+        match nix::fcntl::posix_fallocate(file, 0, len) {
+            // A file system without `fallocate` gets a plain length below.
+            Err(nix::errno::Errno::EOPNOTSUPP) => {}
+            result => return result.map_err(io::Error::from),
+        }
+    }
+    file.set_len(len)
+}
+
+/// What to remove if Ctrl-C, `SIGTERM` or `SIGHUP` ends the program: scratch files, and
+/// ipc-channel's socket directory during a handshake.
+static REMOVE_ON_SIGNAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The list of paths to remove on a signal, locked; the first call sets up the handler. While
+/// the list is held, a signal's handler waits: hold it while a path is made and listed.
+fn remove_on_signal() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    static HANDLER: Once = Once::new();
+    HANDLER.call_once(|| {
+        // Ctrl-C (and, with ctrlc's `termination` feature, SIGTERM and SIGHUP) would end the
+        // process without running destructors: remove the paths first, then exit with 130
+        // whichever it was (ctrlc does not say which). `try_` leaves alone a program that
+        // handles or ignores one of them already (under `nohup`, say): then none of the three
+        // is handled, and only the destructors remove what is listed.
+        let _ = ctrlc::try_set_handler(|| {
+            for path in remove_on_signal().iter() {
+                let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir_all(path));
+            }
+            std::process::exit(130); // The usual exit code after Ctrl-C (128 + SIGINT).
+        });
+    });
+    REMOVE_ON_SIGNAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Where [`ScratchFile`]s go: `/dev/shm` on Linux (memory, never written to a disk), the temp
@@ -608,8 +710,24 @@ mod tests {
         }
         drop((unlinked, dropped));
         assert!(!first.exists() && !second.exists());
-        let to_remove = REMOVE_ON_CTRL_C.lock().unwrap();
+        let to_remove = remove_on_signal();
         assert!(!to_remove.contains(&first) && !to_remove.contains(&second));
+    }
+
+    /// A full `/dev/shm` is an error that says so, not a `SIGBUS` at the first write; a terabyte
+    /// is more than any `/dev/shm` here holds (tmpfs refuses it at once), and the file is gone.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn no_room_for_shared_memory_is_an_error_and_leaves_no_file() {
+        let err = ScratchFile::new("test-no-room-", 1 << 40).expect_err("a terabyte fitted");
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{err}");
+        let message = err.to_string();
+        assert!(message.starts_with("no room for 1099511627776 bytes"), "{message}");
+        assert!(message.contains(&scratch_dir().display().to_string()), "{message}");
+        let left = std::fs::read_dir(scratch_dir()).unwrap().flatten();
+        assert!(
+            !left.into_iter().any(|e| e.file_name().to_string_lossy().starts_with("test-no-room-"))
+        );
     }
 
     #[test]
@@ -630,6 +748,40 @@ mod tests {
         let scratch = ScratchFile::new("test-ctrl-c-", 8).unwrap();
         println!("scratch file: {}", scratch.path().display());
         std::thread::sleep(Duration::from_secs(30));
+    }
+
+    /// Not a test of its own: the process that `a_signal_removes_the_handshake_socket`
+    /// interrupts while its one-shot server waits for a child.
+    #[test]
+    #[ignore = "run by a_signal_removes_the_handshake_socket"]
+    fn hold_a_one_shot_server_until_interrupted() {
+        let (_server, name, _forget) = one_shot_server::<u32>().unwrap();
+        println!("socket: {name}");
+        std::thread::sleep(Duration::from_secs(30));
+    }
+
+    /// A signal during a handshake (here SIGTERM) leaves no socket directory behind.
+    #[cfg(unix)]
+    #[test]
+    fn a_signal_removes_the_handshake_socket() {
+        use std::io::BufRead;
+        let test = "tests::hold_a_one_shot_server_until_interrupted";
+        let mut holder = Command::new(std::env::current_exe().unwrap())
+            .args([test, "--exact", "--ignored", "--nocapture"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = io::BufReader::new(holder.stdout.take().unwrap()).lines();
+        let socket = lines
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("socket: ").map(PathBuf::from))
+            .expect("the holder names its socket");
+        let dir = socket.parent().unwrap().to_owned();
+        assert!(socket.exists() && dir.starts_with(std::env::temp_dir()));
+        let pid = holder.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        assert_eq!(holder.wait().unwrap().code(), Some(130), "the handler's exit code");
+        assert!(!dir.exists(), "{} was left behind", dir.display());
     }
 
     /// Ctrl-C runs no destructor, but the handler removes the file before the process exits.

@@ -251,6 +251,48 @@ fn an_unusable_tmpdir_is_a_clear_error_not_a_panic() {
     std::fs::remove_file(not_a_dir).unwrap();
 }
 
+/// A low limit on open files is an error that names the limit and says how to raise it;
+/// inside ipc-channel it was an index-out-of-bounds panic. `ulimit -n` applies to the shell
+/// that runs the binary in place (`exec`), so only that process has the limit.
+#[cfg(target_os = "linux")]
+#[test]
+fn too_few_file_descriptors_is_a_clear_error_not_a_panic() {
+    for bin in ["queue", "manager", "pool"] {
+        let output = Command::new("sh")
+            .args(["-c", "ulimit -n 12 && exec \"$0\" --time-scale 0.01"])
+            .arg(exe(bin))
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{bin}: {stderr}");
+        assert!(stderr.contains("too few file descriptors"), "{bin}: {stderr}");
+        assert!(stderr.contains("raise the limit (ulimit -n)"), "{bin}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{bin}: {stderr}");
+    }
+}
+
+/// A low limit on address space is an error that says so before any worker starts; in a
+/// worker the runtime itself aborted ("memory allocation of … bytes failed"), leaving
+/// ipc-channel's socket directory behind.
+#[cfg(target_os = "linux")]
+#[test]
+fn too_little_address_space_is_a_clear_error_not_an_abort() {
+    for bin in ["queue", "pool", "crash-isolation", "child-processes"] {
+        let output = Command::new("sh")
+            .args(["-c", "ulimit -v 30000 && exec \"$0\" --time-scale 0.01"])
+            .arg(exe(bin))
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{bin}: {stderr}");
+        assert!(stderr.contains("the address-space limit is 30000 KiB"), "{bin}: {stderr}");
+        assert!(stderr.contains("raise it (ulimit -v)"), "{bin}: {stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("failed"), "{bin}: {stderr}");
+    }
+}
+
 #[test]
 fn bad_values_exit_2_naming_the_flag() {
     for (bin, flag, value) in [

@@ -153,3 +153,51 @@ fn bad_values_exit_2_naming_the_flag() {
         assert!(stderr.contains(&format!("'{flag} <")) && !stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// A thread the OS refuses to start is an error (exit code 1) and the threads already started
+/// stop: before, `channels` panicked, then waited for ever for its producers. The limit on
+/// threads (`ulimit -u`) binds an unprivileged user only, so the binary runs as `nobody`
+/// through util-linux's `setpriv` (which needs root) and `prlimit`; elsewhere the test says
+/// it was skipped.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_thread_that_cannot_start_is_an_error_not_a_hang() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let as_nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+    let probe = Command::new("setpriv").args(as_nobody).arg("true").status();
+    if !probe.is_ok_and(|status| status.success()) {
+        eprintln!("skipped: setpriv cannot run a command as nobody here (it needs root)");
+        return;
+    }
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_channels"));
+    // Three threads of nobody's at most: main and the two producers; the first consumer fails.
+    let mut channels = Command::new("setpriv")
+        .args(as_nobody)
+        .args(["prlimit", "--nproc=3"])
+        .arg(exe)
+        .args(["--items", "3", "--time-scale", "0.01"])
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = channels.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            channels.kill().unwrap();
+            panic!("channels hung after a thread failed to start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = std::io::read_to_string(channels.stderr.take().unwrap()).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("Error: starting a thread (is a limit such as ulimit -u"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

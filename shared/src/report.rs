@@ -47,6 +47,18 @@ pub fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     (f(), start.elapsed())
 }
 
+/// The time since a run started, as every timestamped line of the examples begins it:
+/// seconds with two decimals, right-aligned.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(shared::report::stamp(Duration::from_millis(500)), "  0.50 s");
+/// assert_eq!(shared::report::stamp(Duration::from_secs(12)), " 12.00 s");
+/// ```
+pub fn stamp(since_start: Duration) -> String {
+    format!("{:6.2} s", since_start.as_secs_f64())
+}
+
 /// An integer with thousands separators: `2000000` → `2,000,000`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -336,10 +348,42 @@ pub struct ParallelRun {
 }
 
 impl ParallelRun {
+    /// The parallel run that took `took` against the sequential one that took `sequential`,
+    /// on this machine: `workers` is the fewest of workers and jobs (the machine's cores
+    /// bound the ideal too), `load` the load average read before the runs.
+    pub fn new(sequential: Duration, took: Duration, workers: usize, load: Option<f64>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let speedup = sequential.as_secs_f64() / took.as_secs_f64();
+        Self { speedup, ideal: workers.min(cores), cores, took, load, known_cost: None }
+    }
+
     /// Within 15 % of the ideal, or above it.
     pub fn close_to_ideal(&self) -> bool {
         self.speedup >= self.ideal as f64 * 0.85
     }
+}
+
+/// The table of one computation timed several ways: `runs` are (how it ran, how long it
+/// took), the first of them the sequential run that the speedups are measured against.
+///
+/// ```
+/// use std::time::Duration;
+/// let table = shared::report::speedup_table(&[
+///     ("one thread", Duration::from_secs(2)),
+///     ("4 threads", Duration::from_millis(500)),
+/// ]);
+/// let text = table.to_string();
+/// assert!(text.contains("one thread") && text.contains("1.00×"), "{text}");
+/// assert!(text.contains("4 threads") && text.contains("500 ms") && text.contains("4.00×"), "{text}");
+/// ```
+pub fn speedup_table(runs: &[(&str, Duration)]) -> Table {
+    let mut table = Table::new(["run", "elapsed", "speedup"]);
+    let sequential = runs.first().map_or(0.0, |(_, time)| time.as_secs_f64());
+    for (name, time) in runs {
+        let speedup = format!("{:.2}×", sequential / time.as_secs_f64());
+        table.row([name.to_string(), human_duration(*time), speedup]);
+    }
+    table
 }
 
 /// The one verdict on a speedup that `workers`, `rayon-parallel` and `pool` print: close to

@@ -19,11 +19,11 @@
 //! ```text
 //! Runtime: current-thread; time scale 1
 //!
-//!  0.00 s  one
-//!  0.00 s  two
-//!  2.00 s  three
-//!  2.00 s  four
-//!  3.00 s  five
+//!   0.00 s  one
+//!   0.00 s  two
+//!   2.00 s  three
+//!   2.00 s  four
+//!   3.00 s  five
 //!
 //! Order: one, two, three, four, five. Total: 3.00 s for waits of 2.00 s and 1.00 s: one after the other.
 //! ```
@@ -33,7 +33,7 @@ use std::io::{self, Write};
 use anyhow::Result;
 use asyncio::Log;
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
 use shared::waits::TimeScale;
@@ -62,7 +62,7 @@ fn run(args: &Args) -> Result<()> {
         human_duration(scale.secs(1.0))
     )?;
     if args.common.json {
-        print_json(&Summary { order, elapsed_s: elapsed.as_secs_f64() })?;
+        print_json(&json!({ "order": order, "elapsed_s": elapsed.as_secs_f64() }))?;
     }
     Ok(())
 }
@@ -87,13 +87,6 @@ async fn first(log: &Log, scale: TimeScale) -> io::Result<()> {
     log.say("four")?;
     sleep(scale.secs(1.0)).await;
     log.say("five")
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    order: Vec<String>,
-    elapsed_s: f64,
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::primes::count_primes;
 use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json, thousands};
@@ -93,13 +93,10 @@ fn run(args: &Args) -> Result<()> {
     }
     if args.common.json {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        print_json(&Summary {
-            limit: args.limit,
-            job_ms: ms(job),
-            inline_ms: ms(inline),
-            spawn_blocking_ms: ms(worst[1].1),
-            rayon_ms: ms(worst[2].1),
-        })?;
+        print_json(&json!({
+            "limit": args.limit, "job_ms": ms(job), "inline_ms": ms(inline),
+            "spawn_blocking_ms": ms(worst[1].1), "rayon_ms": ms(worst[2].1),
+        }))?;
     }
     Ok(())
 }
@@ -162,16 +159,6 @@ async fn count_beside_heartbeat(way: Way, limit: u64) -> (u64, Duration, Duratio
     sleep(TICK * 3).await; // Let the heartbeat tick after the work, too.
     stop.store(true, Ordering::Relaxed);
     (primes, took, beat.await.expect("the heartbeat panicked"))
-}
-
-/// The `--json` output: the heartbeat's worst delay in each case.
-#[derive(Debug, Serialize)]
-struct Summary {
-    limit: u64,
-    job_ms: f64,
-    inline_ms: f64,
-    spawn_blocking_ms: f64,
-    rayon_ms: f64,
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use anyhow::Result;
 use clap::Parser;
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
 
@@ -47,7 +47,7 @@ fn run(args: &Args) -> Result<()> {
     let received = futures::executor::block_on(send_and_receive(&[10, 20, 30]))?;
     writeln!(out(), "\nThe receiver got {received:?}: each value resumed it where it had paused.")?;
     if args.common.json {
-        print_json(&Summary { received })?;
+        print_json(&json!({ "received": received }))?;
     }
     Ok(())
 }
@@ -84,12 +84,6 @@ async fn send_and_receive(values: &[u32]) -> io::Result<Vec<u32>> {
 struct Args {
     #[command(flatten)]
     common: Common,
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    received: Vec<u32>,
 }
 
 #[cfg(test)]

@@ -36,9 +36,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
-use shared::report::{ok_if_stdout_closed, out, print_json};
+use shared::report::{ok_if_stdout_closed, out, print_json, stamp};
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -48,17 +48,22 @@ fn main() -> Result<()> {
 
 fn run(args: &Args) -> Result<()> {
     let wait = args.common.time_scale.secs(0.5);
-    say("A state machine written by hand (TwoSteps), polled by an executor written by hand:");
+    let mut out = out();
+    writeln!(
+        out,
+        "A state machine written by hand (TwoSteps), polled by an executor written by hand:"
+    )?;
     let first = block_on(TwoSteps::Start { wait });
-    say(&format!("         -> {first}\n\nThe same as an async fn, on the same executor:"));
+    notes_printed()?;
+    writeln!(out, "         -> {first}\n\nThe same as an async fn, on the same executor:")?;
     let second = block_on(two_steps(wait));
-    say(&format!("         -> {second}\n"));
-    say("The future ran only when polled, paused at each Pending and resumed where it");
-    say("stopped when woken: that is what .await does.");
-    print_notes()?;
+    notes_printed()?;
+    writeln!(out, "         -> {second}\n")?;
+    writeln!(out, "The future ran only when polled, paused at each Pending and resumed where it")?;
+    writeln!(out, "stopped when woken: that is what .await does.")?;
     if args.common.json {
         let (results, elapsed_s) = ([first, second], START.elapsed().as_secs_f64());
-        print_json(&Summary { results, elapsed_s })?;
+        print_json(&json!({ "results": results, "elapsed_s": elapsed_s }))?;
     }
     Ok(())
 }
@@ -185,21 +190,19 @@ async fn two_steps(wait: Duration) -> &'static str {
 /// When the program started: the clock of every note.
 static START: LazyLock<Instant> = LazyLock::new(Instant::now);
 
-/// The lines to print. A `poll` cannot return an I/O error, so `say` and `note` (a line with
-/// the time) only collect them, and `run` prints them all at the end, where a closed stdout
-/// ends the program quietly, as in every binary here.
-static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// A `poll` cannot return an I/O error: a note that could not be printed leaves its error
+/// here, and `run` returns it once the future is done (a closed stdout ends quietly).
+static UNPRINTED: Mutex<Option<io::Error>> = Mutex::new(None);
 
+/// Prints a line with the time since the start, as it happens.
 fn note(text: &str) {
-    say(&format!("{:6.2} s  {text}", START.elapsed().as_secs_f64()));
+    if let Err(err) = writeln!(out(), "{}  {text}", stamp(START.elapsed())) {
+        UNPRINTED.lock().expect("notes lock poisoned").get_or_insert(err);
+    }
 }
 
-fn say(line: &str) {
-    NOTES.lock().expect("notes lock poisoned").push(line.to_string());
-}
-
-fn print_notes() -> io::Result<()> {
-    NOTES.lock().expect("notes lock poisoned").drain(..).try_for_each(|l| writeln!(out(), "{l}"))
+fn notes_printed() -> io::Result<()> {
+    UNPRINTED.lock().expect("notes lock poisoned").take().map_or(Ok(()), Err)
 }
 
 /// Futures and an executor by hand, then the same as async fn.
@@ -207,13 +210,6 @@ fn print_notes() -> io::Result<()> {
 struct Args {
     #[command(flatten)]
     common: Common,
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    results: [&'static str; 2],
-    elapsed_s: f64,
 }
 
 #[cfg(test)]

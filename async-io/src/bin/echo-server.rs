@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json, thousands};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -82,7 +82,10 @@ fn run(args: &Args) -> Result<()> {
     )?;
     if args.common.json {
         let (clients, messages, elapsed_s) = (args.clients, args.messages, elapsed.as_secs_f64());
-        print_json(&Summary { clients, messages, connections, bytes, all_echoed, elapsed_s })?;
+        print_json(&json!({
+            "clients": clients, "messages": messages, "connections": connections, "bytes": bytes,
+            "all_echoed": all_echoed, "elapsed_s": elapsed_s,
+        }))?;
     }
     Ok(())
 }
@@ -192,17 +195,6 @@ async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<(usize, u
             Ok((connections.load(Ordering::Relaxed), bytes?))
         }
     }
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    clients: u32,
-    messages: u32,
-    connections: usize,
-    bytes: usize,
-    all_echoed: bool,
-    elapsed_s: f64,
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ use anyhow::Result;
 use asyncio::resident_bytes;
 use clap::{Parser, ValueEnum};
 use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{Table, build_note, human_duration, ok_if_stdout_closed, out, plural};
 use shared::report::{print_json, thousands, waits_overlapped};
@@ -51,19 +52,21 @@ fn run(args: &Args) -> Result<()> {
     // The choice the example is about: one thread's event loop, or one loop per core.
     let runtime = match args.flavor {
         Flavor::Current => tokio::runtime::Builder::new_current_thread().enable_time().build()?,
-        Flavor::Multi => tokio::runtime::Builder::new_multi_thread().enable_time().build()?,
+        Flavor::Multi => {
+            // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
+            asyncio::room_for_threads(thread::available_parallelism().map_or(2, |n| n.get()))?;
+            tokio::runtime::Builder::new_multi_thread().enable_time().build()?
+        }
     };
     let (tasks, each) = (thousands(args.tasks.into()), human_duration(wait));
-    let flavor = if args.flavor == Flavor::Current { "current-thread" } else { "multi-thread" };
+    let flavor = format!("{:?}", args.flavor).to_lowercase();
     writeln!(
         out(),
-        "{tasks} tasks each wait {each} on tokio's {flavor} runtime ({}).\n",
+        "{tasks} tasks each wait {each} on tokio's {flavor}-thread runtime ({}).\n",
         build_note()
     )?;
     let waited = runtime.block_on(wait_many(args.tasks, wait));
-    let grown = waited.memory_before.zip(waited.memory_during).map(|(b, d)| d.saturating_sub(b));
-    let per_task = grown.map(|g| g as f64 / f64::from(args.tasks));
-    report(args, wait, &waited, per_task)
+    report(args, wait, &waited)
 }
 
 /// Spawns `tasks` tasks that each wait `wait` and say which thread they ran on; measures
@@ -89,7 +92,10 @@ async fn wait_many(tasks: u32, wait: Duration) -> Waited {
     for handle in handles {
         threads.insert(handle.await.expect("a task panicked"));
     }
-    Waited { elapsed: start.elapsed(), threads, memory_before, memory_during }
+    let grown =
+        memory_before.zip(memory_during).map(|(before, during)| during.saturating_sub(before));
+    let bytes_per_task = grown.map(|grown| grown as f64 / f64::from(tasks));
+    Waited { elapsed: start.elapsed(), threads, memory_during, bytes_per_task }
 }
 
 /// What `wait_many` measured.
@@ -97,40 +103,34 @@ struct Waited {
     elapsed: Duration,
     /// The threads the tasks ran on.
     threads: HashSet<ThreadId>,
-    memory_before: Option<usize>,
     memory_during: Option<usize>,
+    bytes_per_task: Option<f64>,
 }
 
 /// The table, the verdict, and the `--json` line.
-fn report(args: &Args, wait: Duration, waited: &Waited, per_task: Option<f64>) -> Result<()> {
-    let mut out = out();
-    let memory =
-        waited.memory_during.map_or("unknown".into(), |d| format!("{:.1} MB", d as f64 / 1e6));
-    let per = per_task.map_or("unknown".into(), |p| format!("{} bytes", thousands(p as u64)));
-    let (elapsed, threads) = (waited.elapsed, waited.threads.len());
+fn report(args: &Args, wait: Duration, waited: &Waited) -> Result<()> {
+    let (elapsed, threads, each) = (waited.elapsed, waited.threads.len(), human_duration(wait));
+    let memory_mb = waited.memory_during.map(|bytes| bytes as f64 / 1e6);
+    let per_task = waited.bytes_per_task.map(|bytes| thousands(bytes as u64));
     let mut table = Table::new(COLUMNS);
-    let (tasks, each) = (thousands(args.tasks.into()), human_duration(wait));
-    table.row([tasks, each.clone(), human_duration(elapsed), threads.to_string(), memory, per]);
-    writeln!(out, "{table}")?;
+    let memory = memory_mb.map_or("unknown".into(), |mb| format!("{mb:.1} MB"));
+    let per = per_task.as_ref().map_or("unknown".into(), |bytes| format!("{bytes} bytes"));
+    let row = [thousands(args.tasks.into()), each.clone(), human_duration(elapsed)];
+    table.row(row.into_iter().chain([threads.to_string(), memory, per]));
     let (waits, on) = (plural(args.tasks.into(), "wait"), plural(threads as u64, "thread"));
     let verdict = waits_overlapped(args.tasks, wait, elapsed);
-    writeln!(
-        out,
-        "{waits} of {each} took {} in all, on {on}: {verdict}.",
-        human_duration(elapsed)
-    )?;
-    if let Some(per_task) = per_task {
-        let bytes = thousands(per_task as u64);
-        writeln!(
-            out,
-            "Each waiting task took about {bytes} bytes; an OS thread takes a stack (see tasks-vs-threads)."
-        )?;
+    let took = human_duration(elapsed);
+    writeln!(out(), "{table}\n{waits} of {each} took {took} in all, on {on}: {verdict}.")?;
+    if let Some(bytes) = per_task {
+        let stack = "an OS thread takes a stack (see tasks-vs-threads)";
+        writeln!(out(), "Each waiting task took about {bytes} bytes; {stack}.")?;
     }
     if args.common.json {
-        let (wait_s, elapsed_s) = (wait.as_secs_f64(), elapsed.as_secs_f64());
-        let rss_mb = waited.memory_during.map(|d| d as f64 / 1e6);
-        let (flavor, tasks, bytes_per_task) = (args.flavor, args.tasks, per_task);
-        print_json(&Summary { flavor, tasks, wait_s, elapsed_s, threads, rss_mb, bytes_per_task })?;
+        print_json(&json!({
+            "flavor": args.flavor, "tasks": args.tasks, "wait_s": wait.as_secs_f64(),
+            "elapsed_s": elapsed.as_secs_f64(), "threads": threads, "rss_mb": memory_mb,
+            "bytes_per_task": waited.bytes_per_task,
+        }))?;
     }
     Ok(())
 }
@@ -162,18 +162,6 @@ struct Args {
 enum Flavor {
     Current,
     Multi,
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    flavor: Flavor,
-    tasks: u32,
-    wait_s: f64,
-    elapsed_s: f64,
-    threads: usize,
-    rss_mb: Option<f64>,
-    bytes_per_task: Option<f64>,
 }
 
 #[cfg(test)]

@@ -19,12 +19,12 @@
 //! ```text
 //! join! of three jobs waiting 2.00 s, 3.00 s and 1.00 s (time scale 1):
 //!
-//!  0.00 s  job 1 starts
-//!  0.00 s  job 2 starts
-//!  0.00 s  job 3 starts
-//!  1.00 s  job 3 done
-//!  2.00 s  job 1 done
-//!  3.00 s  job 2 done
+//!   0.00 s  job 1 starts
+//!   0.00 s  job 2 starts
+//!   0.00 s  job 3 starts
+//!   1.00 s  job 3 done
+//!   2.00 s  job 1 done
+//!   3.00 s  job 2 done
 //!
 //! Finished in the order job 3, job 1, job 2, after 3.00 s: the longest wait, not the sum (6.00 s).
 //! ```
@@ -35,7 +35,7 @@ use std::time::Duration;
 use anyhow::Result;
 use asyncio::Log;
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{gathered, human_duration, ok_if_stdout_closed, out, print_json};
 use shared::waits::TimeScale;
@@ -86,12 +86,10 @@ fn run(args: &Args) -> Result<()> {
     };
     writeln!(out(), "\ntry_join! returned the error after {}; {others}.", human_duration(gave_up))?;
     if args.common.json {
-        let summary = Summary {
-            order,
-            elapsed_s: elapsed.as_secs_f64(),
-            try_join_error_s: gave_up.as_secs_f64(),
-        };
-        print_json(&summary)?;
+        print_json(&json!({
+            "order": order, "elapsed_s": elapsed.as_secs_f64(),
+            "try_join_error_s": gave_up.as_secs_f64(),
+        }))?;
     }
     Ok(())
 }
@@ -140,14 +138,6 @@ async fn stop_at_first_error(log: &Log, scale: TimeScale) -> Duration {
     );
     assert!(result.is_err(), "the failing job fails");
     log.elapsed()
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    order: Vec<String>,
-    elapsed_s: f64,
-    try_join_error_s: f64,
 }
 
 #[cfg(test)]

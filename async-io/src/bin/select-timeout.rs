@@ -25,9 +25,9 @@
 //!
 //! ```text
 //! 1. timeout: give up on an answer that takes 2.00 s after 1.00 s
-//!  0.00 s  slow answer: asked
-//!  1.00 s  slow answer: dropped mid-wait, cleanup ran
-//!  1.00 s  timeout: no answer within 1.00 s
+//!   0.00 s  slow answer: asked
+//!   1.00 s  slow answer: dropped mid-wait, cleanup ran
+//!   1.00 s  timeout: no answer within 1.00 s
 //! ```
 
 use std::io::{self, Write};
@@ -36,7 +36,7 @@ use std::time::Duration;
 use anyhow::Result;
 use asyncio::Log;
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
 use shared::waits::TimeScale;
@@ -78,7 +78,7 @@ fn run(args: &Args) -> Result<()> {
          A graceful shutdown stops taking work and lets the work in flight finish."
     )?;
     if args.common.json {
-        print_json(&Summary { events: log.order(), elapsed_s: log.elapsed().as_secs_f64() })?;
+        print_json(&json!({ "events": log.order(), "elapsed_s": log.elapsed().as_secs_f64() }))?;
     }
     Ok(())
 }
@@ -193,13 +193,6 @@ async fn graceful_shutdown(
         result.expect("a worker panicked")?;
     }
     log.say("shutdown: every worker finished its job and stopped")
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    events: Vec<String>,
-    elapsed_s: f64,
 }
 
 #[cfg(test)]

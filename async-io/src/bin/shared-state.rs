@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json, thousands};
 use shared::waits::TimeScale;
@@ -50,6 +50,8 @@ fn main() -> Result<()> {
 fn run(args: &Args) -> Result<()> {
     let mut out = out();
     let (tasks, scale) = (args.tasks, args.common.time_scale);
+    // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
+    asyncio::room_for_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_time().build()?;
     writeln!(out, "{tasks} tasks on tokio's multi-thread runtime share state three ways.\n")?;
 
@@ -85,13 +87,10 @@ fn run(args: &Args) -> Result<()> {
         thousands(results.iter().sum())
     )?;
     if args.common.json {
-        let summary = Summary {
-            tasks,
-            std_total: total,
-            tokio_log_len: entries.len(),
-            joinset_results: results,
-        };
-        print_json(&summary)?;
+        print_json(&json!({
+            "tasks": tasks, "std_total": total, "tokio_log_len": entries.len(),
+            "joinset_results": results,
+        }))?;
     }
     Ok(())
 }
@@ -164,15 +163,6 @@ async fn collect_with_joinset(tasks: u32, scale: TimeScale) -> Vec<u64> {
         results.push(result.expect("a task panicked"));
     }
     results
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    tasks: u32,
-    std_total: u64,
-    tokio_log_len: usize,
-    joinset_results: Vec<u64>,
 }
 
 #[cfg(test)]

@@ -20,11 +20,11 @@
 //! ```text
 //! Runtime: current-thread; time scale 1
 //!
-//!  0.00 s  one
-//!  0.00 s  four
-//!  0.00 s  two
-//!  1.00 s  five
-//!  2.00 s  three
+//!   0.00 s  one
+//!   0.00 s  four
+//!   0.00 s  two
+//!   1.00 s  five
+//!   2.00 s  three
 //!
 //! Order: one, four, two, five, three. Total: 2.00 s for waits of 1.00 s and 2.00 s: they overlapped for 1.00 s.
 //! "four" came before "two": with one thread, the task could start only at `first`'s first .await.
@@ -36,7 +36,7 @@ use std::time::Duration;
 use anyhow::Result;
 use asyncio::Log;
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
 use shared::waits::TimeScale;
@@ -52,6 +52,8 @@ fn run(args: &Args) -> Result<()> {
     shared::report::warn_if_unoptimized();
     let scale = args.common.time_scale;
     let (runtime, name) = if args.multi_thread {
+        // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
+        asyncio::room_for_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))?;
         (tokio::runtime::Builder::new_multi_thread().enable_time().build()?, "multi-thread")
     } else {
         (tokio::runtime::Builder::new_current_thread().enable_time().build()?, "current-thread")
@@ -90,7 +92,9 @@ fn run(args: &Args) -> Result<()> {
     let (earlier, later) = if four_first { ("four", "two") } else { ("two", "four") };
     writeln!(out, "\"{earlier}\" came before \"{later}\": {why}.")?;
     if args.common.json {
-        print_json(&Summary { runtime: name, order, elapsed_s: elapsed.as_secs_f64() })?;
+        print_json(&json!({
+            "runtime": name, "order": order, "elapsed_s": elapsed.as_secs_f64(),
+        }))?;
     }
     Ok(())
 }
@@ -121,14 +125,6 @@ async fn first(log: Log, scale: TimeScale) -> io::Result<()> {
     sleep(scale.secs(1.0)).await;
     log.say("five")?;
     task.await.expect("the spawned task panicked")
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    runtime: &'static str,
-    order: Vec<String>,
-    elapsed_s: f64,
 }
 
 #[cfg(test)]

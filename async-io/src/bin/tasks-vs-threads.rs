@@ -39,6 +39,7 @@ use anyhow::{Context, Result};
 use asyncio::resident_bytes;
 use clap::Parser;
 use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json, thousands};
 
@@ -100,7 +101,9 @@ fn run(args: &Args) -> Result<()> {
         "Waiting costs no CPU either way: use tasks for many waits at once, threads for work on many cores."
     )?;
     if args.common.json {
-        print_json(&Summary { n: args.n, wait_s: wait.as_secs_f64(), tasks, threads })?;
+        print_json(&json!({
+            "n": args.n, "wait_s": wait.as_secs_f64(), "tasks": tasks, "threads": threads,
+        }))?;
     }
     Ok(())
 }
@@ -181,15 +184,6 @@ fn with_threads(n: u32, wait: Duration) -> Result<Cost> {
         thread.join().expect("a waiting thread panicked");
     }
     Ok(cost((n, wait), start.elapsed(), created, before, during))
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    n: u32,
-    wait_s: f64,
-    tasks: Cost,
-    threads: Cost,
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
 use shared::timeline::{Span, Timeline, terminal_width};
@@ -112,7 +113,9 @@ fn run_parent(args: &Args) -> Result<()> {
         )?,
     }
     if args.common.json {
-        print_json(&Summary { parent_pid, children, elapsed_s: elapsed.as_secs_f64() })?;
+        print_json(&json!({
+            "parent_pid": parent_pid, "children": children, "elapsed_s": elapsed.as_secs_f64(),
+        }))?;
     }
     Ok(())
 }
@@ -200,12 +203,4 @@ fn collect(mut worker: Worker) -> Result<Report> {
     let id = worker.id();
     worker.finish(&format!("worker {id}"))?;
     serde_json::from_str(line.trim()).context("reading the worker's report")
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    parent_pid: u32,
-    children: Vec<Report>,
-    elapsed_s: f64,
 }

@@ -33,6 +33,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use multi_processing::{ChildRole, Worker, exit_with_parent, how_it_ended};
 use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{Table, ok_if_stdout_closed, out, print_json};
 
@@ -98,7 +99,9 @@ fn run_parent(args: &Args) -> Result<()> {
         // Both pipes at once (stderr on a thread): a child that fills one pipe while the
         // parent waits on the other would wait for ever.
         let mut errors = worker.child().stderr.take().context("no stderr pipe")?;
-        let stderr = std::thread::spawn(move || io::read_to_string(&mut errors));
+        let stderr = std::thread::Builder::new()
+            .spawn(move || io::read_to_string(&mut errors))
+            .context("starting a thread to read the child's stderr (a ulimit too low?)")?;
         let stdout = io::read_to_string(worker.child().stdout.take().context("no stdout pipe")?)?;
         let stderr = stderr.join().expect("the stderr reader panicked")?;
         let pid = worker.id();
@@ -141,7 +144,8 @@ fn run_parent(args: &Args) -> Result<()> {
     let buggy = std::thread::Builder::new().spawn(move || {
         let _ = wait.recv(); // Either way, the panic comes next.
         panic!("a bug in a thread")
-    })?;
+    });
+    let buggy = buggy.context("starting the thread that panics (a ulimit too low?)")?;
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let _ = go.send(()); // Fails only if the thread is gone, and then join tells.
@@ -159,7 +163,9 @@ fn run_parent(args: &Args) -> Result<()> {
         ))
     )?;
     if args.common.json {
-        print_json(&Summary { parent_pid, children: ended, thread_panic_caught })?;
+        print_json(&json!({
+            "parent_pid": parent_pid, "children": ended, "thread_panic_caught": thread_panic_caught,
+        }))?;
     }
     Ok(())
 }
@@ -182,11 +188,4 @@ struct Ended {
     how: String,
     stderr: String,
     stdout: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Summary {
-    parent_pid: u32,
-    children: Vec<Ended>,
-    thread_panic_caught: bool,
 }

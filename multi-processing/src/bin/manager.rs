@@ -28,6 +28,7 @@
 //! ```
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -36,7 +37,7 @@ use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, q
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{ok_if_stdout_closed, out, plural, print_json};
+use shared::report::{ok_if_stdout_closed, out, plural, print_json, stamp};
 use shared::timeline::Timeline;
 
 fn main() -> Result<()> {
@@ -77,13 +78,13 @@ struct Setup {
 #[derive(Debug, Serialize, Deserialize)]
 struct ServerReport {
     records: Vec<Record>,
-    log: Vec<(f64, String)>,
+    log: Vec<(Duration, String)>,
 }
 
 /// The server: answer requests, one at a time, until no client is left.
 fn serve(clock: &Timeline, requests: &IpcReceiver<Request>) -> ServerReport {
     let (mut records, mut log) = (Vec::new(), Vec::new());
-    let mut note = |what: String| log.push((clock.now().as_secs_f64(), what));
+    let mut note = |what: String| log.push((clock.now(), what));
     // `recv` fails when every sender is gone: all clients have hung up.
     while let Ok(request) = requests.recv() {
         match request {
@@ -145,7 +146,7 @@ fn run_parent(args: &Args) -> Result<()> {
 
     writeln!(out, "The server's log, which it sent back once its last client had gone:")?;
     for (at, what) in &report.log {
-        writeln!(out, "{at:6.2} s  server: {what}")?;
+        writeln!(out, "{}  server: {what}", stamp(*at))?;
     }
     writeln!(out)?;
     for (name, listed) in ["a", "b"].iter().zip(&listed_by_client) {
@@ -164,9 +165,9 @@ fn run_parent(args: &Args) -> Result<()> {
     writeln!(out, "\n{}", if all_kept { KEPT } else { "Unexpected: a record is missing." })?;
     if args.common.json {
         let (records, listed, kept) = (&report.records, &listed_by_client, all_kept);
-        print_json(
-            &json!({"server_records": records, "listed_by_client": listed, "all_kept": kept}),
-        )?;
+        print_json(&json!({
+            "server_records": records, "listed_by_client": listed, "all_kept": kept,
+        }))?;
     }
     Ok(())
 }

@@ -22,11 +22,11 @@
 //! ```text
 //! The child writes 4 messages into a pipe, 200 ms apart; the parent reads them as they come.
 //!
-//!  0.00 s  read "hello"
-//!  0.20 s  read "world"
-//!  0.40 s  read "through a"
-//!  0.60 s  read "pipe"
-//!  0.60 s  read "END": the last message
+//!   0.00 s  read "hello"
+//!   0.20 s  read "world"
+//!   0.40 s  read "through a"
+//!   0.60 s  read "pipe"
+//!   0.60 s  read "END": the last message
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
@@ -36,9 +36,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use multi_processing::{ChildRole, Worker, exit_with_parent};
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_json};
+use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_json, stamp};
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -88,14 +88,6 @@ fn send(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    received: Vec<String>,
-    ended_with_end: bool,
-    elapsed_s: f64,
-}
-
 /// The parent: start the child, then read its pipe line by line until "END".
 fn receive(args: &Args) -> Result<()> {
     let mut out = out();
@@ -119,13 +111,13 @@ fn receive(args: &Args) -> Result<()> {
     let (start, mut received, mut ended_with_end) = (Instant::now(), Vec::new(), false);
     for line in pipe.lines() {
         let line = line?;
-        let at = start.elapsed().as_secs_f64();
+        let at = stamp(start.elapsed());
         if line == "END" {
-            writeln!(out, "{at:5.2} s  read \"END\": the last message")?;
+            writeln!(out, "{at}  read \"END\": the last message")?;
             ended_with_end = true;
             break;
         }
-        writeln!(out, "{at:5.2} s  read {line:?}")?;
+        writeln!(out, "{at}  read {line:?}")?;
         received.push(line);
     }
     let elapsed = start.elapsed();
@@ -148,7 +140,10 @@ fn receive(args: &Args) -> Result<()> {
          the two programs' own agreement."
     )?;
     if args.common.json {
-        print_json(&Summary { received, ended_with_end, elapsed_s: elapsed.as_secs_f64() })?;
+        print_json(&json!({
+            "received": received, "ended_with_end": ended_with_end,
+            "elapsed_s": elapsed.as_secs_f64(),
+        }))?;
     }
     Ok(())
 }

@@ -42,8 +42,8 @@ use multi_processing::pool::{self, Pool};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::primes::{count_primes, split_balanced};
-use shared::report::{ParallelRun, Table, build_note, human_duration, load_average, plural};
-use shared::report::{ok_if_stdout_closed, out, print_json, speedup_verdict, thousands, timed};
+use shared::report::{ParallelRun, Table, build_note, load_average, ok_if_stdout_closed, out};
+use shared::report::{plural, print_json, speedup_table, speedup_verdict, thousands, timed};
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -108,9 +108,9 @@ fn run(args: &Args) -> Result<()> {
     // `--max-tasks-per-child` below half the tasks makes the pool start a process every few.
     let restarts = args.max_tasks_per_child.filter(|&max| (max as usize) < run.tasks / 2);
     let known_cost = restarts.map(|_| "--max-tasks-per-child started many processes".into());
-    let (speedup, ideal) = (run.speedup, (workers as usize).min(cores));
-    let took = Duration::from_secs_f64(run.parallel_s);
-    let parallel = ParallelRun { speedup, ideal, cores, took, load, known_cost };
+    let [alone, took] = [run.sequential_s, run.parallel_s].map(Duration::from_secs_f64);
+    let parallel =
+        ParallelRun { known_cost, ..ParallelRun::new(alone, took, workers as usize, load) };
     writeln!(out(), "\n{}", speedup_verdict(&parallel, "worker processes"))?;
     if args.common.json {
         print_json(&run)?;
@@ -154,10 +154,8 @@ fn count_primes_both_ways(args: &Args, run: &mut Summary) -> Result<()> {
     (run.tasks, run.primes) = (ranges.len(), alone.iter().sum());
     (run.sequential_s, run.parallel_s) = (alone_took.as_secs_f64(), took.as_secs_f64());
     run.speedup = run.sequential_s / run.parallel_s;
-    let mut table = Table::new(["run", "time", "speedup"]);
-    table.row(["one process", &human_duration(alone_took), "1.00×"]);
-    let speedup = format!("{:.2}×", run.speedup);
-    table.row(["the pool, start-up included", &human_duration(took), &speedup]);
+    let table =
+        speedup_table(&[("one process", alone_took), ("the pool, start-up included", took)]);
     writeln!(out(), "{table}Both found {} primes.", thousands(run.primes))?;
     Ok(())
 }

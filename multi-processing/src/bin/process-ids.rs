@@ -29,6 +29,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{Table, ok_if_stdout_closed, out, print_json};
 
@@ -126,7 +127,7 @@ fn run_parent(args: &Args) -> Result<()> {
     };
     writeln!(out, "{before}, and {after}: `wait` (Python's join) returned each exit code.")?;
     if args.common.json {
-        print_json(&Summary { parent_pid, children: reports })?;
+        print_json(&json!({ "parent_pid": parent_pid, "children": reports }))?;
     }
     Ok(())
 }
@@ -181,10 +182,4 @@ struct ChildReport {
     alive_before_wait: bool,
     alive_after_wait: bool,
     exit_code: Option<i32>,
-}
-
-#[derive(Debug, Serialize)]
-struct Summary {
-    parent_pid: u32,
-    children: Vec<ChildReport>,
 }

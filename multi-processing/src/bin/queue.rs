@@ -34,6 +34,7 @@ use ipc_channel::IpcError;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
 use shared::timeline::Timeline;
@@ -95,7 +96,7 @@ fn run_parent(args: &Args) -> Result<()> {
         }
     )?;
     if args.common.json {
-        print_json(&Summary { items: args.items, received: numbers, in_order })?;
+        print_json(&json!({ "items": args.items, "received": numbers, "in_order": in_order }))?;
     }
     Ok(())
 }
@@ -166,12 +167,4 @@ fn run_worker(name: &str, clock: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    items: u32,
-    received: Vec<u32>,
-    in_order: bool,
 }

@@ -34,6 +34,7 @@ use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, print_json};
 
@@ -91,7 +92,10 @@ fn run_parent(args: &Args) -> Result<()> {
         }
     )?;
     if args.common.json {
-        print_json(&Summary { child, parent_after_child, parent_after_thread })?;
+        print_json(&json!({
+            "child": child, "parent_after_child": parent_after_child,
+            "parent_after_thread": parent_after_thread,
+        }))?;
     }
     Ok(())
 }
@@ -123,12 +127,4 @@ fn snapshot() -> Vec<u64> {
 struct ChildSaw {
     pid: u32,
     results: Vec<u64>,
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    child: ChildSaw,
-    parent_after_child: Vec<u64>,
-    parent_after_thread: Vec<u64>,
 }

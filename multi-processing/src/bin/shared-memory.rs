@@ -39,6 +39,7 @@ use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use multi_processing::{ChildRole, ScratchFile, SharedMemory, Worker, connect_to_parent};
 use multi_processing::{exit_with_parent, quiet_if_hung_up};
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{ok_if_stdout_closed, out, plural, print_json};
 
@@ -127,18 +128,16 @@ fn run_parent(args: &Args) -> Result<()> {
     writeln!(out, "The child put their sum in the value: {sum}")?;
     let correct = squares.iter().zip(&args.numbers).all(|(s, &n)| *s == u64::from(n).pow(2))
         && sum == squares.iter().sum::<u64>();
-    writeln!(
-        out,
-        "\n{}",
-        if correct {
-            "The numbers went to the child and the squares came back through the memory itself: \
-             both processes mapped the same pages. The messages only said \"go\" and \"done\"."
-        } else {
-            "Unexpected: the parent does not see what the child should have written."
-        }
-    )?;
+    let verdict = if correct {
+        THROUGH_THE_MEMORY
+    } else {
+        "Unexpected: the parent does not see what the child should have written."
+    };
+    writeln!(out, "\n{verdict}")?;
     if args.common.json {
-        print_json(&Summary { child_pid, array: squares, value: sum, correct })?;
+        print_json(&json!({
+            "child_pid": child_pid, "array": squares, "value": sum, "correct": correct,
+        }))?;
     }
     Ok(())
 }
@@ -159,11 +158,6 @@ struct Args {
 /// What the parent puts in the value to say "the array is written" (never a sum of squares).
 const GO: u64 = u64::MAX;
 
-/// The `--json` output.
-#[derive(Debug, serde::Serialize)]
-struct Summary {
-    child_pid: u32,
-    array: Vec<u64>,
-    value: u64,
-    correct: bool,
-}
+/// What the run shows when every square came back.
+const THROUGH_THE_MEMORY: &str = "The numbers went to the child and the squares came back through the \
+    memory itself: both processes mapped the same pages. The messages only said \"go\" and \"done\".";

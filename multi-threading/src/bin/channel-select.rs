@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::Parser;
 use crossbeam::channel;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_json};
+use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_json, stamp};
 use shared::waits::TimeScale;
 
 fn main() -> Result<()> {
@@ -51,7 +51,7 @@ fn run(args: &Args) -> Result<()> {
     )?;
     let events = select_with_timeout(scale);
     for Event { at, what } in &events {
-        writeln!(out(), "{:6.2} s  {what}", at.as_secs_f64())?;
+        writeln!(out(), "{}  {what}", stamp(*at))?;
     }
     let timeouts =
         plural(events.iter().filter(|e| e.what.starts_with("timeout")).count() as u64, "timeout");
@@ -61,7 +61,9 @@ fn run(args: &Args) -> Result<()> {
         events.len()
     )?;
     if args.common.json {
-        print_json(&Summary { select_events: events.into_iter().map(|e| e.what).collect() })?;
+        print_json(&json!({
+            "select_events": events.into_iter().map(|e| e.what).collect::<Vec<_>>(),
+        }))?;
     }
     Ok(())
 }
@@ -115,12 +117,6 @@ struct Event {
 struct Args {
     #[command(flatten)]
     common: Common,
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    select_events: Vec<String>,
 }
 
 #[cfg(test)]

@@ -28,15 +28,15 @@
 //! 2. std mpsc: 2 producers, 1 consumer (its Receiver cannot be cloned): received 6 of 6 messages.
 //! ```
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 use crossbeam::channel;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
 use shared::timeline::{Timeline, terminal_width};
@@ -49,14 +49,16 @@ fn main() -> Result<()> {
 
 /// The pipeline: producers A and B → bounded channel → `consumers` workers → bounded channel
 /// → this thread, which collects. Returns what arrived, in the order it arrived.
-fn pipeline(args: &Args, timeline: &Timeline) -> Vec<Delivered> {
+fn pipeline(args: &Args, timeline: &Timeline) -> io::Result<Vec<Delivered>> {
     let (items, work) = (args.items, args.common.time_scale.secs(args.work));
     let (to_workers, from_producers) = channel::bounded::<Item>(args.capacity as usize);
     let (to_collector, from_workers) = channel::bounded(args.capacity as usize);
-    thread::scope(|s| {
+    // `move`: the scope owns this thread's channel ends. If a thread cannot start, `?` drops
+    // them, every send and receive then fails, the started threads stop, and the scope ends.
+    thread::scope(move |s| {
         for producer in ['A', 'B'] {
             let to_workers = to_workers.clone();
-            s.spawn(move || {
+            thread::Builder::new().spawn_scoped(s, move || {
                 for n in 1..=items {
                     // Blocks while the channel is full: this is the backpressure (drawn when
                     // it held the producer back for more than a millisecond).
@@ -64,39 +66,43 @@ fn pipeline(args: &Args, timeline: &Timeline) -> Vec<Delivered> {
                     let send = || to_workers.send(Item { producer, n });
                     let sent =
                         timeline.measure_if_longer(Duration::from_millis(1), lane, "blocked", send);
-                    sent.expect("the workers outlive the producers");
+                    if sent.is_err() {
+                        return; // Every consumer is gone: the run is being abandoned.
+                    }
                 }
-            });
+            })?;
         }
         for consumer in 1..=args.consumers {
             // A crossbeam `Receiver` is `Clone`: every consumer takes from the same channel.
             let (from_producers, to_collector) = (from_producers.clone(), to_collector.clone());
-            s.spawn(move || {
+            thread::Builder::new().spawn_scoped(s, move || {
                 for item in from_producers {
                     let label = format!("{}{}", item.producer, item.n);
                     timeline.measure(format!("consumer {consumer}"), label, || thread::sleep(work));
-                    let delivered = Delivered { consumer, item };
-                    to_collector.send(delivered).expect("the collector outlives the workers");
+                    if to_collector.send(Delivered { consumer, item }).is_err() {
+                        return; // The collector is gone: the run is being abandoned.
+                    }
                 }
-            });
+            })?;
         }
-        // Drop this thread's ends: each loop above ends when every sender of its channel is
-        // gone and the channel is empty, and so does the collecting loop below.
-        drop((to_workers, to_collector));
-        from_workers.iter().collect()
+        // Drop this thread's other ends: each loop above ends when every sender of its channel
+        // is gone and the channel is empty, and so does the collecting loop below.
+        drop((to_workers, from_producers, to_collector));
+        Ok(from_workers.iter().collect())
     })
 }
 
 /// std's `mpsc`: several producers (the `Sender` clones), one consumer.
-fn std_mpsc(messages_each: u32) -> usize {
+fn std_mpsc(messages_each: u32) -> io::Result<usize> {
     let (tx, rx) = mpsc::channel::<u32>();
     for _ in 0..2 {
         let tx = tx.clone();
-        thread::spawn(move || (0..messages_each).for_each(|n| tx.send(n).expect("rx lives")));
+        thread::Builder::new()
+            .spawn(move || (0..messages_each).for_each(|n| tx.send(n).expect("rx lives")))?;
     }
     drop(tx);
     // `rx` cannot be cloned: this loop is the one consumer. It ends when every sender is gone.
-    rx.into_iter().count()
+    Ok(rx.into_iter().count())
 }
 
 /// An item: which producer made it, and its number in that producer's sequence.
@@ -114,51 +120,49 @@ struct Delivered {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let mut out = out();
     let work = human_duration(args.common.time_scale.secs(args.work));
     let (items, room, consumers) = (args.items, args.capacity, args.consumers);
     writeln!(
-        out,
+        out(),
         "1. Pipeline: producers A and B send {items} items each into a channel with room for {room};"
     )?;
-    writeln!(out, "{consumers} consumers take {work} per item and pass it on to a collector.\n")?;
+    writeln!(out(), "{consumers} consumers take {work} per item and pass it on to a collector.\n")?;
     let timeline = Timeline::new();
-    let arrived = pipeline(args, &timeline);
-    let (elapsed, delivered) = (timeline.now(), arrived.len());
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    let arrived = pipeline(args, &timeline).context(CANNOT_START)?;
+    let (elapsed, took) = (timeline.now(), human_duration(timeline.now()));
     let blocked: Duration =
         timeline.spans().iter().filter(|s| s.label == "blocked").map(|s| s.end - s.start).sum();
-    let took = |c| arrived.iter().filter(|d| d.consumer == c).count().to_string();
-    let shares: Vec<String> = (1..=consumers).map(took).collect();
+    let per_consumer = |c| arrived.iter().filter(|d| d.consumer == c).count().to_string();
+    let shares = (1..=consumers).map(per_consumer).collect::<Vec<_>>().join(", ");
     let last = arrived.last().map_or(String::new(), |d| format!("{}{}", d.item.producer, d.item.n));
+    writeln!(out(), "{}", timeline.render_text(terminal_width()))?;
+    let delivered = arrived.len();
     writeln!(
-        out,
-        "All {delivered} items arrived, in {}, the last {last}; per consumer: {}.",
-        human_duration(elapsed),
-        shares.join(", ")
+        out(),
+        "All {delivered} items arrived, in {took}, the last {last}; per consumer: {shares}."
     )?;
     // Claim backpressure only if the producers really waited (their blocked time is summed
     // over both, so compare it with twice the run).
     let verdict = if blocked > elapsed / 2 { BACKPRESSURE } else { ROOM };
-    writeln!(
-        out,
-        "The two producers spent {} in all blocked in send: {verdict}.\n",
-        human_duration(blocked)
-    )?;
+    let blocked_for = human_duration(blocked);
+    writeln!(out(), "The two producers spent {blocked_for} in all blocked in send: {verdict}.\n")?;
 
-    let (each, mpsc_received) = (3, std_mpsc(3));
+    let mpsc_received = std_mpsc(3).context(CANNOT_START)?;
     writeln!(
-        out,
-        "2. std mpsc: 2 producers, 1 consumer (its Receiver cannot be cloned): received {mpsc_received} of {} messages.",
-        2 * each
+        out(),
+        "2. std mpsc: 2 producers, 1 consumer (its Receiver cannot be cloned): received {mpsc_received} of 6 messages."
     )?;
     if args.common.json {
-        let (items, producers_blocked_s, pipeline_s) =
-            (2 * args.items, blocked.as_secs_f64(), elapsed.as_secs_f64());
-        print_json(&Summary { items, delivered, producers_blocked_s, pipeline_s, mpsc_received })?;
+        print_json(&json!({
+            "items": 2 * args.items, "delivered": delivered, "mpsc_received": mpsc_received,
+            "producers_blocked_s": blocked.as_secs_f64(), "pipeline_s": elapsed.as_secs_f64(),
+        }))?;
     }
     Ok(())
 }
+
+/// The error when the OS refuses a thread.
+const CANNOT_START: &str = "starting a thread (is a limit such as ulimit -u or -v too low?)";
 
 /// What the run shows when the producers waited, and when they did not.
 const BACKPRESSURE: &str = "the full channel held them back to the pace of the consumers — backpressure, instead of a queue that grows without limit";
@@ -187,16 +191,6 @@ struct Args {
     common: Common,
 }
 
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    items: u32,
-    delivered: usize,
-    producers_blocked_s: f64,
-    pipeline_s: f64,
-    mpsc_received: usize,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,7 +199,7 @@ mod tests {
     fn the_pipeline_delivers_every_item_once_in_order_per_producer() {
         let args =
             Args::parse_from(["channels", "--items", "50", "--consumers", "3", "--work", "0"]);
-        let received = pipeline(&args, &Timeline::new());
+        let received = pipeline(&args, &Timeline::new()).unwrap();
         let mut all: Vec<Item> = received.iter().map(|d| d.item).collect();
         all.sort();
         let expected: Vec<Item> = ['A', 'B']
@@ -229,6 +223,6 @@ mod tests {
 
     #[test]
     fn std_mpsc_gets_every_message() {
-        assert_eq!(std_mpsc(1000), 2000);
+        assert_eq!(std_mpsc(1000).unwrap(), 2000);
     }
 }

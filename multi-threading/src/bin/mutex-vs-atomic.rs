@@ -41,6 +41,7 @@ use anyhow::{Result, ensure};
 use clap::Parser;
 use multi_threading::counter::{atomic_increment, locked_increment};
 use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{
     Table, human_duration, ok_if_stdout_closed, out, print_json, thousands, times,
@@ -97,7 +98,9 @@ fn run(args: &Args) -> Result<()> {
     };
     writeln!(out, "{lesson}")?;
     if args.common.json {
-        print_json(&Summary { expected, mutex, atomic, partial })?;
+        print_json(&json!({
+            "expected": expected, "mutex": mutex, "atomic": atomic, "partial": partial,
+        }))?;
     }
     Ok(())
 }
@@ -154,14 +157,6 @@ fn with_partial_sums(increments: u64) -> (u64, Duration) {
 struct Method {
     total: u64,
     ns_per_op: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Summary {
-    expected: u64,
-    mutex: Method,
-    atomic: Method,
-    partial: Method,
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use std::thread;
 use anyhow::Result;
 use clap::Parser;
 use multi_threading::counter::{locked_increment, racy_increment};
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::times;
 use shared::report::{Table, lost_updates, ok_if_stdout_closed, out, print_json, thousands};
@@ -92,50 +92,40 @@ fn locked_total(increments: u64) -> u64 {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    writeln!(out, "(a) Two threads append A1..A4 and B1..B4 to one list, with waits between:")?;
-    writeln!(out, "{}\n", interleaved_list(args.common.time_scale).join(" "))?;
+    writeln!(out(), "(a) Two threads append A1..A4 and B1..B4 to one list, with waits between:")?;
+    writeln!(out(), "{}\n", interleaved_list(args.common.time_scale).join(" "))?;
 
-    let expected = 2 * args.increments;
-    writeln!(
-        out,
-        "(b) Two threads each add 1 to a shared counter {}: {} in all.\n",
-        times(args.increments),
-        thousands(expected)
-    )?;
+    let (each, expected) = (args.increments, 2 * args.increments);
+    let (times, all) = (times(each), thousands(expected));
+    writeln!(out(), "(b) Two threads each add 1 to a shared counter {times}: {all} in all.\n")?;
+    let runs: Vec<(u64, u64)> =
+        (0..args.runs).map(|_| (racy_total(each), locked_total(each))).collect();
     let mut table = Table::new(["run", "load then store", "lost", "Mutex"]);
-    let (mut racy, mut locked) = (Vec::new(), Vec::new());
-    for run in 1..=args.runs {
-        let (r, l) = (racy_total(args.increments), locked_total(args.increments));
-        let lost = format!("{:.1} %", 100.0 * (expected - r) as f64 / expected as f64);
-        table.row([run.to_string(), thousands(r), lost, thousands(l)]);
-        racy.push(r);
-        locked.push(l);
+    for (run, &(racy, locked)) in (1..).zip(&runs) {
+        let lost = format!("{:.1} %", 100.0 * (expected - racy) as f64 / expected as f64);
+        table.row([run.to_string(), thousands(racy), lost, thousands(locked)]);
     }
-    writeln!(out, "{table}")?;
-
+    let (racy, locked): (Vec<u64>, Vec<u64>) = runs.into_iter().unzip();
     let exact = locked.iter().all(|&l| l == expected);
-    let as_i64 = |counts: &[u64]| counts.iter().map(|&c| c as i64).collect::<Vec<_>>();
-    writeln!(
-        out,
-        "{}",
-        lost_updates(expected as i64, &as_i64(&racy), exact, "threads", "the Mutex")
-    )?;
-    writeln!(
-        out,
-        "Each load and store is atomic, yet the other thread can write in between. The race that does not compile (two threads writing one plain variable) is the compile_fail doctest in src/lib.rs; tests/loom.rs checks every interleaving and finds those that lose an update."
-    )?;
+    let racy_runs: Vec<i64> = racy.iter().map(|&r| r as i64).collect();
+    let verdict = lost_updates(expected as i64, &racy_runs, exact, "threads", "the Mutex");
+    writeln!(out(), "{table}\n{verdict}\n{WHERE_THE_PROOFS_ARE}")?;
     if args.common.json {
-        print_json(&Summary { expected, racy, locked })?;
+        print_json(&json!({ "expected": expected, "racy": racy, "locked": locked }))?;
     }
     Ok(())
 }
+
+const WHERE_THE_PROOFS_ARE: &str = "Each load and store is atomic, yet the other thread can \
+    write in between. The race that does not compile (two threads writing one plain variable) \
+    is the compile_fail doctest in src/lib.rs; tests/loom.rs checks every interleaving and \
+    finds those that lose an update.";
 
 /// Show threads interleaving, and a counter that loses updates without a lock.
 #[derive(Debug, Parser)]
 struct Args {
     /// Increments by each of the two threads, per run
-    #[arg(long, value_name = "N≥1", default_value = "1000000",
+    #[arg(long, value_name = "N≤1000000000", default_value = "1000000",
           value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     increments: u64,
     /// How many times to run each counter
@@ -144,14 +134,6 @@ struct Args {
     runs: u32,
     #[command(flatten)]
     common: Common,
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    expected: u64,
-    racy: Vec<u64>,
-    locked: Vec<u64>,
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //! The output ends like this on 2 cores (timings vary, and so do the sentences):
 //!
 //! ```text
-//! method             elapsed  speedup
+//! run                elapsed  speedup
 //! -----------------  -------  -------
 //! sequential          1.79 s    1.00×
 //! par_iter            924 ms    1.94×
@@ -38,11 +38,11 @@ use anyhow::{Result, ensure};
 use clap::Parser;
 use crossbeam::channel;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::primes::{count_primes, is_prime, split_balanced};
-use shared::report::{ParallelRun, Table, human_duration, load_average, speedup_verdict};
-use shared::report::{ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{ParallelRun, human_duration, load_average, ok_if_stdout_closed, out};
+use shared::report::{print_json, speedup_table, speedup_verdict, thousands};
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -69,30 +69,14 @@ fn run(args: &Args) -> Result<()> {
         ("rayon::join", timed(|| count_join(0..limit))),
         ("channel + threads", timed(|| count_channel(0..limit, threads))),
     ];
-    let mut table = Table::new(["method", "elapsed", "speedup"]);
-    for (name, (count, time)) in &runs {
+    for (name, (count, _)) in &runs {
         ensure!(*count == primes, "{name} counted {count} primes, not {primes}");
-        let speedup = format!("{:.2}×", sequential.as_secs_f64() / time.as_secs_f64());
-        table.row([name.to_string(), human_duration(*time), speedup]);
     }
-    writeln!(out, "{table}")?;
-
-    let rayon = runs[1].1.1;
-    let speedup = sequential.as_secs_f64() / rayon.as_secs_f64();
-    let (cores, load) = (thread::available_parallelism().map_or(2, |n| n.get()), load);
-    let run = ParallelRun {
-        speedup,
-        ideal: threads.min(cores),
-        cores,
-        took: rayon,
-        load,
-        known_cost: None,
-    };
-    writeln!(
-        out,
-        "par_iter, by changing one word of the code: {}",
-        speedup_verdict(&run, "rayon threads")
-    )?;
+    let [_, par_iter, join, channel] = runs.map(|(name, (_, time))| (name, time));
+    writeln!(out, "{}", speedup_table(&[("sequential", sequential), par_iter, join, channel]))?;
+    let run = ParallelRun::new(sequential, par_iter.1, threads, load);
+    let verdict = speedup_verdict(&run, "rayon threads");
+    writeln!(out, "par_iter, by changing one word of the code: {verdict}")?;
     // The tiny input: time many runs and keep the median, each is only microseconds.
     let tiny_sequential = median_time(201, || count_primes(0..tiny));
     let tiny_rayon = median_time(201, || count_par_iter(0..tiny));
@@ -109,19 +93,14 @@ fn run(args: &Args) -> Result<()> {
         human_duration(tiny_rayon)
     )?;
     if args.common.json {
-        print_json(&Summary {
-            limit,
-            threads,
-            primes,
-            sequential_s: sequential.as_secs_f64(),
-            rayon_s: rayon.as_secs_f64(),
-            speedup,
-            join_s: runs[2].1.1.as_secs_f64(),
-            channel_s: runs[3].1.1.as_secs_f64(),
-            tiny,
-            tiny_sequential_s: tiny_sequential.as_secs_f64(),
-            tiny_rayon_s: tiny_rayon.as_secs_f64(),
-        })?;
+        print_json(&json!({
+            "limit": limit, "threads": threads, "primes": primes,
+            "sequential_s": sequential.as_secs_f64(), "rayon_s": run.took.as_secs_f64(),
+            "speedup": run.speedup, "join_s": join.1.as_secs_f64(),
+            "channel_s": channel.1.as_secs_f64(), "tiny": tiny,
+            "tiny_sequential_s": tiny_sequential.as_secs_f64(),
+            "tiny_rayon_s": tiny_rayon.as_secs_f64(),
+        }))?;
     }
     Ok(())
 }
@@ -182,22 +161,6 @@ fn median_time(runs: usize, count: impl Fn() -> u64) -> Duration {
     let mut times: Vec<Duration> = (0..runs).map(|_| timed(&count).1).collect();
     times.sort();
     times[runs / 2]
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    limit: u64,
-    threads: usize,
-    primes: u64,
-    sequential_s: f64,
-    rayon_s: f64,
-    speedup: f64,
-    join_s: f64,
-    channel_s: f64,
-    tiny: u64,
-    tiny_sequential_s: f64,
-    tiny_rayon_s: f64,
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ use std::thread;
 
 use anyhow::{Result, ensure};
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::primes::is_prime;
 use shared::report::{ok_if_stdout_closed, out, print_json, thousands};
@@ -84,7 +84,9 @@ fn run(args: &Args) -> Result<()> {
          returns,\nso no borrow can outlive the data. No Arc, no clone, no lock."
     )?;
     if args.common.json {
-        print_json(&Summary { limit, primes_read, primes_written })?;
+        print_json(&json!({
+            "limit": limit, "primes_read": primes_read, "primes_written": primes_written,
+        }))?;
     }
     Ok(())
 }
@@ -134,14 +136,6 @@ fn flag_primes(numbers: &[u64], timeline: &Timeline) -> Vec<bool> {
         s.spawn(|| timeline.measure("thread 2", "write right", || flag_each(right, right_numbers)));
     });
     flags
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    limit: u64,
-    primes_read: [u64; 2],
-    primes_written: u64,
 }
 
 #[cfg(test)]

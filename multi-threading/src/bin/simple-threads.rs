@@ -34,9 +34,9 @@ use std::thread;
 
 use anyhow::Result;
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_json};
+use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_json, stamp};
 use shared::timeline::{Timeline, terminal_width};
 use shared::waits::Random;
 
@@ -66,7 +66,7 @@ fn run(args: &Args) -> Result<()> {
             timeline.measure(format!("task {task}"), &waits, || {
                 thread::sleep(wait); // Stand-in for a download or a query.
             });
-            writeln!(out, "{:6.2} s  task {task} done", timeline.now().as_secs_f64())?;
+            writeln!(out, "{}  task {task} done", stamp(timeline.now()))?;
             Ok(task)
         }));
     }
@@ -90,12 +90,12 @@ fn run(args: &Args) -> Result<()> {
         };
         writeln!(
             out,
-            "\n{:6.2} s  main returns without joining: the process exits, and {fate}. (Python \
+            "\n{}  main returns without joining: the process exits, and {fate}. (Python \
              would wait for them, unless they were daemon threads.)",
-            timeline.now().as_secs_f64()
+            stamp(timeline.now())
         )?;
         if args.common.json {
-            print_json(&Summary { seed, waits_s: waits, finished })?;
+            print_json(&json!({ "seed": seed, "waits_s": waits, "finished": finished }))?;
         }
         std::mem::forget(stdout);
         return Ok(());
@@ -124,7 +124,7 @@ fn run(args: &Args) -> Result<()> {
     };
     writeln!(out, "{verdict}: {}.", listed.join(", "))?;
     if args.common.json {
-        print_json(&Summary { seed, waits_s: waits, finished })?;
+        print_json(&json!({ "seed": seed, "waits_s": waits, "finished": finished }))?;
     }
     Ok(())
 }
@@ -156,15 +156,6 @@ fn random_waits(tasks: u32, seed: u64) -> Vec<f64> {
 /// The task number of a timeline lane named "task N".
 fn task_of(lane: &str) -> usize {
     lane.trim_start_matches("task ").parse().expect("lanes are named \"task N\"")
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    seed: u64,
-    waits_s: Vec<f64>,
-    /// Task numbers in the order they finished (with `--no-join`: before `main` returned).
-    finished: Vec<usize>,
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
-use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
 use shared::timeline::{Timeline, terminal_width};
@@ -106,7 +106,9 @@ fn run(args: &Args) -> Result<()> {
          no shared list, no lock."
     )?;
     if args.common.json {
-        print_json(&Summary { squares, cubes, elapsed_s: elapsed.as_secs_f64() })?;
+        print_json(&json!({
+            "squares": squares, "cubes": cubes, "elapsed_s": elapsed.as_secs_f64(),
+        }))?;
     }
     Ok(())
 }
@@ -144,14 +146,6 @@ fn powers(
         })
         .collect();
     (results, thread::current().id())
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct Summary {
-    squares: Vec<u64>,
-    cubes: Vec<u64>,
-    elapsed_s: f64,
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ use anyhow::Result;
 use clap::Parser;
 use multi_threading::pool::ThreadPool;
 use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::report::{Table, human_duration, ok_if_stdout_closed, out, plural, print_json};
 use shared::timeline::{Timeline, terminal_width};
@@ -82,7 +83,7 @@ fn run(args: &Args) -> Result<()> {
         )?;
     }
     if args.common.json {
-        print_json(&Summary { hand_made, rayon })?;
+        print_json(&json!({ "hand_made": hand_made, "rayon": rayon }))?;
     }
     Ok(())
 }
@@ -180,12 +181,6 @@ impl PoolSummary {
         let threads = plural(self.distinct_threads as u64, "thread");
         format!("{pool}: {jobs} on {threads} ({})", names.join(", "))
     }
-}
-
-#[derive(Debug, Serialize)]
-struct Summary {
-    hand_made: PoolSummary,
-    rayon: PoolSummary,
 }
 
 #[cfg(test)]

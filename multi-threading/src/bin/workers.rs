@@ -19,11 +19,10 @@
 //! follows from them):
 //!
 //! ```text
-//! model       threads  elapsed  speedup
-//! ----------  -------  -------  -------
-//! sequential        1   1.79 s    1.00×
-//! workers           2   922 ms    1.94×
-//!
+//! run               elapsed  speedup
+//! ----------------  -------  -------
+//! one thread        1.79 s    1.00×
+//! 2 worker threads   922 ms    1.94×
 //! Both runs found 664,579 primes (the known answer).
 //! 1.94× is close to the ideal 2×: the threads kept 2 cores busy at the same time.
 //! Rust has no GIL; Python threads would take turns and get about 1×.
@@ -31,17 +30,20 @@
 
 use std::io::Write;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::thread;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use crossbeam::channel;
 use serde::Serialize;
+use serde_json::json;
 use shared::cli::Common;
 use shared::primes::{count_primes, known_count, split_balanced};
-use shared::report::{ParallelRun, Table, build_note, human_duration, load_average, out};
-use shared::report::{ok_if_stdout_closed, print_json, speedup_verdict, thousands, timed};
+use shared::report::{
+    ParallelRun, Table, build_note, load_average, ok_if_stdout_closed, optimized,
+};
+use shared::report::{out, print_json, speedup_table, speedup_verdict, thousands, timed};
 use shared::timeline::{Timeline, terminal_width};
 
 fn main() -> Result<()> {
@@ -90,23 +92,19 @@ struct JobResult {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let mut out = out();
     let cores = thread::available_parallelism().map_or(2, |n| n.get());
     let workers = args.workers.map_or(cores, |n| n as usize);
     let limit = args.limit;
     // No more jobs than numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
     let jobs = args.jobs.map_or(8 * workers, |n| n as usize);
-    let jobs = jobs.min(usize::try_from(limit).unwrap_or(usize::MAX));
-    let jobs = split_balanced(0..limit, jobs);
+    let jobs = split_balanced(0..limit, jobs.min(usize::try_from(limit).unwrap_or(usize::MAX)));
+    let (below, count) = (thousands(limit), jobs.len());
+    let note = build_note();
     writeln!(
-        out,
-        "Counting primes below {} in {} jobs: first on 1 thread, then on {workers} worker threads.",
-        thousands(limit),
-        jobs.len()
+        out(),
+        "Counting primes below {below} in {count} jobs: first on 1 thread, then on {workers} worker threads.\n({note})\n"
     )?;
-    writeln!(out, "({})\n", build_note())?;
-    // Read before our own threads add to it.
-    let load = load_average();
+    let load = load_average(); // Read before our own threads add to it.
 
     let (sequential, sequential_time) =
         timed(|| jobs.iter().cloned().map(count_primes).sum::<u64>());
@@ -116,49 +114,54 @@ fn run(args: &Args) -> Result<()> {
     runs.sort_by_key(|r| r.job);
     let parallel: u64 = runs.iter().map(|r| r.primes).sum();
 
+    print_who_ran_what(&jobs, &runs, &timeline, args.svg.as_deref())?;
+    let threads = format!("{workers} worker threads");
+    let table = speedup_table(&[("one thread", sequential_time), (&threads, parallel_time)]);
+    let known = known_count(limit);
+    let correct = sequential == parallel && known.is_none_or(|k| k == parallel);
+    let known_note = if known.is_some() { " (the known answer)" } else { "" };
+    if correct {
+        writeln!(out(), "{table}Both runs found {} primes{known_note}.", thousands(parallel))?;
+    }
+    let run = ParallelRun::new(sequential_time, parallel_time, workers.min(count), load);
+    writeln!(out(), "{}", speedup_verdict(&run, "threads"))?;
+    if run.close_to_ideal() && run.ideal > 1 {
+        writeln!(out(), "Rust has no GIL; Python threads would take turns and get about 1×.")?;
+    }
+    if args.common.json {
+        let (sequential_s, parallel_s) = (sequential_time.as_secs_f64(), run.took.as_secs_f64());
+        print_json(&json!({
+            "workers": workers, "jobs": count, "limit": limit, "primes": parallel,
+            "sequential_s": sequential_s, "parallel_s": parallel_s, "speedup": run.speedup,
+            "correct": correct, "optimized": optimized(), "runs": runs,
+        }))?;
+    }
+    ensure!(
+        correct,
+        "the counts disagree: 1 thread {sequential}, workers {parallel}, known {known:?}"
+    );
+    Ok(())
+}
+
+/// Which worker ran each job, as a table and as a timeline (and an SVG file, if asked).
+fn print_who_ran_what(
+    jobs: &[Range<u64>],
+    runs: &[JobResult],
+    timeline: &Timeline,
+    svg: Option<&Path>,
+) -> Result<()> {
     let mut who = Table::new(["job", "numbers", "primes", "ran on"]);
-    for run in &runs {
+    for run in runs {
         let (range, worker) = (&jobs[run.job], format!("worker-{}", run.worker));
         let numbers = format!("{}..{}", thousands(range.start), thousands(range.end));
         who.row([run.job.to_string(), numbers, thousands(run.primes), worker]);
     }
-    writeln!(out, "{who}")?;
-    writeln!(out, "Timeline of the worker run (a row per thread, a box per job):")?;
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    if let Some(path) = &args.svg {
+    writeln!(out(), "{who}")?;
+    writeln!(out(), "Timeline of the worker run (a row per thread, a box per job):")?;
+    writeln!(out(), "{}", timeline.render_text(terminal_width()))?;
+    if let Some(path) = svg {
         timeline.write_svg(path).with_context(|| format!("writing {}", path.display()))?;
-        writeln!(out, "Timeline written to {}\n", path.display())?;
-    }
-
-    let speedup = sequential_time.as_secs_f64() / parallel_time.as_secs_f64();
-    let mut table = Table::new(["model", "threads", "elapsed", "speedup"]);
-    table.row(["sequential", "1", &human_duration(sequential_time), "1.00×"]);
-    let (threads, elapsed) = (workers.to_string(), human_duration(parallel_time));
-    table.row(["workers", &threads, &elapsed, &format!("{speedup:.2}×")]);
-    writeln!(out, "{table}")?;
-
-    let known = known_count(limit);
-    let correct = sequential == parallel && known.is_none_or(|k| k == parallel);
-    if correct {
-        let known_note = if known.is_some() { " (the known answer)" } else { "" };
-        writeln!(out, "Both runs found {} primes{known_note}.", thousands(parallel))?;
-    }
-    let ideal = workers.min(cores).min(jobs.len());
-    let run = ParallelRun { speedup, ideal, cores, took: parallel_time, load, known_cost: None };
-    writeln!(out, "{}", speedup_verdict(&run, "threads"))?;
-    if run.close_to_ideal() && ideal > 1 {
-        writeln!(out, "Rust has no GIL; Python threads would take turns and get about 1×.")?;
-    }
-    if args.common.json {
-        let (sequential_s, parallel_s) =
-            (sequential_time.as_secs_f64(), parallel_time.as_secs_f64());
-        let (jobs, primes, optimized) = (jobs.len(), parallel, shared::report::optimized());
-        let figures = Figures { workers, jobs, limit, primes, sequential_s, parallel_s, speedup };
-        let summary = Summary { figures, correct, optimized, runs };
-        print_json(&summary)?;
-    }
-    if !correct {
-        bail!("the counts disagree: sequential {sequential}, workers {parallel}, known {known:?}");
+        writeln!(out(), "Timeline written to {}\n", path.display())?;
     }
     Ok(())
 }
@@ -181,28 +184,6 @@ struct Args {
     svg: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
-}
-
-/// The figures of one run, printed with `--json`.
-#[derive(Debug, Serialize)]
-struct Summary {
-    #[serde(flatten)]
-    figures: Figures,
-    correct: bool,
-    optimized: bool,
-    runs: Vec<JobResult>,
-}
-
-/// The run's figures, at the top level of the `--json` object.
-#[derive(Debug, Serialize)]
-struct Figures {
-    workers: usize,
-    jobs: usize,
-    limit: u64,
-    primes: u64,
-    sequential_s: f64,
-    parallel_s: f64,
-    speedup: f64,
 }
 
 #[cfg(test)]
