@@ -246,16 +246,37 @@ impl Write for Out {
 
 /// The end of every example's `main`: `Ok` if the run was cut short only because the reader
 /// closed stdout, otherwise `result` unchanged.
-pub fn ok_if_stdout_closed(result: anyhow::Result<()>) -> anyhow::Result<()> {
+pub fn ok_if_stdout_closed(result: anyhow::Result<()>) -> MainResult {
     match result {
         Err(err) if err.chain().any(is_stdout_closed) => Ok(()),
-        other => other,
+        other => Ok(other?),
     }
 }
 
 fn is_stdout_closed(err: &(dyn Error + 'static)) -> bool {
     let inner = err.downcast_ref::<io::Error>().and_then(|io| io.get_ref());
     err.is::<StdoutClosed>() || inner.is_some_and(|inner| inner.is::<StdoutClosed>())
+}
+
+/// What every example's `main` returns. An error prints as one line, `Error: ` and then
+/// what failed and why, joined by `: ` (anyhow's `{:#}`), with exit code 1 — rather than
+/// anyhow's report over several lines ("Caused by:", and a backtrace where
+/// `RUST_BACKTRACE` is set), which is for a program's developers, not its users.
+pub type MainResult = Result<(), OneLine>;
+
+/// The error of a [`MainResult`]: any error, shown in one line.
+pub struct OneLine(anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for OneLine {
+    fn from(err: E) -> Self {
+        OneLine(err.into())
+    }
+}
+
+impl fmt::Debug for OneLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
 }
 
 /// Prints `value` as one line of JSON on stdout (the `--json` output), through [`out`].

@@ -35,11 +35,11 @@ use asyncio::Log;
 use clap::Parser;
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json};
 use shared::waits::TimeScale;
 use tokio::time::sleep;
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

@@ -34,9 +34,9 @@ use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, ok_if_stdout_closed, out, print_json};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

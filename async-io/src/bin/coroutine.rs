@@ -38,9 +38,9 @@ use anyhow::Result;
 use clap::Parser;
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{ok_if_stdout_closed, out, print_json, stamp};
+use shared::report::{MainResult, ok_if_stdout_closed, out, print_json, stamp};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

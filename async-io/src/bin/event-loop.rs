@@ -37,11 +37,13 @@ use clap::{Parser, ValueEnum};
 use serde::Serialize;
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{Table, build_note, human_duration, ok_if_stdout_closed, out, plural};
+use shared::report::{
+    MainResult, Table, build_note, human_duration, ok_if_stdout_closed, out, plural,
+};
 use shared::report::{print_json, thousands, waits_overlapped};
 use tokio::time::{Instant, sleep};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

@@ -36,12 +36,12 @@ use anyhow::Result;
 use clap::Parser;
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json, thousands};
 use shared::waits::TimeScale;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

@@ -36,13 +36,13 @@ use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, StreamExt, future::join_all, stream};
 use serde::Serialize;
 use shared::cli::Common;
-use shared::report::{gathered, human_duration, thousands, timed};
+use shared::report::{MainResult, gathered, human_duration, thousands, timed};
 use shared::report::{ok_if_stdout_closed, out, print_json};
 use shared::waits::TimeScale;
 use smol::Timer;
 use tokio::runtime::{Builder, Runtime};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

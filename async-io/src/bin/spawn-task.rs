@@ -38,11 +38,13 @@ use asyncio::Log;
 use clap::Parser;
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
+use shared::report::{
+    MainResult, Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json,
+};
 use shared::waits::TimeScale;
 use tokio::time::sleep;
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

@@ -41,9 +41,11 @@ use clap::Parser;
 use serde::Serialize;
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{Table, human_duration, ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{
+    MainResult, Table, human_duration, ok_if_stdout_closed, out, print_json, thousands,
+};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

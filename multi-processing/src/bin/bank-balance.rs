@@ -42,15 +42,17 @@ use multi_processing::{exit_with_parent, quiet_if_hung_up, wait_for_each_other};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{Table, build_note, lost_updates, ok_if_stdout_closed, out, plural};
+use shared::report::{
+    MainResult, Table, build_note, lost_updates, ok_if_stdout_closed, out, plural,
+};
 use shared::report::{first_few, print_json, times};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     if let Some(role) = args.child.role::<Role>() {
         let (connect, file) = (args.child.connect(), args.child.file()); // Flags first.
         exit_with_parent();
-        return quiet_if_hung_up(run_child(role, connect, file));
+        return Ok(quiet_if_hung_up(run_child(role, connect, file))?);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

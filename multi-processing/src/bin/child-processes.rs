@@ -40,17 +40,19 @@ use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
+use shared::report::{
+    MainResult, Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json,
+};
 use shared::timeline::{Span, Timeline, terminal_width};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     if let Some(op) = args.child.role::<Op>() {
         // A child: first make sure it ends with its parent, then do its job. (Its flags are
         // read first: a missing one is a usage error, whatever the state of the lifeline.)
         let clock = args.child.clock();
         exit_with_parent();
-        return run_worker(op, &args, clock);
+        return Ok(run_worker(op, &args, clock)?);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

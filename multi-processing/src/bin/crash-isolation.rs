@@ -35,13 +35,13 @@ use multi_processing::{ChildRole, Worker, exit_with_parent, how_it_ended};
 use serde::Serialize;
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{Table, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, Table, ok_if_stdout_closed, out, print_json};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     if let Some(role) = args.child.role::<Role>() {
         exit_with_parent();
-        return run_worker(role);
+        return Ok(run_worker(role)?);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

@@ -37,15 +37,15 @@ use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, q
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{ok_if_stdout_closed, out, plural, print_json, stamp};
+use shared::report::{MainResult, ok_if_stdout_closed, out, plural, print_json, stamp};
 use shared::timeline::Timeline;
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     if let Some(role) = args.child.role_in(&["server", "a", "b"]) {
         let (connect, clock) = (args.child.connect(), args.child.clock()); // Flags first.
         exit_with_parent();
-        return quiet_if_hung_up(run_worker(role, connect, clock));
+        return Ok(quiet_if_hung_up(run_worker(role, connect, clock))?);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

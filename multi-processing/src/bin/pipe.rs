@@ -38,9 +38,11 @@ use clap::Parser;
 use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, plural, print_json, stamp};
+use shared::report::{
+    MainResult, human_duration, ok_if_stdout_closed, out, plural, print_json, stamp,
+};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // The framing is one message per line: a line break, or a carriage return (which a line
     // reader drops before a line break), would change the message on its way.
@@ -53,7 +55,7 @@ fn main() -> Result<()> {
     }
     if args.child.is("send") {
         exit_with_parent();
-        return send(&args);
+        return Ok(send(&args)?);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(receive(&args))

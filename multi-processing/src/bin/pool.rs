@@ -42,13 +42,15 @@ use multi_processing::pool::{self, Pool};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::primes::{count_primes, split_balanced};
-use shared::report::{ParallelRun, Table, build_note, load_average, ok_if_stdout_closed, out};
+use shared::report::{
+    MainResult, ParallelRun, Table, build_note, load_average, ok_if_stdout_closed, out,
+};
 use shared::report::{plural, print_json, speedup_table, speedup_verdict, thousands, timed};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     if args.child.is(pool::ROLE) {
-        return pool::serve(args.child.connect(), initializer, work);
+        return Ok(pool::serve(args.child.connect(), initializer, work)?);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

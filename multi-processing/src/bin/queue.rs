@@ -36,15 +36,15 @@ use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, q
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json};
 use shared::timeline::Timeline;
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     if args.child.role::<Role>().is_some() {
         let (connect, clock) = (args.child.connect(), args.child.clock()); // Flags first.
         exit_with_parent();
-        return quiet_if_hung_up(run_worker(connect, clock));
+        return Ok(quiet_if_hung_up(run_worker(connect, clock))?);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

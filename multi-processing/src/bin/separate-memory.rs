@@ -36,9 +36,9 @@ use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, ok_if_stdout_closed, out, print_json};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     if args.child.is("append") {
         exit_with_parent();

@@ -41,14 +41,14 @@ use multi_processing::{ChildRole, ScratchFile, SharedMemory, Worker, connect_to_
 use multi_processing::{exit_with_parent, quiet_if_hung_up};
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{ok_if_stdout_closed, out, plural, print_json};
+use shared::report::{MainResult, ok_if_stdout_closed, out, plural, print_json};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     if args.child.is("child") {
         let (connect, file) = (args.child.connect(), args.child.file()); // Flags first.
         exit_with_parent();
-        return quiet_if_hung_up(run_child(connect, file));
+        return Ok(quiet_if_hung_up(run_child(connect, file))?);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))

@@ -38,10 +38,10 @@ use clap::Parser;
 use crossbeam::channel;
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json};
 use shared::timeline::{Timeline, terminal_width};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

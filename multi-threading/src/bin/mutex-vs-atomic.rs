@@ -44,10 +44,10 @@ use serde::Serialize;
 use serde_json::json;
 use shared::cli::Common;
 use shared::report::{
-    Table, human_duration, ok_if_stdout_closed, out, print_json, thousands, times,
+    MainResult, Table, human_duration, ok_if_stdout_closed, out, print_json, thousands, times,
 };
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

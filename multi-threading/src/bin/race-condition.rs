@@ -40,10 +40,12 @@ use multi_threading::counter::{locked_increment, racy_increment};
 use serde_json::json;
 use shared::cli::Common;
 use shared::report::times;
-use shared::report::{Table, lost_updates, ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{
+    MainResult, Table, lost_updates, ok_if_stdout_closed, out, print_json, thousands,
+};
 use shared::waits::TimeScale;
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

@@ -41,10 +41,12 @@ use rayon::prelude::*;
 use serde_json::json;
 use shared::cli::Common;
 use shared::primes::{count_primes, is_prime, split_balanced};
-use shared::report::{ParallelRun, human_duration, load_average, ok_if_stdout_closed, out};
+use shared::report::{
+    MainResult, ParallelRun, human_duration, load_average, ok_if_stdout_closed, out,
+};
 use shared::report::{print_json, speedup_table, speedup_verdict, thousands};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

@@ -36,10 +36,10 @@ use clap::Parser;
 use serde_json::json;
 use shared::cli::Common;
 use shared::primes::is_prime;
-use shared::report::{ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{MainResult, ok_if_stdout_closed, out, print_json, thousands};
 use shared::timeline::{Timeline, terminal_width};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

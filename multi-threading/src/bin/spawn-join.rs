@@ -38,10 +38,12 @@ use anyhow::Result;
 use clap::Parser;
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json};
+use shared::report::{
+    MainResult, Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json,
+};
 use shared::timeline::{Timeline, terminal_width};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

@@ -40,10 +40,12 @@ use multi_threading::pool::ThreadPool;
 use serde::Serialize;
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{Table, human_duration, ok_if_stdout_closed, out, plural, print_json};
+use shared::report::{
+    MainResult, Table, human_duration, ok_if_stdout_closed, out, plural, print_json,
+};
 use shared::timeline::{Timeline, terminal_width};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))

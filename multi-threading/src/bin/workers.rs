@@ -41,12 +41,12 @@ use serde_json::json;
 use shared::cli::Common;
 use shared::primes::{count_primes, known_count, split_balanced};
 use shared::report::{
-    ParallelRun, Table, build_note, load_average, ok_if_stdout_closed, optimized,
+    MainResult, ParallelRun, Table, build_note, load_average, ok_if_stdout_closed, optimized,
 };
 use shared::report::{out, print_json, speedup_table, speedup_verdict, thousands, timed};
 use shared::timeline::{Timeline, terminal_width};
 
-fn main() -> Result<()> {
+fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))
