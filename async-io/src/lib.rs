@@ -100,55 +100,6 @@ pub fn resident_bytes() -> Option<usize> {
     memory_stats::memory_stats().map(|stats| stats.physical_mem)
 }
 
-/// An error if the OS would refuse this user `threads` more threads (the limit `ulimit -u`
-/// sets): tokio's multi-thread runtime panics when it cannot start a worker, and then waits
-/// for ever for the workers it did start (tokio 1.54), so check before building one. Only on
-/// Linux, and not for root, whom the limit does not bind; elsewhere it is always `Ok`.
-pub fn room_for_threads(threads: usize) -> io::Result<()> {
-    match threads_left() {
-        Some(left) if left < threads => Err(io::Error::new(
-            io::ErrorKind::WouldBlock,
-            format!(
-                "the OS would start only {} for this user, and tokio's runtime needs {threads}: \
-                 raise the limit (ulimit -u)",
-                shared::report::plural(left as u64, "more thread")
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The limit on this user's threads (Linux's RLIMIT_NPROC counts threads) minus those running.
-fn threads_left() -> Option<usize> {
-    if !cfg!(target_os = "linux") {
-        return None;
-    }
-    let read = |path: std::path::PathBuf| std::fs::read_to_string(path).ok();
-    let field = |status: &str, name: &str| {
-        let line = status.lines().find_map(|line| line.strip_prefix(name))?;
-        line.split_whitespace().next().map(str::to_owned) // Uid: the real one comes first.
-    };
-    let limits = read("/proc/self/limits".into())?;
-    let line = limits.lines().find(|line| line.starts_with("Max processes"))?;
-    let limit: usize = line.split_whitespace().nth(2)?.parse().ok()?; // Not if "unlimited".
-    let me = field(&read("/proc/self/status".into())?, "Uid:")?;
-    if me == "0" {
-        return None;
-    }
-    let mut running = 0;
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        // Processes only: not the links `self` and `thread-self`, which would count us again.
-        if !entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Some(status) = read(entry.path().join("status")) else { continue };
-        if field(&status, "Uid:").as_deref() == Some(&me) {
-            running += field(&status, "Threads:").and_then(|n| n.parse().ok()).unwrap_or(0);
-        }
-    }
-    Some(limit.saturating_sub(running))
-}
-
 /// Runs `f`; if it panics, returns the panic's message instead of letting the panic hook print
 /// it (with a note about backtraces). Only this thread's panics are kept quiet, and only while
 /// `f` runs: a panic on another thread meanwhile is printed as usual. (In a build with

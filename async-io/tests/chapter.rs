@@ -165,14 +165,15 @@ fn bad_values_exit_2_naming_the_flag() {
     }
 }
 
-/// When the OS would refuse tokio a worker thread, the binaries that build a multi-thread
-/// runtime say so (exit code 1) instead of letting tokio panic and then wait for ever. The
+/// When the OS would refuse a thread, the binaries that start threads beside their runtime (or
+/// a multi-thread runtime) say so (exit code 1) instead of letting tokio panic and then wait
+/// for ever, rayon or smol panic, or `thread::spawn` panic. The
 /// limit on threads (`ulimit -u`) binds an unprivileged user only, so the binaries run as
 /// `nobody` through util-linux's `setpriv` (which needs root) and `prlimit`; elsewhere the test
 /// says it was skipped.
 #[cfg(target_os = "linux")]
 #[test]
-fn no_room_for_tokios_threads_is_an_error_not_a_hang() {
+fn no_room_for_threads_is_an_error_not_a_panic_or_a_hang() {
     use std::time::{Duration, Instant};
     let as_nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
     let probe = Command::new("setpriv").args(as_nobody).arg("true").status();
@@ -185,6 +186,8 @@ fn no_room_for_tokios_threads_is_an_error_not_a_hang() {
         ("event-loop", &["--flavor", "multi", "--tasks", "10"]),
         ("spawn-task", &["--multi-thread", "--time-scale", "0.01"]),
         ("smol-tour", &["--time-scale", "0.01"]),
+        ("blocking-the-loop", &["--limit", "1000"]),
+        ("coroutine", &["--time-scale", "0.01"]),
     ] {
         // One thread for nobody, and it is the binary's own main thread.
         let mut child = Command::new("setpriv")

@@ -68,7 +68,9 @@ impl Worker {
         args: &[String],
         configure: impl FnOnce(&mut Command),
     ) -> io::Result<Worker> {
-        enough_address_space()?;
+        // Below it the runtime aborts in the worker, beyond any error handling (and leaves
+        // ipc-channel's socket directory, or a scratch file, behind): refuse first.
+        shared::limits::enough_address_space("workers")?;
         let exe = std::env::current_exe()?;
         // On Linux, the very file this process runs, even if a build replaced it meanwhile;
         // argv[0] still names the binary.
@@ -431,53 +433,14 @@ impl Drop for Forget {
     }
 }
 
-/// The least address space (`ulimit -v`) the chapter's programs start workers with. Below
-/// about 10 MiB the Rust runtime itself fails in them, with an abort no program can catch
-/// ("memory allocation of … bytes failed"); this leaves a wide margin above that.
-pub const MIN_ADDRESS_SPACE: u64 = 64 << 20;
-
-/// A low limit on address space makes the runtime abort, beyond any error handling (and
-/// ipc-channel's socket directory, or a scratch file, stays behind): refuse to start first.
-fn enough_address_space() -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
-        let (limit, _) = getrlimit(Resource::RLIMIT_AS)?;
-        if limit != RLIM_INFINITY && limit < MIN_ADDRESS_SPACE {
-            return Err(io::Error::new(
-                io::ErrorKind::OutOfMemory,
-                format!(
-                    "the address-space limit is {} KiB, and workers need at least {} KiB: raise \
-                     it (ulimit -v)",
-                    limit >> 10,
-                    MIN_ADDRESS_SPACE >> 10
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// File descriptors a connected worker may need in the parent: its pipes, the one-shot
 /// server, the channels it sends, with room to spare.
 const FDS_PER_WORKER: u64 = 8;
 
 /// ipc-channel panics deep inside when a process runs out of file descriptors (a low
-/// `ulimit -n`); check before each worker that some are left, and say what to do.
+/// `ulimit -n`): check before each worker that some are left, and say what to do.
 fn enough_file_descriptors() -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use nix::sys::resource::{Resource, getrlimit};
-        let (limit, _) = getrlimit(Resource::RLIMIT_NOFILE)?;
-        let open = std::fs::read_dir("/proc/self/fd")?.count() as u64;
-        if limit.saturating_sub(open) < FDS_PER_WORKER {
-            return Err(io::Error::other(format!(
-                "too few file descriptors left for another worker: {open} of at most {limit} \
-                 are open, and a worker needs up to {FDS_PER_WORKER}; raise the limit (ulimit -n)"
-            )));
-        }
-    }
-    Ok(())
+    shared::limits::enough_file_descriptors(FDS_PER_WORKER, "another worker")
 }
 
 /// In a child started by [`Worker::start_connected`]: connects to the parent's one-shot

@@ -321,5 +321,5 @@ fn bad_values_exit_2_naming_the_flag() {
     let output = Command::new(exe("shared-memory")).arg("-1").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("-1 is not in 0..=1000000"), "{stderr}");
+    assert!(stderr.contains("expected a whole number from 0 to 1000000"), "{stderr}");
 }

@@ -85,8 +85,8 @@ fn a_worker_ends_when_its_lifeline_closes() {
 fn bad_arguments_exit_2_with_a_message_naming_the_value_and_range() {
     for (bad, names) in [
         (&["abc"][..], "N≤2000000"),
-        (&["3000000"], "not in 0..=2000000"),
-        (&["-1"], "not in 0..=2000000"),
+        (&["3000000"], "expected a whole number from 0 to 2000000"),
+        (&["-1"], "expected a whole number from 0 to 2000000"),
         (&["--wait", "-1"], "'--wait <SECONDS>': expected a number of seconds from 0 to 3600"),
         (&["--worker", "square"], "--clock"),
     ] {

@@ -154,14 +154,14 @@ fn bad_values_exit_2_naming_the_flag() {
     }
 }
 
-/// A thread the OS refuses to start is an error (exit code 1) and the threads already started
-/// stop: before, `channels` panicked, then waited for ever for its producers. The limit on
-/// threads (`ulimit -u`) binds an unprivileged user only, so the binary runs as `nobody`
-/// through util-linux's `setpriv` (which needs root) and `prlimit`; elsewhere the test says
-/// it was skipped.
+/// A thread the OS refuses to start is an error (exit code 1, one line saying which limit to
+/// raise), never a panic, and the threads already started stop: before, `channels`
+/// panicked, then waited for ever for its producers. The limit on threads (`ulimit -u`) binds
+/// an unprivileged user only, so the binaries run as `nobody` through util-linux's `setpriv`
+/// (which needs root) and `prlimit`; elsewhere the test says it was skipped.
 #[cfg(target_os = "linux")]
 #[test]
-fn a_thread_that_cannot_start_is_an_error_not_a_hang() {
+fn a_thread_that_cannot_start_is_an_error_not_a_panic_or_a_hang() {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
     let as_nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
@@ -170,34 +170,49 @@ fn a_thread_that_cannot_start_is_an_error_not_a_hang() {
         eprintln!("skipped: setpriv cannot run a command as nobody here (it needs root)");
         return;
     }
-    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_channels"));
-    // Three threads of nobody's at most: main and the two producers; the first consumer fails.
-    let mut channels = Command::new("setpriv")
-        .args(as_nobody)
-        .args(["prlimit", "--nproc=3"])
-        .arg(exe)
-        .args(["--items", "3", "--time-scale", "0.01"])
-        .env_remove("RUST_BACKTRACE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = channels.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            channels.kill().unwrap();
-            panic!("channels hung after a thread failed to start");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stderr = std::io::read_to_string(channels.stderr.take().unwrap()).unwrap();
-    assert_eq!(status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.starts_with("Error: starting a thread (is a limit such as ulimit -u"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let fast = ["--time-scale", "0.01"];
+    let cases: [(&str, &[&str], u32); 11] = [
+        ("spawn-join", &fast, 1),
+        ("simple-threads", &fast, 1),
+        ("scoped-threads", &["--limit", "1000"], 1),
+        ("race-condition", &["--increments", "1000", "--time-scale", "0.01"], 1),
+        ("mutex-vs-atomic", &["--increments", "1000"], 1),
+        ("channel-select", &fast, 1),
+        ("thread-pool", &fast, 1),
+        ("workers", &["--limit", "1000"], 1),
+        ("rayon-parallel", &["--limit", "1000"], 1),
+        ("channels", &fast, 1),
+        // Main and the two producers start; the first consumer does not.
+        ("channels", &["--items", "3", "--time-scale", "0.01"], 3),
+    ];
+    for (bin, args, threads) in cases {
+        let exe = std::path::Path::new(env!("CARGO_BIN_EXE_workers"))
+            .with_file_name(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+        let mut child = Command::new("setpriv")
+            .args(as_nobody)
+            .arg("prlimit")
+            .arg(format!("--nproc={threads}"))
+            .arg(exe)
+            .args(args)
+            .env_remove("RUST_BACKTRACE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("{bin} hung after a thread failed to start");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+        assert_eq!(status.code(), Some(1), "{bin}: {stderr}");
+        assert!(stderr.starts_with("Error: ") && stderr.lines().count() == 1, "{bin}: {stderr}");
+        assert!(stderr.contains("ulimit -u"), "{bin}: {stderr}");
+    }
 }

@@ -59,13 +59,15 @@ fn shows_who_ran_what_and_writes_an_svg() {
 #[test]
 fn bad_arguments_exit_2_with_a_message_naming_the_flag_and_range() {
     for (bad, names) in [
-        (&["--workers", "0"][..], "'--workers <N≤1024>': 0 is not in 1..=1024"),
+        (&["--workers", "0"][..], "'--workers <N≤1024>': expected a whole number from 1 to 1024"),
         (&["--workers", "abc"], "'--workers <N≤1024>'"),
         (&["--workers", "-3"], "'--workers <N≤1024>'"),
         // Numbers that would run for ever are refused: the range is in `--help`.
         (&["--workers", "18446744073709551615"], "'--workers <N≤1024>'"),
         (&["--limit", "0"], "'--limit <N≤4000000000>'"),
-        (&["--limit", "18446744073709551615"], "is not in 1..=4000000000"),
+        (&["--limit", "18446744073709551615"], "expected a whole number from 1 to 4000000000"),
+        // Beyond 64 bits, too: one message, never std's "number too large to fit".
+        (&["--workers", "99999999999999999999999"], "expected a whole number from 1 to 1024"),
         (&["--jobs", "x"], "'--jobs <N≤100000>'"),
         (&["--time-scale", "-1"], "'--time-scale <F>': expected a number from 0 to 1000"),
     ] {

@@ -1,15 +1,17 @@
 //! Command-line conventions every example shares: flatten [`Common`] into a binary's
-//! `clap` arguments, and use clap's own parsers for numbers.
+//! `clap` arguments, and parse numbers with [`whole`] and [`seconds`].
 //!
-//! Counts that must be at least 1 are `NonZeroUsize` / `NonZeroU64` fields, bounded numbers
-//! use `clap::value_parser!(u32).range(..)`, and the value name states the accepted range
-//! (`value_name = "N≥1"`), so that every error names both the flag and the range:
+//! Every number a flag takes has a range a reader can finish in reasonable time and memory:
+//! its `value_name` states it (`N≤1024`), and its parser checks it, so that every error
+//! names both the flag and the range:
 //!
 //! ```text
-//! error: invalid value 'abc' for '--workers <N≥1>': invalid digit found in string
+//! error: invalid value 'abc' for '--workers <N≤1024>': expected a whole number from 1 to 1024
 //! ```
 //!
 //! Bad values get that message and exit code 2 — never a panic.
+
+use std::ops::RangeInclusive;
 
 use crate::waits::TimeScale;
 
@@ -32,6 +34,22 @@ pub struct Common {
     pub json: bool,
 }
 
+/// A clap `value_parser` for a whole number in `range` (`value_parser = whole::<u32>(1..=64)`),
+/// whose every error says the same thing — `expected a whole number from 1 to 64` — where
+/// clap's `value_parser!(u32).range(..)` passes on std's wording for some values ("invalid
+/// digit found in string", "number too large to fit in target type").
+pub fn whole<T>(range: RangeInclusive<u64>) -> impl Fn(&str) -> Result<T, String> + Clone
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+{
+    move |text: &str| {
+        let number = text.trim().parse::<u64>().ok().filter(|n| range.contains(n));
+        number.and_then(|n| T::try_from(n).ok()).ok_or_else(|| {
+            format!("expected a whole number from {} to {}", range.start(), range.end())
+        })
+    }
+}
+
 /// The longest simulated wait a flag accepts, in seconds.
 pub const MAX_SECONDS: f64 = 3_600.0;
 
@@ -45,15 +63,13 @@ pub fn seconds(text: &str) -> Result<f64, String> {
 
 #[cfg(test)]
 mod tests {
-    use std::num::NonZeroUsize;
-
     use super::*;
     use clap::Parser;
 
     #[derive(Debug, Parser)]
     struct Demo {
-        #[arg(long, value_name = "N≥1", default_value = "2")]
-        workers: NonZeroUsize,
+        #[arg(long, value_name = "N≤64", default_value = "2", value_parser = whole::<u32>(1..=64))]
+        workers: u32,
         #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = seconds)]
         wait: f64,
         #[command(flatten)]
@@ -73,20 +89,38 @@ mod tests {
             "--json",
         ])
         .unwrap();
-        assert_eq!((demo.workers.get(), demo.wait), (3, 0.0));
+        assert_eq!((demo.workers, demo.wait), (3, 0.0));
         assert_eq!(demo.common.time_scale, TimeScale::new(0.01).unwrap());
         assert!(demo.common.json);
         let defaults = Demo::try_parse_from(["demo"]).unwrap();
-        assert_eq!((defaults.workers.get(), defaults.wait), (2, 0.5));
+        assert_eq!((defaults.workers, defaults.wait), (2, 0.5));
         assert_eq!((defaults.common.time_scale, defaults.common.json), (TimeScale::REAL, false));
     }
 
     #[test]
     fn every_bad_value_names_its_flag_and_range() {
         for (bad, names) in [
-            (&["demo", "--workers", "0"][..], "'--workers <N≥1>'"),
-            (&["demo", "--workers", "-1"], "'--workers <N≥1>'"),
-            (&["demo", "--workers", "abc"], "'--workers <N≥1>'"),
+            (
+                &["demo", "--workers", "0"][..],
+                "'--workers <N≤64>': expected a whole number from 1 to 64",
+            ),
+            (
+                &["demo", "--workers", "65"],
+                "'--workers <N≤64>': expected a whole number from 1 to 64",
+            ),
+            (
+                &["demo", "--workers", "-1"],
+                "'--workers <N≤64>': expected a whole number from 1 to 64",
+            ),
+            (
+                &["demo", "--workers", "abc"],
+                "'--workers <N≤64>': expected a whole number from 1 to 64",
+            ),
+            // Beyond 64 bits: std's parse would say "number too large to fit in target type".
+            (
+                &["demo", "--workers", "99999999999999999999999"],
+                "expected a whole number from 1 to 64",
+            ),
             (&["demo", "--wait", "-1"], "seconds from 0 to 3600"),
             (&["demo", "--wait", "1e9"], "seconds from 0 to 3600"),
             (

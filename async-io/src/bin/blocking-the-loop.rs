@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 use serde_json::json;
 use shared::cli::Common;
@@ -51,6 +51,13 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     let mut out = out();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    // tokio's `spawn_blocking` and rayon's pool panic where the OS refuses a thread: check
+    // there is room for rayon's threads and one more, then start rayon's pool here.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    shared::limits::room_for_threads(cores + 1)?;
+    rayon::ThreadPoolBuilder::new()
+        .build_global()
+        .context("starting rayon's threads (is a limit such as ulimit -u or -v too low?)")?;
     writeln!(
         out,
         "A heartbeat task ticks every {} on a current-thread runtime, while the primes below {} \
@@ -108,7 +115,7 @@ fn run(args: &Args) -> Result<()> {
 struct Args {
     /// The CPU work: count the primes below N
     #[arg(long, value_name = "N≤100000000", default_value = "2000000",
-          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+          value_parser = shared::cli::whole::<u64>(1..=100_000_000))]
     limit: u64,
     #[command(flatten)]
     common: Common,

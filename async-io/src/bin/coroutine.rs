@@ -47,6 +47,8 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
+    // `thread::spawn` panics if the OS refuses a thread: check its limits first.
+    shared::limits::room_for_threads(1)?;
     let wait = args.common.time_scale.secs(0.5);
     let mut out = out();
     writeln!(

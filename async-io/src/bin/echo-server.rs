@@ -95,15 +95,15 @@ fn run(args: &Args) -> Result<()> {
 struct Args {
     /// How many clients connect
     #[arg(long, value_name = "N≤100000", default_value = "1000",
-          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+          value_parser = shared::cli::whole::<u32>(1..=100_000))]
     clients: u32,
     /// Messages each client sends
     #[arg(long, value_name = "N≤1000", default_value = "5",
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+          value_parser = shared::cli::whole::<u32>(1..=1000))]
     messages: u32,
     /// At most this many clients connected at once (two sockets each)
     #[arg(long, value_name = "N≤10000", default_value = "250",
-          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+          value_parser = shared::cli::whole::<u32>(1..=10_000))]
     concurrency: u32,
     #[command(flatten)]
     common: Common,

@@ -56,7 +56,9 @@ fn run(args: &Args) -> Result<()> {
         Flavor::Current => tokio::runtime::Builder::new_current_thread().enable_time().build()?,
         Flavor::Multi => {
             // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
-            asyncio::room_for_threads(thread::available_parallelism().map_or(2, |n| n.get()))?;
+            shared::limits::room_for_threads(
+                thread::available_parallelism().map_or(2, |n| n.get()),
+            )?;
             tokio::runtime::Builder::new_multi_thread().enable_time().build()?
         }
     };
@@ -146,11 +148,11 @@ const COLUMNS: [&str; 6] =
 struct Args {
     /// How many tasks wait at once
     #[arg(long, value_name = "N≤1000000", default_value = "100000",
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+          value_parser = shared::cli::whole::<u32>(1..=1_000_000))]
     tasks: u32,
     /// How long each task waits, in milliseconds (scaled by --time-scale)
     #[arg(long, value_name = "MS≤60000", default_value = "1000",
-          value_parser = clap::value_parser!(u32).range(0..=60_000))]
+          value_parser = shared::cli::whole::<u32>(0..=60_000))]
     wait_ms: u32,
     /// The tokio runtime: one thread, or one worker thread per core
     #[arg(long, value_enum, default_value_t = Flavor::Current)]

@@ -51,7 +51,7 @@ fn run(args: &Args) -> Result<()> {
     let mut out = out();
     let (tasks, scale) = (args.tasks, args.common.time_scale);
     // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
-    asyncio::room_for_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))?;
+    shared::limits::room_for_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_time().build()?;
     writeln!(out, "{tasks} tasks on tokio's multi-thread runtime share state three ways.\n")?;
 
@@ -100,7 +100,7 @@ fn run(args: &Args) -> Result<()> {
 struct Args {
     /// How many tasks share the state
     #[arg(long, value_name = "N≤1000", default_value = "10",
-          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+          value_parser = shared::cli::whole::<u32>(1..=1_000))]
     tasks: u32,
     #[command(flatten)]
     common: Common,

@@ -52,7 +52,9 @@ fn run(args: &Args) -> Result<()> {
     let scale = args.common.time_scale;
     // A tokio runtime beside smol, to compare them: its one worker thread runs tokio's tasks.
     // (A current-thread runtime runs tasks only inside its own `block_on`: not while smol's runs.)
-    asyncio::room_for_threads(1)?; // tokio panics, then hangs, if the OS refuses its thread.
+    // Threads: tokio's worker, smol's executor and its I/O driver. Where the OS refuses one,
+    // tokio panics and hangs, and smol aborts: check first.
+    shared::limits::room_for_threads(3)?;
     let tokio_rt = Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let finished = dropped_handles(&tokio_rt)?;
     let (order, elapsed_s) = gather_on_smol(scale)?;

@@ -115,11 +115,11 @@ fn run(args: &Args) -> Result<()> {
 struct Args {
     /// How many tasks, then threads, wait at once
     #[arg(long, value_name = "N≤50000", default_value = "10000",
-          value_parser = clap::value_parser!(u32).range(1..=50_000))]
+          value_parser = shared::cli::whole::<u32>(1..=50_000))]
     n: u32,
     /// How long each one waits, in milliseconds (scaled by --time-scale)
     #[arg(long, value_name = "MS≤60000", default_value = "1000",
-          value_parser = clap::value_parser!(u32).range(0..=60_000))]
+          value_parser = shared::cli::whole::<u32>(0..=60_000))]
     wait_ms: u32,
     #[command(flatten)]
     common: Common,

@@ -172,11 +172,11 @@ fn report(args: &Args, outcomes: &[Outcome]) -> Result<()> {
 struct Args {
     /// Runs of each variant
     #[arg(long, value_name = "N≤1000", default_value = "10",
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+          value_parser = shared::cli::whole::<u32>(1..=1000))]
     runs: u32,
     /// Withdrawals (and deposits) in each run
     #[arg(long, value_name = "N≤10000000", default_value = "10000",
-          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+          value_parser = shared::cli::whole::<u32>(1..=10_000_000))]
     operations: u32,
     #[command(flatten)]
     common: Common,

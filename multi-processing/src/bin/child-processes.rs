@@ -125,9 +125,10 @@ fn run_parent(args: &Args) -> Result<()> {
 /// Square and cube numbers in two child processes.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64)
-    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5],
-          value_parser = clap::value_parser!(u32).range(0..=2_000_000))]
+    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64; at most
+    /// 1,000 of them)
+    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5], num_args = 1..=1000,
+          value_parser = shared::cli::whole::<u32>(0..=2_000_000))]
     numbers: Vec<u32>,
     /// Simulated seconds of work per number, so the two processes visibly overlap
     #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]

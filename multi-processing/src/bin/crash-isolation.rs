@@ -101,7 +101,7 @@ fn run_parent(args: &Args) -> Result<()> {
         let mut errors = worker.child().stderr.take().context("no stderr pipe")?;
         let stderr = std::thread::Builder::new()
             .spawn(move || io::read_to_string(&mut errors))
-            .context("starting a thread to read the child's stderr (a ulimit too low?)")?;
+            .context("starting a thread to read the child's stderr (is a limit such as ulimit -u or -v too low?)")?;
         let stdout = io::read_to_string(worker.child().stdout.take().context("no stdout pipe")?)?;
         let stderr = stderr.join().expect("the stderr reader panicked")?;
         let pid = worker.id();
@@ -145,7 +145,8 @@ fn run_parent(args: &Args) -> Result<()> {
         let _ = wait.recv(); // Either way, the panic comes next.
         panic!("a bug in a thread")
     });
-    let buggy = buggy.context("starting the thread that panics (a ulimit too low?)")?;
+    let buggy = buggy
+        .context("starting the thread that panics (is a limit such as ulimit -u or -v too low?)")?;
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let _ = go.send(()); // Fails only if the thread is gone, and then join tells.

@@ -180,7 +180,7 @@ const KEPT: &str = "The server kept every record, and stopped when both clients 
 struct Args {
     /// Records each client inserts
     #[arg(long, value_name = "N≤1000", default_value = "3",
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+          value_parser = shared::cli::whole::<u32>(1..=1000))]
     records: u32,
     /// Simulated seconds each client waits before each request
     #[arg(long, value_name = "SECONDS", default_value_t = 0.05, value_parser = shared::cli::seconds)]

@@ -64,8 +64,9 @@ fn main() -> MainResult {
 /// Send messages from a child to its parent through an OS pipe, ending with "END".
 #[derive(Debug, Parser)]
 struct Args {
-    /// The messages the child sends (each on its own line; none may be "END")
-    #[arg(default_values_t = ["hello".to_string(), "world".into(), "through a".into(), "pipe".into()])]
+    /// The messages the child sends (each on its own line; none may be "END"; at most 1,000)
+    #[arg(default_values_t = ["hello".to_string(), "world".into(), "through a".into(), "pipe".into()],
+          num_args = 1..=1000)]
     messages: Vec<String>,
     /// Simulated seconds between two messages
     #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]

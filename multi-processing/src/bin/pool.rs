@@ -166,17 +166,17 @@ fn count_primes_both_ways(args: &Args, run: &mut Summary) -> Result<()> {
 #[derive(Debug, Parser)]
 struct Args {
     /// Worker processes [default: the number of cores]
-    #[arg(long, value_name = "N≤64", value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, value_name = "N≤64", value_parser = shared::cli::whole::<u32>(1..=64))]
     workers: Option<u32>,
     /// Replace a worker after it has run this many tasks [default: never]
-    #[arg(long, value_name = "N≤1000000", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, value_name = "N≤1000000", value_parser = shared::cli::whole::<u32>(1..=1_000_000))]
     max_tasks_per_child: Option<u32>,
     /// In part 1, the worker that gets input N aborts (the first time): watch the pool recover
-    #[arg(long, value_name = "N≤5", value_parser = clap::value_parser!(u64).range(1..=5))]
+    #[arg(long, value_name = "N≤5", value_parser = shared::cli::whole::<u64>(1..=5))]
     crash_on: Option<u64>,
     /// Count the primes below N, on the pool and in one process (4,000,000,000 takes minutes)
     #[arg(long, value_name = "N≤4000000000", default_value = "10000000",
-          value_parser = clap::value_parser!(u64).range(1..=4_000_000_000))]
+          value_parser = shared::cli::whole::<u64>(1..=4_000_000_000))]
     limit: u64,
     #[command(flatten)]
     common: Common,

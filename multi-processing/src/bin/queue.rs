@@ -106,7 +106,7 @@ fn run_parent(args: &Args) -> Result<()> {
 struct Args {
     /// Items the producer sends
     #[arg(long, value_name = "N≤10000", default_value = "5",
-          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+          value_parser = shared::cli::whole::<u32>(1..=10_000))]
     items: u32,
     /// Simulated seconds the producer takes to make each item
     #[arg(long, value_name = "SECONDS", default_value_t = 0.1, value_parser = shared::cli::seconds)]

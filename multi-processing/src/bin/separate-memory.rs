@@ -53,6 +53,8 @@ fn main() -> MainResult {
 }
 
 fn run_parent(args: &Args) -> Result<()> {
+    // `thread::spawn` panics if the OS refuses a thread: check its limits first.
+    shared::limits::room_for_threads(1)?;
     let mut out = out();
     writeln!(out, "A global list, RESULTS, starts empty in every process.\n")?;
 

@@ -147,7 +147,7 @@ fn run_parent(args: &Args) -> Result<()> {
 struct Args {
     /// Numbers to square (at most 1,000,000 each, at most 1,000 of them)
     #[arg(value_name = "N≤1000000", default_values_t = [1, 2, 3, 4, 5], num_args = 1..=1000,
-          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+          value_parser = shared::cli::whole::<u32>(0..=1_000_000))]
     numbers: Vec<u32>,
     #[command(flatten)]
     common: Common,

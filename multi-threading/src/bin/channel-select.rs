@@ -44,6 +44,8 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
+    // `thread::spawn` panics if the OS refuses a thread: check its limits first.
+    shared::limits::room_for_threads(2)?;
     let scale = args.common.time_scale;
     let timeout = timeout(scale);
     writeln!(

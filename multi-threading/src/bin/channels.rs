@@ -174,15 +174,15 @@ const ROOM: &str =
 struct Args {
     /// Items each of the two producers sends
     #[arg(long, value_name = "N≤1000", default_value = "6",
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+          value_parser = shared::cli::whole::<u32>(1..=1000))]
     items: u32,
     /// Consumers sharing the pipeline's channel
     #[arg(long, value_name = "N≤16", default_value = "2",
-          value_parser = clap::value_parser!(u32).range(1..=16))]
+          value_parser = shared::cli::whole::<u32>(1..=16))]
     consumers: u32,
     /// Room in the pipeline's bounded channel
     #[arg(long, value_name = "N≤1000", default_value = "2",
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+          value_parser = shared::cli::whole::<u32>(1..=1000))]
     capacity: u32,
     /// Simulated seconds of work per item in the consumers
     #[arg(long, value_name = "SECONDS", default_value_t = 0.1, value_parser = shared::cli::seconds)]

@@ -54,6 +54,8 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
+    // `thread::spawn` panics if the OS refuses a thread: check its limits first.
+    shared::limits::room_for_threads(2)?;
     let mut out = out();
     let expected = 2 * args.increments;
     writeln!(
@@ -109,8 +111,8 @@ fn run(args: &Args) -> Result<()> {
 #[derive(Debug, Parser)]
 struct Args {
     /// Increments by each of the two threads, per method
-    #[arg(long, value_name = "N≥1", default_value = "5000000",
-          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    #[arg(long, value_name = "N≤1000000000", default_value = "5000000",
+          value_parser = shared::cli::whole::<u64>(1..=1_000_000_000))]
     increments: u64,
     #[command(flatten)]
     common: Common,

@@ -29,12 +29,12 @@
 //! With the Mutex, every run was exact.
 //! ```
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 use multi_threading::counter::{locked_increment, racy_increment};
 use serde_json::json;
@@ -52,56 +52,63 @@ fn main() -> MainResult {
 }
 
 /// (a) Two threads append their items to one list, waiting 0.1 s (scaled) between appends.
-fn interleaved_list(scale: TimeScale) -> Vec<String> {
+fn interleaved_list(scale: TimeScale) -> io::Result<Vec<String>> {
     let list = Mutex::new(Vec::new());
     thread::scope(|s| {
         for name in ["A", "B"] {
             let list = &list;
-            s.spawn(move || {
+            // `Builder`, where `s.spawn` would panic if the OS refused the thread.
+            thread::Builder::new().spawn_scoped(s, move || {
                 for i in 1..=4 {
                     list.lock().expect("list lock poisoned").push(format!("{name}{i}"));
                     thread::sleep(scale.secs(0.1));
                 }
-            });
+            })?;
         }
-    });
-    list.into_inner().expect("list lock poisoned")
+        io::Result::Ok(())
+    })?;
+    Ok(list.into_inner().expect("list lock poisoned"))
 }
 
 /// (b) Two threads each increment an atomic `increments` times with a separate load and
 /// store: `racy_increment` is `let n = counter.load(Relaxed); counter.store(n + 1, Relaxed);`
 /// (it lives in the chapter's library, `src/counter.rs`, so that `tests/loom.rs` can check
 /// every interleaving of the very same lines). The other thread can store in between.
-fn racy_total(increments: u64) -> u64 {
+fn racy_total(increments: u64) -> io::Result<u64> {
     let counter = AtomicU64::new(0);
-    thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| (0..increments).for_each(|_| racy_increment(&counter)));
-        }
-    });
-    counter.load(Ordering::Relaxed)
+    on_two_threads(|| (0..increments).for_each(|_| racy_increment(&counter)))?;
+    Ok(counter.load(Ordering::Relaxed))
 }
 
 /// The same with the counter behind a `Mutex`.
-fn locked_total(increments: u64) -> u64 {
+fn locked_total(increments: u64) -> io::Result<u64> {
     let counter = Mutex::new(0);
+    on_two_threads(|| (0..increments).for_each(|_| locked_increment(&counter)))?;
+    Ok(counter.into_inner().expect("counter lock poisoned"))
+}
+
+/// Runs `work` on two threads at once, and returns when both are done.
+fn on_two_threads(work: impl Fn() + Sync) -> io::Result<()> {
     thread::scope(|s| {
         for _ in 0..2 {
-            s.spawn(|| (0..increments).for_each(|_| locked_increment(&counter)));
+            thread::Builder::new().spawn_scoped(s, &work)?;
         }
-    });
-    counter.into_inner().expect("counter lock poisoned")
+        Ok(())
+    })
 }
 
 fn run(args: &Args) -> Result<()> {
     writeln!(out(), "(a) Two threads append A1..A4 and B1..B4 to one list, with waits between:")?;
-    writeln!(out(), "{}\n", interleaved_list(args.common.time_scale).join(" "))?;
+    let list = interleaved_list(args.common.time_scale).context(CANNOT_START)?;
+    writeln!(out(), "{}\n", list.join(" "))?;
 
     let (each, expected) = (args.increments, 2 * args.increments);
     let (times, all) = (times(each), thousands(expected));
     writeln!(out(), "(b) Two threads each add 1 to a shared counter {times}: {all} in all.\n")?;
-    let runs: Vec<(u64, u64)> =
-        (0..args.runs).map(|_| (racy_total(each), locked_total(each))).collect();
+    let runs: Vec<(u64, u64)> = (0..args.runs)
+        .map(|_| Ok((racy_total(each)?, locked_total(each)?)))
+        .collect::<io::Result<_>>()
+        .context(CANNOT_START)?;
     let mut table = Table::new(["run", "load then store", "lost", "Mutex"]);
     for (run, &(racy, locked)) in (1..).zip(&runs) {
         let lost = format!("{:.1} %", 100.0 * (expected - racy) as f64 / expected as f64);
@@ -118,6 +125,9 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// The error when the OS refuses a thread.
+const CANNOT_START: &str = "starting a thread (is a limit such as ulimit -u or -v too low?)";
+
 const WHERE_THE_PROOFS_ARE: &str = "Each load and store is atomic, yet the other thread can \
     write in between. The race that does not compile (two threads writing one plain variable) \
     is the compile_fail doctest in src/lib.rs; tests/loom.rs checks every interleaving and \
@@ -128,11 +138,11 @@ const WHERE_THE_PROOFS_ARE: &str = "Each load and store is atomic, yet the other
 struct Args {
     /// Increments by each of the two threads, per run
     #[arg(long, value_name = "N≤1000000000", default_value = "1000000",
-          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+          value_parser = shared::cli::whole::<u64>(1..=1_000_000_000))]
     increments: u64,
     /// How many times to run each counter
     #[arg(long, value_name = "N≤100", default_value = "5",
-          value_parser = clap::value_parser!(u32).range(1..=100))]
+          value_parser = shared::cli::whole::<u32>(1..=100))]
     runs: u32,
     #[command(flatten)]
     common: Common,
@@ -145,15 +155,15 @@ mod tests {
     #[test]
     fn the_locked_counter_is_exact_and_the_racy_one_never_gains() {
         for _ in 0..3 {
-            assert_eq!(locked_total(50_000), 100_000);
+            assert_eq!(locked_total(50_000).unwrap(), 100_000);
             // Lost updates only ever lose: each store writes a value some load saw plus one.
-            assert!(racy_total(50_000) <= 100_000);
+            assert!(racy_total(50_000).unwrap() <= 100_000);
         }
     }
 
     #[test]
     fn the_list_holds_every_item_in_each_threads_order() {
-        let list = interleaved_list(TimeScale::new(0.0).unwrap());
+        let list = interleaved_list(TimeScale::new(0.0).unwrap()).unwrap();
         for name in ["A", "B"] {
             let mine: Vec<&String> = list.iter().filter(|item| item.starts_with(name)).collect();
             assert_eq!(

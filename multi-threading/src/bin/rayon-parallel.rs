@@ -32,9 +32,9 @@
 use std::io::Write;
 use std::ops::Range;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use crossbeam::channel;
 use rayon::prelude::*;
@@ -44,7 +44,7 @@ use shared::primes::{count_primes, is_prime, split_balanced};
 use shared::report::{
     MainResult, ParallelRun, human_duration, load_average, ok_if_stdout_closed, out,
 };
-use shared::report::{print_json, speedup_table, speedup_verdict, thousands};
+use shared::report::{print_json, speedup_table, speedup_verdict, thousands, timed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -56,7 +56,11 @@ fn run(args: &Args) -> Result<()> {
     let mut out = out();
     let (limit, tiny) = (args.limit, args.tiny);
     let load = load_average(); // Before we add to it.
-    // Asking for the thread count starts rayon's global pool now, outside the timings.
+    // Start rayon's global pool now, outside the timings; `build_global` returns the error
+    // where the pool's first use would panic (the OS refused a thread).
+    rayon::ThreadPoolBuilder::new()
+        .build_global()
+        .context("starting rayon's threads (is a limit such as ulimit -u or -v too low?)")?;
     let threads = rayon::current_num_threads();
     writeln!(
         out,
@@ -65,11 +69,17 @@ fn run(args: &Args) -> Result<()> {
         shared::report::build_note()
     )?;
     let (primes, sequential) = timed(|| count_primes(0..limit));
+    let (counted, took) = timed(|| count_channel(0..limit, threads));
+    let channel = (
+        counted
+            .context("starting the channel's threads (is a limit such as ulimit -u too low?)")?,
+        took,
+    );
     let runs = [
         ("sequential", (primes, sequential)),
         ("par_iter", timed(|| count_par_iter(0..limit))),
         ("rayon::join", timed(|| count_join(0..limit))),
-        ("channel + threads", timed(|| count_channel(0..limit, threads))),
+        ("channel + threads", channel),
     ];
     for (name, (count, _)) in &runs {
         ensure!(*count == primes, "{name} counted {count} primes, not {primes}");
@@ -112,11 +122,11 @@ fn run(args: &Args) -> Result<()> {
 struct Args {
     /// Count the primes below N (4,000,000,000 takes minutes)
     #[arg(long, value_name = "N≤4000000000", default_value = "10000000",
-          value_parser = clap::value_parser!(u64).range(1..=4_000_000_000))]
+          value_parser = shared::cli::whole::<u64>(1..=4_000_000_000))]
     limit: u64,
     /// The tiny input, where parallelism does not pay: the primes below N
     #[arg(long, value_name = "N≤1000000", default_value = "1000",
-          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+          value_parser = shared::cli::whole::<u64>(1..=1_000_000))]
     tiny: u64,
     #[command(flatten)]
     common: Common,
@@ -139,23 +149,19 @@ fn count_join(range: Range<u64>) -> u64 {
 }
 
 /// The hand-made way of `workers`: threads pull balanced jobs from a channel.
-fn count_channel(range: Range<u64>, threads: usize) -> u64 {
+fn count_channel(range: Range<u64>, threads: usize) -> std::io::Result<u64> {
     let (jobs, queue) = channel::unbounded();
     for job in split_balanced(range, 8 * threads) {
         jobs.send(job).expect("the queue is open");
     }
     drop(jobs);
     thread::scope(|s| {
-        let workers: Vec<_> =
-            (0..threads).map(|_| s.spawn(|| queue.iter().map(count_primes).sum::<u64>())).collect();
-        workers.into_iter().map(|w| w.join().expect("a worker panicked")).sum()
+        // `Builder`: a thread the OS refuses is an error (rayon's threads are running too).
+        let count = || queue.iter().map(count_primes).sum::<u64>();
+        let workers = (0..threads).map(|_| thread::Builder::new().spawn_scoped(s, count));
+        let workers: Vec<_> = workers.collect::<Result<_, _>>()?;
+        Ok(workers.into_iter().map(|w| w.join().expect("a worker panicked")).sum())
     })
-}
-
-/// Runs `count` once and times it.
-fn timed(count: impl FnOnce() -> u64) -> (u64, Duration) {
-    let start = Instant::now();
-    (count(), start.elapsed())
 }
 
 /// The median time of `runs` runs of `count` (for inputs too small to time once).
@@ -174,7 +180,7 @@ mod tests {
         for (range, expected) in [(0..100_000, 9_592), (0..10, 4), (5..5, 0), (0..1_000, 168)] {
             assert_eq!(count_par_iter(range.clone()), expected);
             assert_eq!(count_join(range.clone()), expected);
-            assert_eq!(count_channel(range, 3), expected);
+            assert_eq!(count_channel(range, 3).unwrap(), expected);
         }
     }
 }

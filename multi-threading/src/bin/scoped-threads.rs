@@ -46,6 +46,8 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
+    // `thread::spawn` panics if the OS refuses a thread: check its limits first.
+    shared::limits::room_for_threads(2)?;
     let mut out = out();
     let limit = args.limit;
     // Local data, owned by this function; the threads below only borrow it.
@@ -96,7 +98,7 @@ fn run(args: &Args) -> Result<()> {
 struct Args {
     /// Work on the numbers below N (at most 100,000,000: the Vecs take 9 bytes per number)
     #[arg(long, value_name = "N≤100000000", default_value = "2000000",
-          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+          value_parser = shared::cli::whole::<u64>(1..=100_000_000))]
     limit: u64,
     #[command(flatten)]
     common: Common,

@@ -49,6 +49,8 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
+    // `thread::spawn` panics if the OS refuses a thread: check its limits first.
+    shared::limits::room_for_threads(args.tasks as usize)?;
     let mut out = out();
     let seed = args.seed.unwrap_or_else(Random::clock_seed);
     let waits = random_waits(args.tasks, seed);
@@ -136,7 +138,7 @@ fn run(args: &Args) -> Result<()> {
 struct Args {
     /// How many threads to start (at most 20)
     #[arg(long, value_name = "N≤20", default_value = "3",
-          value_parser = clap::value_parser!(u32).range(1..=20))]
+          value_parser = shared::cli::whole::<u32>(1..=20))]
     tasks: u32,
     /// Seed for the random waits, to repeat a run [default: from the clock]
     #[arg(long, value_name = "N")]

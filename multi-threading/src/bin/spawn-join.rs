@@ -50,6 +50,8 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
+    // `thread::spawn` panics if the OS refuses a thread: check its limits first.
+    shared::limits::room_for_threads(2)?;
     let mut out = out();
     let numbers: Vec<u64> = args.numbers.iter().copied().map(u64::from).collect();
     let wait = args.common.time_scale.secs(args.wait);
@@ -118,9 +120,10 @@ fn run(args: &Args) -> Result<()> {
 /// Square and cube numbers on two threads, and get the results back through join.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64)
-    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5],
-          value_parser = clap::value_parser!(u32).range(0..=2_000_000))]
+    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64; at most
+    /// 1,000 of them)
+    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5], num_args = 1..=1000,
+          value_parser = shared::cli::whole::<u32>(0..=2_000_000))]
     numbers: Vec<u32>,
     /// Simulated seconds of work per number, so the two threads visibly overlap
     #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]

@@ -34,7 +34,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 use multi_threading::pool::ThreadPool;
 use serde::Serialize;
@@ -63,8 +63,14 @@ fn run(args: &Args) -> Result<()> {
         args.workers
     )?;
     let timeline = Arc::new(Timeline::new());
-    let hand_made = PoolSummary::new(run_hand_made(args.jobs, args.workers, wait, &timeline)?);
-    let rayon = PoolSummary::new(run_rayon(args.jobs, args.workers, wait, &timeline)?);
+    let hand_made = run_hand_made(args.jobs, args.workers, wait, &timeline);
+    let hand_made = PoolSummary::new(
+        hand_made.context("starting the hand-made pool's threads (is ulimit -u too low?)")?,
+    );
+    let rayon = run_rayon(args.jobs, args.workers, wait, &timeline);
+    let rayon = PoolSummary::new(
+        rayon.context("starting the rayon pool's threads (is ulimit -u too low?)")?,
+    );
 
     let mut table = Table::new(["job", "hand-made pool", "rayon pool"]);
     for (id, (a, b)) in hand_made.threads.iter().zip(&rayon.threads).enumerate() {
@@ -95,11 +101,11 @@ fn run(args: &Args) -> Result<()> {
 struct Args {
     /// Jobs to run on each pool
     #[arg(long, value_name = "N≤1000", default_value = "6",
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+          value_parser = shared::cli::whole::<u32>(1..=1000))]
     jobs: u32,
     /// Threads in each pool
     #[arg(long, value_name = "N≤64", default_value = "2",
-          value_parser = clap::value_parser!(u32).range(1..=64))]
+          value_parser = shared::cli::whole::<u32>(1..=64))]
     workers: u32,
     /// Simulated seconds each job waits
     #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]

@@ -110,7 +110,8 @@ fn run(args: &Args) -> Result<()> {
         timed(|| jobs.iter().cloned().map(count_primes).sum::<u64>());
     let timeline = Timeline::new();
     let (runs, parallel_time) = timed(|| run_workers(&jobs, workers, &timeline));
-    let mut runs = runs?;
+    let mut runs =
+        runs.context("starting the worker threads (is a limit such as ulimit -u too low?)")?;
     runs.sort_by_key(|r| r.job);
     let parallel: u64 = runs.iter().map(|r| r.primes).sum();
 
@@ -170,14 +171,14 @@ fn print_who_ran_what(
 #[derive(Debug, Parser)]
 struct Args {
     /// Worker threads [default: the number of cores]
-    #[arg(long, value_name = "N≤1024", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(long, value_name = "N≤1024", value_parser = shared::cli::whole::<u32>(1..=1024))]
     workers: Option<u32>,
     /// Jobs to cut the work into [default: 8 per worker]
-    #[arg(long, value_name = "N≤100000", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_name = "N≤100000", value_parser = shared::cli::whole::<u32>(1..=100_000))]
     jobs: Option<u32>,
     /// Count the primes below N (4,000,000,000 takes minutes)
     #[arg(long, value_name = "N≤4000000000", default_value = "10000000",
-          value_parser = clap::value_parser!(u64).range(1..=4_000_000_000))]
+          value_parser = shared::cli::whole::<u64>(1..=4_000_000_000))]
     limit: u64,
     /// Also draw the timeline as an SVG file
     #[arg(long, value_name = "FILE")]
