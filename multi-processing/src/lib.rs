@@ -723,50 +723,45 @@ mod tests {
         std::thread::sleep(Duration::from_secs(30));
     }
 
-    /// A signal during a handshake (here SIGTERM) leaves no socket directory behind.
+    /// Runs `holder`, an ignored test of this binary that prints a path after `prefix` and then
+    /// waits; checks the path exists, sends `signal` (as `kill` spells it), checks the
+    /// handler's exit code, and returns the path.
     #[cfg(unix)]
-    #[test]
-    fn a_signal_removes_the_handshake_socket() {
+    fn interrupt(holder: &str, prefix: &str, signal: &str) -> PathBuf {
         use std::io::BufRead;
-        let test = "tests::hold_a_one_shot_server_until_interrupted";
         let mut holder = Command::new(std::env::current_exe().unwrap())
-            .args([test, "--exact", "--ignored", "--nocapture"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = io::BufReader::new(holder.stdout.take().unwrap()).lines();
-        let socket = lines
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("socket: ").map(PathBuf::from))
-            .expect("the holder names its socket");
-        let dir = socket.parent().unwrap().to_owned();
-        assert!(socket.exists() && dir.starts_with(std::env::temp_dir()));
-        let pid = holder.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        assert_eq!(holder.wait().unwrap().code(), Some(130), "the handler's exit code");
-        assert!(!dir.exists(), "{} was left behind", dir.display());
-    }
-
-    /// Ctrl-C runs no destructor, but the handler removes the file before the process exits.
-    #[cfg(unix)]
-    #[test]
-    fn ctrl_c_removes_scratch_files() {
-        use std::io::BufRead;
-        let test = "tests::hold_a_scratch_file_until_interrupted";
-        let mut holder = Command::new(std::env::current_exe().unwrap())
-            .args([test, "--exact", "--ignored", "--nocapture"])
+            .args([holder, "--exact", "--ignored", "--nocapture"])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         let lines = io::BufReader::new(holder.stdout.take().unwrap()).lines();
         let path = lines
             .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("scratch file: ").map(PathBuf::from))
-            .expect("the holder names its file");
-        assert!(path.exists());
+            .find_map(|line| line.strip_prefix(prefix).map(PathBuf::from))
+            .expect("the holder names its path");
+        assert!(path.exists(), "{}", path.display());
         let pid = holder.id().to_string();
-        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
         assert_eq!(holder.wait().unwrap().code(), Some(130), "the handler's exit code");
+        path
+    }
+
+    /// A signal during a handshake (here SIGTERM) leaves no socket directory behind.
+    #[cfg(unix)]
+    #[test]
+    fn a_signal_removes_the_handshake_socket() {
+        let holder = "tests::hold_a_one_shot_server_until_interrupted";
+        let socket = interrupt(holder, "socket: ", "-TERM");
+        let dir = socket.parent().unwrap();
+        assert!(dir.starts_with(std::env::temp_dir()) && !dir.exists(), "{}", dir.display());
+    }
+
+    /// Ctrl-C runs no destructor, but the handler removes the file before the process exits.
+    #[cfg(unix)]
+    #[test]
+    fn ctrl_c_removes_scratch_files() {
+        let path =
+            interrupt("tests::hold_a_scratch_file_until_interrupted", "scratch file: ", "-INT");
         assert!(!path.exists(), "{} was left behind", path.display());
     }
 }

@@ -226,6 +226,27 @@ fn a_killed_manager_leaves_no_server_or_client_behind() {
     );
 }
 
+/// `bin` with `--time-scale 0.01`, run by a shell that sets `ulimit LIMIT` and then becomes
+/// the binary (`exec`), so that only that process has the limit.
+fn under_ulimit(limit: &str, bin: &str) -> Command {
+    let mut command = Command::new("sh");
+    command.args(["-c", &format!("ulimit {limit} && exec \"$0\" --time-scale 0.01")]);
+    command.arg(exe(bin));
+    command
+}
+
+/// Runs `command` (`bin`'s) and checks that it failed with exit code 1 and one line on
+/// stderr, `Error: …`, holding each of `expected`.
+fn fails_in_one_line(mut command: Command, bin: &str, expected: &[&str]) {
+    let output = command.env_remove("RUST_BACKTRACE").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{bin}: {stderr}");
+    assert!(stderr.starts_with("Error: ") && stderr.lines().count() == 1, "{bin}: {stderr}");
+    for text in expected {
+        assert!(stderr.contains(text), "{bin}: {stderr}");
+    }
+}
+
 /// An unusable temporary directory (missing, or a file) is an error that says what to do,
 /// for the binaries that open ipc-channel's one-shot server — ipc-channel itself panics.
 #[cfg(unix)]
@@ -233,42 +254,25 @@ fn a_killed_manager_leaves_no_server_or_client_behind() {
 fn an_unusable_tmpdir_is_a_clear_error_not_a_panic() {
     let not_a_dir = std::env::temp_dir().join(format!("not-a-dir-{}", std::process::id()));
     std::fs::write(&not_a_dir, b"").unwrap();
-    for tmpdir in [std::path::Path::new("/nonexistent/tmp"), &not_a_dir] {
+    for tmpdir in ["/nonexistent/tmp", not_a_dir.to_str().unwrap()] {
         // (Not `shared-memory` and `bank-balance`: their scratch files are another test's.)
         for bin in ["queue", "manager", "pool"] {
-            let output = Command::new(exe(bin))
-                .args(["--time-scale", "0.01"])
-                .env("TMPDIR", tmpdir)
-                .env_remove("RUST_BACKTRACE")
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert_eq!(output.status.code(), Some(1), "{bin}: {stderr}");
-            assert!(stderr.contains("set TMPDIR to a writable directory"), "{bin}: {stderr}");
-            assert!(!stderr.contains("panicked"), "{bin}: {stderr}");
+            let mut command = Command::new(exe(bin));
+            command.args(["--time-scale", "0.01"]).env("TMPDIR", tmpdir);
+            fails_in_one_line(command, bin, &["set TMPDIR to a writable directory"]);
         }
     }
     std::fs::remove_file(not_a_dir).unwrap();
 }
 
 /// A low limit on open files is an error that names the limit and says how to raise it;
-/// inside ipc-channel it was an index-out-of-bounds panic. `ulimit -n` applies to the shell
-/// that runs the binary in place (`exec`), so only that process has the limit.
+/// inside ipc-channel it was an index-out-of-bounds panic.
 #[cfg(target_os = "linux")]
 #[test]
 fn too_few_file_descriptors_is_a_clear_error_not_a_panic() {
     for bin in ["queue", "manager", "pool"] {
-        let output = Command::new("sh")
-            .args(["-c", "ulimit -n 12 && exec \"$0\" --time-scale 0.01"])
-            .arg(exe(bin))
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{bin}: {stderr}");
-        assert!(stderr.contains("too few file descriptors"), "{bin}: {stderr}");
-        assert!(stderr.contains("raise the limit (ulimit -n)"), "{bin}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{bin}: {stderr}");
+        let expected = ["too few file descriptors", "raise the limit (ulimit -n)"];
+        fails_in_one_line(under_ulimit("-n 12", bin), bin, &expected);
     }
 }
 
@@ -279,17 +283,8 @@ fn too_few_file_descriptors_is_a_clear_error_not_a_panic() {
 #[test]
 fn too_little_address_space_is_a_clear_error_not_an_abort() {
     for bin in ["queue", "pool", "crash-isolation", "child-processes"] {
-        let output = Command::new("sh")
-            .args(["-c", "ulimit -v 30000 && exec \"$0\" --time-scale 0.01"])
-            .arg(exe(bin))
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{bin}: {stderr}");
-        assert!(stderr.contains("the address-space limit is 30000 KiB"), "{bin}: {stderr}");
-        assert!(stderr.contains("raise it (ulimit -v)"), "{bin}: {stderr}");
-        assert!(!stderr.contains("panicked") && !stderr.contains("failed"), "{bin}: {stderr}");
+        let expected = ["the address-space limit is 30000 KiB", "raise it (ulimit -v)"];
+        fails_in_one_line(under_ulimit("-v 30000", bin), bin, &expected);
     }
 }
 

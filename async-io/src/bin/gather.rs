@@ -47,35 +47,60 @@ fn main() -> MainResult {
     ok_if_stdout_closed(run(&args))
 }
 
+/// All three at once; returns the order in which they finished.
+async fn gather(log: &Log, scale: TimeScale) -> io::Result<Vec<String>> {
+    let (a, b, c) = tokio::join!(
+        job(log, 1, scale.secs(2.0)),
+        job(log, 2, scale.secs(3.0)),
+        job(log, 3, scale.secs(1.0)),
+    );
+    for result in [a, b, c] {
+        result?;
+    }
+    Ok(log.ended(" done"))
+}
+
+/// Two jobs and one that fails first; returns when `try_join!` gave up.
+async fn stop_at_first_error(log: &Log, scale: TimeScale) -> Duration {
+    let result = tokio::try_join!(
+        job(log, 4, scale.secs(1.0)),
+        failing_job(log, scale.secs(0.5)),
+        job(log, 5, scale.secs(2.0))
+    );
+    assert!(result.is_err(), "the failing job fails");
+    log.elapsed()
+}
+
+/// A job that waits `wait`, as if for an answer from the network.
+async fn job(log: &Log, n: u32, wait: std::time::Duration) -> io::Result<u32> {
+    log.say(format!("job {n} starts"))?;
+    sleep(wait).await;
+    log.say(format!("job {n} done"))?;
+    Ok(n)
+}
+
+/// A job that fails after `wait`.
+async fn failing_job(log: &Log, wait: Duration) -> io::Result<u32> {
+    sleep(wait).await;
+    log.say("the failing job fails")?;
+    Err(io::Error::other("no answer"))
+}
+
 fn run(args: &Args) -> Result<()> {
     let scale = args.common.time_scale;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    let waits = [2.0, 3.0, 1.0].map(|s| human_duration(scale.secs(s)));
-    writeln!(
-        out(),
-        "join! of three jobs waiting {}, {} and {} (time scale {scale}):\n",
-        waits[0],
-        waits[1],
-        waits[2]
-    )?;
+    let [a, b, c] = [2.0, 3.0, 1.0].map(|s| human_duration(scale.secs(s)));
+    writeln!(out(), "join! of three jobs waiting {a}, {b} and {c} (time scale {scale}):\n")?;
     let log = Log::new();
     let order = runtime.block_on(gather(&log, scale))?;
-    let elapsed = log.elapsed();
-    let sum = scale.secs(6.0);
+    let (elapsed, sum) = (log.elapsed(), scale.secs(6.0));
     let verdict = gathered(scale.secs(3.0), sum, elapsed);
-    writeln!(
-        out(),
-        "\nFinished in the order {}, after {}: {verdict} ({}).",
-        order.join(", "),
-        human_duration(elapsed),
-        human_duration(sum)
-    )?;
+    let (order_text, took, sum_text) =
+        (order.join(", "), human_duration(elapsed), human_duration(sum));
+    writeln!(out(), "\nFinished in the order {order_text}, after {took}: {verdict} ({sum_text}).")?;
 
-    writeln!(
-        out(),
-        "\ntry_join! of two jobs and one that fails after {}:\n",
-        human_duration(scale.secs(0.5))
-    )?;
+    let fails_after = human_duration(scale.secs(0.5));
+    writeln!(out(), "\ntry_join! of two jobs and one that fails after {fails_after}:\n")?;
     let log = Log::new();
     let gave_up = runtime.block_on(stop_at_first_error(&log, scale));
     // Say what the log shows: with waits scaled to nothing, a job may finish first.
@@ -99,45 +124,6 @@ fn run(args: &Args) -> Result<()> {
 struct Args {
     #[command(flatten)]
     common: Common,
-}
-
-/// A job that waits `wait`, as if for an answer from the network.
-async fn job(log: &Log, n: u32, wait: std::time::Duration) -> io::Result<u32> {
-    log.say(format!("job {n} starts"))?;
-    sleep(wait).await;
-    log.say(format!("job {n} done"))?;
-    Ok(n)
-}
-
-/// A job that fails after `wait`.
-async fn failing_job(log: &Log, wait: Duration) -> io::Result<u32> {
-    sleep(wait).await;
-    log.say("the failing job fails")?;
-    Err(io::Error::other("no answer"))
-}
-
-/// All three at once; returns the order in which they finished.
-async fn gather(log: &Log, scale: TimeScale) -> io::Result<Vec<String>> {
-    let (a, b, c) = tokio::join!(
-        job(log, 1, scale.secs(2.0)),
-        job(log, 2, scale.secs(3.0)),
-        job(log, 3, scale.secs(1.0)),
-    );
-    for result in [a, b, c] {
-        result?;
-    }
-    Ok(log.ended(" done"))
-}
-
-/// Two jobs and one that fails first; returns when `try_join!` gave up.
-async fn stop_at_first_error(log: &Log, scale: TimeScale) -> Duration {
-    let result = tokio::try_join!(
-        job(log, 4, scale.secs(1.0)),
-        failing_job(log, scale.secs(0.5)),
-        job(log, 5, scale.secs(2.0))
-    );
-    assert!(result.is_err(), "the failing job fails");
-    log.elapsed()
 }
 
 #[cfg(test)]

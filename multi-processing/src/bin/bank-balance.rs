@@ -42,10 +42,8 @@ use multi_processing::{exit_with_parent, quiet_if_hung_up, wait_for_each_other};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::cli::Common;
-use shared::report::{
-    MainResult, Table, build_note, lost_updates, ok_if_stdout_closed, out, plural,
-};
-use shared::report::{first_few, print_json, times};
+use shared::report::{MainResult, Table, build_note, first_few, lost_updates};
+use shared::report::{ok_if_stdout_closed, out, plural, print_json, times};
 
 fn main() -> MainResult {
     let args = Args::parse();

@@ -28,7 +28,6 @@
 //! ```
 
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -78,7 +77,7 @@ struct Setup {
 #[derive(Debug, Serialize, Deserialize)]
 struct ServerReport {
     records: Vec<Record>,
-    log: Vec<(Duration, String)>,
+    log: Vec<(std::time::Duration, String)>,
 }
 
 /// The server: answer requests, one at a time, until no client is left.

@@ -44,92 +44,12 @@ use shared::primes::{count_primes, is_prime, split_balanced};
 use shared::report::{
     MainResult, ParallelRun, human_duration, load_average, ok_if_stdout_closed, out,
 };
-use shared::report::{print_json, speedup_table, speedup_verdict, thousands, timed};
+use shared::report::{build_note, print_json, speedup_table, speedup_verdict, thousands, timed};
 
 fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    let (limit, tiny) = (args.limit, args.tiny);
-    let load = load_average(); // Before we add to it.
-    // Start rayon's global pool now, outside the timings; `build_global` returns the error
-    // where the pool's first use would panic (the OS refused a thread).
-    rayon::ThreadPoolBuilder::new()
-        .build_global()
-        .context("starting rayon's threads (is a limit such as ulimit -u or -v too low?)")?;
-    let threads = rayon::current_num_threads();
-    writeln!(
-        out,
-        "Counting the primes below {} four ways; rayon's pool has {threads} threads.\n({})\n",
-        thousands(limit),
-        shared::report::build_note()
-    )?;
-    let (primes, sequential) = timed(|| count_primes(0..limit));
-    let (counted, took) = timed(|| count_channel(0..limit, threads));
-    let channel = (
-        counted
-            .context("starting the channel's threads (is a limit such as ulimit -u too low?)")?,
-        took,
-    );
-    let runs = [
-        ("sequential", (primes, sequential)),
-        ("par_iter", timed(|| count_par_iter(0..limit))),
-        ("rayon::join", timed(|| count_join(0..limit))),
-        ("channel + threads", channel),
-    ];
-    for (name, (count, _)) in &runs {
-        ensure!(*count == primes, "{name} counted {count} primes, not {primes}");
-    }
-    let [_, par_iter, join, channel] = runs.map(|(name, (_, time))| (name, time));
-    writeln!(out, "{}", speedup_table(&[("sequential", sequential), par_iter, join, channel]))?;
-    let run = ParallelRun::new(sequential, par_iter.1, threads, load);
-    let verdict = speedup_verdict(&run, "rayon threads");
-    writeln!(out, "par_iter, by changing one word of the code: {verdict}")?;
-    // The tiny input: time many runs and keep the median, each is only microseconds.
-    let tiny_sequential = median_time(201, || count_primes(0..tiny));
-    let tiny_rayon = median_time(201, || count_par_iter(0..tiny));
-    let (slower_or_faster, lesson) = if tiny_rayon > tiny_sequential {
-        ("slower", "Parallelism pays only at scale.")
-    } else {
-        ("not slower", "Here the work was still big enough to share; try a smaller --tiny.")
-    };
-    writeln!(
-        out,
-        "Below {} it was {slower_or_faster}: {} on one thread, {} with par_iter. {lesson}",
-        thousands(tiny),
-        human_duration(tiny_sequential),
-        human_duration(tiny_rayon)
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "limit": limit, "threads": threads, "primes": primes,
-            "sequential_s": sequential.as_secs_f64(), "rayon_s": run.took.as_secs_f64(),
-            "speedup": run.speedup, "join_s": join.1.as_secs_f64(),
-            "channel_s": channel.1.as_secs_f64(), "tiny": tiny,
-            "tiny_sequential_s": tiny_sequential.as_secs_f64(),
-            "tiny_rayon_s": tiny_rayon.as_secs_f64(),
-        }))?;
-    }
-    Ok(())
-}
-
-/// Count primes with rayon's par_iter and join, against one thread and a hand-made channel.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Count the primes below N (4,000,000,000 takes minutes)
-    #[arg(long, value_name = "N≤4000000000", default_value = "10000000",
-          value_parser = shared::cli::whole::<u64>(1..=4_000_000_000))]
-    limit: u64,
-    /// The tiny input, where parallelism does not pay: the primes below N
-    #[arg(long, value_name = "N≤1000000", default_value = "1000",
-          value_parser = shared::cli::whole::<u64>(1..=1_000_000))]
-    tiny: u64,
-    #[command(flatten)]
-    common: Common,
 }
 
 /// `par_iter`: the sequential `filter` and `count`, with one word changed.
@@ -162,6 +82,80 @@ fn count_channel(range: Range<u64>, threads: usize) -> std::io::Result<u64> {
         let workers: Vec<_> = workers.collect::<Result<_, _>>()?;
         Ok(workers.into_iter().map(|w| w.join().expect("a worker panicked")).sum())
     })
+}
+
+fn run(args: &Args) -> Result<()> {
+    let mut out = out();
+    let (limit, tiny) = (args.limit, args.tiny);
+    let load = load_average(); // Before we add to it.
+    // Start rayon's global pool now, outside the timings; `build_global` returns the error
+    // where the pool's first use would panic (the OS refused a thread).
+    rayon::ThreadPoolBuilder::new().build_global().context(CANNOT_START)?;
+    let (threads, below, note) = (rayon::current_num_threads(), thousands(limit), build_note());
+    writeln!(
+        out,
+        "Counting the primes below {below} four ways; rayon's pool has {threads} threads.\n({note})\n"
+    )?;
+    let (primes, sequential) = timed(|| count_primes(0..limit));
+    let (counted, took) = timed(|| count_channel(0..limit, threads));
+    let channel = (counted.context(CANNOT_START)?, took);
+    let runs = [
+        ("sequential", (primes, sequential)),
+        ("par_iter", timed(|| count_par_iter(0..limit))),
+        ("rayon::join", timed(|| count_join(0..limit))),
+        ("channel + threads", channel),
+    ];
+    for (name, (count, _)) in &runs {
+        ensure!(*count == primes, "{name} counted {count} primes, not {primes}");
+    }
+    let [_, par_iter, join, channel] = runs.map(|(name, (_, time))| (name, time));
+    writeln!(out, "{}", speedup_table(&[("sequential", sequential), par_iter, join, channel]))?;
+    let run = ParallelRun::new(sequential, par_iter.1, threads, load);
+    let verdict = speedup_verdict(&run, "rayon threads");
+    writeln!(out, "par_iter, by changing one word of the code: {verdict}")?;
+    // The tiny input: time many runs and keep the median, each is only microseconds.
+    let tiny_sequential = median_time(201, || count_primes(0..tiny));
+    let tiny_rayon = median_time(201, || count_par_iter(0..tiny));
+    let (slower_or_faster, lesson) = if tiny_rayon > tiny_sequential {
+        ("slower", "Parallelism pays only at scale.")
+    } else {
+        ("not slower", "Here the work was still big enough to share; try a smaller --tiny.")
+    };
+    let (below, alone, rayon) =
+        (thousands(tiny), human_duration(tiny_sequential), human_duration(tiny_rayon));
+    writeln!(
+        out,
+        "Below {below} it was {slower_or_faster}: {alone} on one thread, {rayon} with par_iter. {lesson}"
+    )?;
+    if args.common.json {
+        print_json(&json!({
+            "limit": limit, "threads": threads, "primes": primes,
+            "sequential_s": sequential.as_secs_f64(), "rayon_s": run.took.as_secs_f64(),
+            "speedup": run.speedup, "join_s": join.1.as_secs_f64(),
+            "channel_s": channel.1.as_secs_f64(), "tiny": tiny,
+            "tiny_sequential_s": tiny_sequential.as_secs_f64(),
+            "tiny_rayon_s": tiny_rayon.as_secs_f64(),
+        }))?;
+    }
+    Ok(())
+}
+
+/// The error when the OS refuses a thread.
+const CANNOT_START: &str = "starting threads (is a limit such as ulimit -u or -v too low?)";
+
+/// Count primes with rayon's par_iter and join, against one thread and a hand-made channel.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Count the primes below N (4,000,000,000 takes minutes)
+    #[arg(long, value_name = "N≤4000000000", default_value = "10000000",
+          value_parser = shared::cli::whole::<u64>(1..=4_000_000_000))]
+    limit: u64,
+    /// The tiny input, where parallelism does not pay: the primes below N
+    #[arg(long, value_name = "N≤1000000", default_value = "1000",
+          value_parser = shared::cli::whole::<u64>(1..=1_000_000))]
+    tiny: u64,
+    #[command(flatten)]
+    common: Common,
 }
 
 /// The median time of `runs` runs of `count` (for inputs too small to time once).
