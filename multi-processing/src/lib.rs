@@ -87,7 +87,8 @@ impl Worker {
         configure(&mut command);
         // Set last, so that `configure` cannot take the lifeline away by accident.
         command.stdin(Stdio::piped());
-        let mut child = command.spawn()?;
+        let mut child =
+            command.spawn().map_err(|err| with_limit_hint(err, "starting a process"))?;
         let lifeline = child.stdin.take();
         Ok(Worker { child, lifeline })
     }
@@ -364,10 +365,11 @@ impl Worker {
         let mut worker = Worker::start(role, &args, configure)?;
         let (accepted, hello) = mpsc::channel();
         // `Builder`, not `thread::spawn`: a thread that cannot start is an error, not a panic.
-        std::thread::Builder::new().name("handshake".into()).spawn(move || {
+        let handshake = std::thread::Builder::new().name("handshake".into()).spawn(move || {
             // Ignored: the receiver is gone only if we gave up, and then nobody cares.
             let _ = accepted.send(server.accept().map(|(_, hello)| hello));
-        })?;
+        });
+        handshake.map_err(|err| with_limit_hint(err, "starting the handshake thread"))?;
         let started = Instant::now();
         let failure = loop {
             match hello.recv_timeout(Duration::from_millis(20)) {
@@ -431,6 +433,17 @@ impl Drop for Forget {
     fn drop(&mut self) {
         remove_on_signal().retain(|path| *path != self.0);
     }
+}
+
+/// `err` from starting a process or thread, saying what was being started and, where the
+/// OS refused for want of resources (`EAGAIN`), which limit to look at.
+fn with_limit_hint(err: io::Error, what: &str) -> io::Error {
+    let hint = if err.kind() == io::ErrorKind::WouldBlock {
+        " (is a limit such as ulimit -u too low?)"
+    } else {
+        ""
+    };
+    io::Error::new(err.kind(), format!("{what}{hint}: {err}"))
 }
 
 /// File descriptors a connected worker may need in the parent: its pipes, the one-shot

@@ -288,6 +288,27 @@ fn too_little_address_space_is_a_clear_error_not_an_abort() {
     }
 }
 
+/// A process the OS refuses to start (the limit on this user's processes and threads,
+/// `ulimit -u`, which binds an unprivileged user only) is one line naming the limit. The
+/// binaries run as `nobody` through util-linux's `setpriv` (which needs root) and `prlimit`;
+/// elsewhere the test says it was skipped.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_process_the_os_refuses_is_a_clear_error() {
+    let as_nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+    let probe = Command::new("setpriv").args(as_nobody).arg("true").status();
+    if !probe.is_ok_and(|status| status.success()) {
+        eprintln!("skipped: setpriv cannot run a command as nobody here (it needs root)");
+        return;
+    }
+    for bin in ["queue", "pool", "child-processes", "crash-isolation"] {
+        let mut command = Command::new("setpriv");
+        command.args(as_nobody).args(["prlimit", "--nproc=1"]).arg(exe(bin));
+        command.args(["--time-scale", "0.01"]);
+        fails_in_one_line(command, bin, &["starting a process (is a limit such as ulimit -u"]);
+    }
+}
+
 #[test]
 fn bad_values_exit_2_naming_the_flag() {
     for (bin, flag, value) in [

@@ -22,7 +22,7 @@
 //! Expected output (on 2 cores; then rows with pids, which vary):
 //!
 //! ```text
-//! A pool of 2 worker processes, each of which runs the initializer when it starts.
+//! A pool of 2 worker processes; a worker runs the initializer when it starts.
 //!
 //! map(square, 1..=5):
 //! input  square  worker pid
@@ -98,9 +98,8 @@ fn run(args: &Args) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
     let workers = args.workers.unwrap_or(cores.min(64) as u32);
     let load = load_average(); // Before we add to it.
-    let each = if workers == 1 { "which" } else { "each of which" };
     let processes = plural(workers.into(), "worker process");
-    writeln!(out(), "A pool of {processes}, {each} runs the initializer when it starts.\n")?;
+    writeln!(out(), "A pool of {processes}; a worker runs the initializer when it starts.\n")?;
     let mut run = Summary { workers, ..Summary::default() };
     map_squares(args, &mut run)?;
     count_primes_both_ways(args, &mut run)?;
