@@ -31,6 +31,9 @@ fn workspace_packages() -> Packages {
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let mut packages = Packages::new();
     for package in metadata["packages"].as_array().unwrap() {
+        if package["name"] == "xtask" {
+            continue; // Project automation, not a chapter: no example binaries.
+        }
         let manifest = PathBuf::from(package["manifest_path"].as_str().unwrap());
         let mut bins = BTreeMap::new();
         for target in package["targets"].as_array().unwrap() {
