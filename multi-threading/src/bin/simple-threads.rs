@@ -88,9 +88,8 @@ fn run(args: &Args) -> Result<()> {
         let fate = if waiting == 0 {
             "every thread had already finished".to_string()
         } else {
-            format!(
-                "the threads still waiting ({waiting}) die with it; their \"done\" never prints"
-            )
+            let threads = plural(waiting as u64, "thread");
+            format!("the {threads} still waiting die with it; their \"done\" never prints")
         };
         writeln!(
             out,
