@@ -3,7 +3,8 @@
 //! `cargo xtask measure` builds the chapter binaries once, optimised, runs the ones the READMEs
 //! name with `--json` several times each, and prints the figures as one Markdown table —
 //! the median of the runs and their spread — with the machine that made them. The table can
-//! never disagree with the programs: every figure is one a binary printed.
+//! never disagree with the programs: every figure is one a binary printed. Where `python3` is
+//! on the PATH, the scripts in `python/` add the same work in CPython beside them.
 //!
 //! ```text
 //! cargo xtask measure            # a few minutes: 5 runs of each, at the READMEs' sizes
@@ -66,11 +67,28 @@ struct Probe {
     section: &'static str,
     size: &'static str,
     quick_size: &'static str,
-    package: &'static str,
-    binary: &'static str,
+    program: Program,
     args: &'static [&'static str],
     quick_args: &'static [&'static str],
     figures: &'static [Figure],
+}
+
+/// What a probe runs: a binary of a chapter, or a CPython script of `python/` (the same work,
+/// for a reader coming from Python), each printing one JSON object on its last line.
+#[derive(Clone, Copy)]
+enum Program {
+    Rust { package: &'static str, binary: &'static str },
+    Python { script: &'static str },
+}
+
+impl Program {
+    /// The name the table gives it.
+    fn name(self) -> String {
+        match self {
+            Program::Rust { binary, .. } => binary.to_string(),
+            Program::Python { script } => format!("python/{script}"),
+        }
+    }
 }
 
 /// One figure of a probe's JSON.
@@ -103,8 +121,7 @@ const PROBES: &[Probe] = &[
         section: "CPU-bound",
         size: "the primes below 10,000,000",
         quick_size: "the primes below 1,000,000",
-        package: "multi-threading",
-        binary: "workers",
+        program: Program::Rust { package: "multi-threading", binary: "workers" },
         args: &[],
         quick_args: &["--limit", "1000000"],
         figures: &[
@@ -117,8 +134,7 @@ const PROBES: &[Probe] = &[
         section: "CPU-bound",
         size: "the primes below 10,000,000",
         quick_size: "the primes below 1,000,000",
-        package: "multi-threading",
-        binary: "rayon-parallel",
+        program: Program::Rust { package: "multi-threading", binary: "rayon-parallel" },
         args: &[],
         quick_args: &["--limit", "1000000"],
         figures: &[
@@ -130,8 +146,7 @@ const PROBES: &[Probe] = &[
         section: "CPU-bound",
         size: "the primes below 10,000,000",
         quick_size: "the primes below 1,000,000",
-        package: "multi-processing",
-        binary: "pool",
+        program: Program::Rust { package: "multi-processing", binary: "pool" },
         args: &[],
         quick_args: &["--limit", "1000000"],
         figures: &[
@@ -143,8 +158,7 @@ const PROBES: &[Probe] = &[
         section: "Many waits on one thread",
         size: "100,000 tasks wait 1 s each",
         quick_size: "10,000 tasks wait 100 ms each",
-        package: "asyncio",
-        binary: "event-loop",
+        program: Program::Rust { package: "asyncio", binary: "event-loop" },
         args: &[],
         quick_args: &["--tasks", "10000", "--wait-ms", "100"],
         figures: &[
@@ -156,8 +170,7 @@ const PROBES: &[Probe] = &[
         section: "Tasks against threads",
         size: "10,000 of each wait 1 s",
         quick_size: "1,000 of each wait 100 ms",
-        package: "asyncio",
-        binary: "tasks-vs-threads",
+        program: Program::Rust { package: "asyncio", binary: "tasks-vs-threads" },
         args: &[],
         quick_args: &["--n", "1000", "--wait-ms", "100"],
         figures: &[
@@ -171,8 +184,7 @@ const PROBES: &[Probe] = &[
         section: "Pitfalls",
         size: "the primes below 2,000,000 beside a heartbeat",
         quick_size: "the primes below 2,000,000 beside a heartbeat",
-        package: "asyncio",
-        binary: "blocking-the-loop",
+        program: Program::Rust { package: "asyncio", binary: "blocking-the-loop" },
         args: &[],
         quick_args: &[],
         figures: &[
@@ -188,8 +200,7 @@ const PROBES: &[Probe] = &[
         section: "Pitfalls",
         size: "5 runs of 1,000,000 increments by each thread",
         quick_size: "2 runs of 1,000,000 increments by each thread",
-        package: "multi-threading",
-        binary: "race-condition",
+        program: Program::Rust { package: "multi-threading", binary: "race-condition" },
         args: &["--time-scale", "0"],
         quick_args: &["--time-scale", "0", "--runs", "2"],
         figures: &[figure("updates lost without a lock (2 threads)", Unit::Percent, lost_share)],
@@ -198,8 +209,7 @@ const PROBES: &[Probe] = &[
         section: "Pitfalls",
         size: "5,000,000 increments by each thread",
         quick_size: "200,000 increments by each thread",
-        package: "multi-threading",
-        binary: "mutex-vs-atomic",
+        program: Program::Rust { package: "multi-threading", binary: "mutex-vs-atomic" },
         args: &[],
         quick_args: &["--increments", "200000"],
         figures: &[
@@ -215,8 +225,7 @@ const PROBES: &[Probe] = &[
         section: "Pitfalls",
         size: "10 runs of 10,000 operations by each process",
         quick_size: "2 runs of 20,000 operations by each process",
-        package: "multi-processing",
-        binary: "bank-balance",
+        program: Program::Rust { package: "multi-processing", binary: "bank-balance" },
         args: &[],
         quick_args: &["--operations", "20000", "--runs", "2"],
         figures: &[
@@ -227,6 +236,32 @@ const PROBES: &[Probe] = &[
                 v["ns_per_op"]["atomic"].as_f64()
             }),
         ],
+    },
+    Probe {
+        section: "CPython beside them (python3, where it is on the PATH)",
+        size: "the primes below 1,000,000",
+        quick_size: "the primes below 100,000",
+        program: Program::Python { script: "primes.py" },
+        args: &["--limit", "1000000"],
+        quick_args: &["--limit", "100000"],
+        figures: &[
+            figure("CPython, one thread", Unit::Seconds, |v| v["sequential_s"].as_f64()),
+            figure("speedup of CPython threads (one per core)", Unit::Times, |v| {
+                v["threads_speedup"].as_f64()
+            }),
+            figure("speedup of multiprocessing.Pool", Unit::Times, |v| {
+                v["processes_speedup"].as_f64()
+            }),
+        ],
+    },
+    Probe {
+        section: "CPython beside them (python3, where it is on the PATH)",
+        size: "100,000 asyncio tasks sleep 1 s each",
+        quick_size: "10,000 asyncio tasks sleep 100 ms each",
+        program: Program::Python { script: "waits.py" },
+        args: &[],
+        quick_args: &["--tasks", "10000", "--wait", "0.1"],
+        figures: &[figure("all done, one event loop", Unit::Seconds, |v| v["elapsed_s"].as_f64())],
     },
 ];
 
@@ -255,6 +290,8 @@ struct Row {
     unit: Unit,
     runs: Vec<f64>,
     error: Option<String>,
+    /// Why it was not run, if it was not (a CPython row without python3).
+    skipped: Option<String>,
 }
 
 impl Row {
@@ -307,7 +344,7 @@ fn measure(args: &MeasureArgs) -> Result<Measured> {
             machine.cores
         );
     }
-    let bin_dir = build()?;
+    let places = build()?;
     let runs = args.runs.unwrap_or(if args.quick { 2 } else { 5 });
     let bar = ProgressBar::new(PROBES.len() as u64 * u64::from(runs));
     bar.set_style(
@@ -316,7 +353,7 @@ fn measure(args: &MeasureArgs) -> Result<Measured> {
     );
     let mut rows = Vec::new();
     for probe in PROBES {
-        rows.extend(run_probe(probe, &bin_dir, args.quick, runs, &bar));
+        rows.extend(run_probe(probe, &places, args.quick, runs, &bar));
     }
     bar.finish_and_clear();
     Ok(Measured { machine, rows })
@@ -338,8 +375,8 @@ fn report(args: &MeasureArgs, measured: &Measured) -> Result<()> {
     Ok(())
 }
 
-/// Builds every chapter binary once, optimised; returns the folder they are in.
-fn build() -> Result<PathBuf> {
+/// Builds every chapter binary once, optimised; returns where the programs are.
+fn build() -> Result<Places> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("Building the chapter binaries with --release …");
     let status = Command::new(&cargo)
@@ -356,17 +393,55 @@ fn build() -> Result<PathBuf> {
         .context("running cargo metadata")?;
     let metadata: Value = serde_json::from_slice(&metadata.stdout).context("cargo metadata")?;
     let target = metadata["target_directory"].as_str().context("no target directory")?;
-    Ok(Path::new(target).join("release"))
+    let workspace = metadata["workspace_root"].as_str().context("no workspace root")?;
+    let python = Command::new("python3").arg("--version").stdout(Stdio::null()).status();
+    let no_python = match python {
+        Ok(status) if status.success() => None,
+        _ => Some("not run: no python3 on the PATH".to_string()),
+    };
+    let (binaries, workspace) = (Path::new(target).join("release"), workspace.into());
+    Ok(Places { binaries, workspace, no_python })
 }
 
-/// Runs `probe`'s binary `runs` times and returns a row per figure.
-fn run_probe(probe: &Probe, bin_dir: &Path, quick: bool, runs: u32, bar: &ProgressBar) -> Vec<Row> {
+/// Where the programs are: the chapter binaries, built, and the workspace (for `python/`).
+struct Places {
+    binaries: PathBuf,
+    workspace: PathBuf,
+    /// Why the CPython rows cannot run, if they cannot.
+    no_python: Option<String>,
+}
+
+/// Runs `probe`'s program `runs` times and returns a row per figure.
+fn run_probe(
+    probe: &Probe,
+    places: &Places,
+    quick: bool,
+    runs: u32,
+    bar: &ProgressBar,
+) -> Vec<Row> {
     let args = if quick { probe.quick_args } else { probe.args };
     let mut values = vec![Vec::new(); probe.figures.len()];
-    let mut error = None;
+    let (mut error, mut skipped) = (None, None);
     for run in 1..=runs {
-        bar.set_message(format!("{} ({}), run {run} of {runs}", probe.binary, probe.package));
-        match run_once(&bin_dir.join(probe.binary), args) {
+        let command = match probe.program {
+            Program::Rust { package, binary } => {
+                bar.set_message(format!("{binary} ({package}), run {run} of {runs}"));
+                let mut command = Command::new(places.binaries.join(binary));
+                command.args(args).arg("--json");
+                command
+            }
+            Program::Python { .. } if places.no_python.is_some() => {
+                skipped = places.no_python.clone();
+                break;
+            }
+            Program::Python { script } => {
+                bar.set_message(format!("python/{script} (CPython), run {run} of {runs}"));
+                let mut command = Command::new("python3");
+                command.arg(places.workspace.join("python").join(script)).args(args);
+                command
+            }
+        };
+        match run_once(command) {
             Ok(json) => {
                 for (figure, values) in probe.figures.iter().zip(&mut values) {
                     match (figure.read)(&json) {
@@ -381,37 +456,43 @@ fn run_probe(probe: &Probe, bin_dir: &Path, quick: bool, runs: u32, bar: &Progre
         }
         bar.inc(1);
         if error.is_some() {
-            bar.inc(u64::from(runs - run));
             break;
         }
     }
+    bar.set_position(bar.position().max(done_after(probe, runs)));
     probe
         .figures
         .iter()
         .zip(values)
         .map(|(figure, runs)| Row {
             section: probe.section.into(),
-            binary: probe.binary.into(),
+            binary: probe.program.name(),
             size: (if quick { probe.quick_size } else { probe.size }).into(),
             what: figure.what.into(),
             unit: figure.unit,
             runs,
             error: error.clone(),
+            skipped: skipped.clone(),
         })
         .collect()
 }
 
-/// Runs a binary with `--json` and returns the object on its last line; a run that fails,
+/// Where the progress bar stands once `probe` is done, however many of its runs ran.
+fn done_after(probe: &Probe, runs: u32) -> u64 {
+    let index = PROBES.iter().position(|p| std::ptr::eq(p, probe)).unwrap_or(0);
+    (index as u64 + 1) * u64::from(runs)
+}
+
+/// Runs `command` and returns the JSON object on its last line of output; a run that fails,
 /// or lasts longer than [`TIMEOUT`], is an error.
-fn run_once(binary: &Path, args: &[&str]) -> Result<Value> {
-    let mut child = Command::new(binary)
-        .args(args)
-        .arg("--json")
+fn run_once(mut command: Command) -> Result<Value> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
+        .with_context(|| format!("starting {program}"))?;
     // Read both pipes while waiting, so that a chatty child cannot fill one and stall.
     let mut stdout = child.stdout.take().context("no stdout")?;
     let mut stderr = child.stderr.take().context("no stderr")?;
@@ -484,10 +565,13 @@ fn markdown(measured: &Measured) -> String {
             section = &row.section;
             text.push_str(&format!("\n**{section}**\n\n"));
             text.push_str(
-                "| figure | binary, run at | median | runs (min–max) |\n|---|---|---|---|\n",
+                "| figure | program, run at | median | runs (min–max) |\n|---|---|---|---|\n",
             );
         }
         let (median, spread) = match (&row.error, row.median(), row.spread()) {
+            _ if row.skipped.is_some() => {
+                ("—".to_string(), row.skipped.clone().unwrap_or_default())
+            }
             (Some(err), _, _) => ("failed".to_string(), err.clone()),
             (None, Some(median), Some((min, max))) => {
                 let wide = if min > 0.0 && max / min > WIDE { " (wide)" } else { "" };
@@ -537,6 +621,7 @@ mod tests {
             unit,
             runs: runs.to_vec(),
             error: error.map(String::from),
+            skipped: None,
         };
         let measured = Measured {
             machine: Machine {
@@ -551,6 +636,10 @@ mod tests {
                 row("one thread", Unit::Seconds, &[1.8, 1.7, 1.9], None),
                 row("speedup", Unit::Times, &[1.9, 1.0, 1.95], None),
                 row("start a thread", Unit::Micros, &[], Some("hung: killed after 300 s")),
+                Row {
+                    skipped: Some("not run: no python3 on the PATH".into()),
+                    ..row("CPython, one thread", Unit::Seconds, &[], None)
+                },
             ],
         };
         let expected = "\
@@ -558,11 +647,12 @@ Measured with `cargo xtask measure --quick` on 2 cores (Some CPU), Some OS, rust
 
 **CPU-bound**
 
-| figure | binary, run at | median | runs (min–max) |
+| figure | program, run at | median | runs (min–max) |
 |---|---|---|---|
 | one thread | `workers`, the primes below 100 | 1.80 s | 3 runs: 1.70 s–1.90 s |
 | speedup | `workers`, the primes below 100 | 1.90× | 3 runs: 1.00×–1.95× (wide) |
 | start a thread | `workers`, the primes below 100 | failed | hung: killed after 300 s |
+| CPython, one thread | `workers`, the primes below 100 | — | not run: no python3 on the PATH |
 ";
         assert_eq!(markdown(&measured), expected);
     }
@@ -577,7 +667,9 @@ Measured with `cargo xtask measure --quick` on 2 cores (Some CPU), Some OS, rust
         let figures: usize = PROBES.iter().map(|probe| probe.figures.len()).sum();
         assert_eq!(measured.rows.len(), figures);
         for row in &measured.rows {
-            assert!(row.error.is_none() && row.runs.len() == 1, "{row:?}");
+            // Every Rust row ran; a CPython row ran too, or says why not (no python3).
+            let ran = row.error.is_none() && row.runs.len() == 1;
+            assert!(ran || row.skipped.is_some() && row.binary.starts_with("python/"), "{row:?}");
         }
         assert!(measured.machine.cores >= 1);
     }
@@ -586,9 +678,9 @@ Measured with `cargo xtask measure --quick` on 2 cores (Some CPU), Some OS, rust
     #[cfg(unix)]
     #[test]
     fn a_failing_binary_is_an_error_naming_it() {
-        let failed = run_once(Path::new("false"), &[]).unwrap_err().to_string();
+        let failed = run_once(Command::new("false")).unwrap_err().to_string();
         assert!(failed.contains("exit status: 1"), "{failed}");
-        let missing = run_once(Path::new("/no/such/binary"), &[]).unwrap_err().to_string();
+        let missing = run_once(Command::new("/no/such/binary")).unwrap_err().to_string();
         assert!(missing.contains("starting /no/such/binary"), "{missing}");
     }
 
