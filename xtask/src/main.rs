@@ -7,7 +7,7 @@
 //! on the PATH, the scripts in `python/` add the same work in CPython beside them.
 //!
 //! ```text
-//! cargo xtask measure            # a few minutes: 5 runs of each, at the READMEs' sizes
+//! cargo xtask measure            # about two minutes: 5 runs of each, at the READMEs' sizes
 //! cargo xtask measure --quick    # seconds: 2 runs of each, at small sizes
 //! cargo xtask measure --json --out figures.json
 //! ```
@@ -324,6 +324,8 @@ struct Machine {
     cpu: String,
     os: String,
     rustc: String,
+    /// `python3 --version`, or why there is none.
+    python: String,
     load_before: Option<f64>,
     command: String,
 }
@@ -531,8 +533,12 @@ fn machine(args: &MeasureArgs) -> Machine {
         .lines()
         .find_map(|l| l.strip_prefix("PRETTY_NAME="))
         .map(|name| name.trim_matches('"').to_string());
-    let rustc = Command::new("rustc").arg("-V").output().ok();
-    let rustc = rustc.and_then(|o| String::from_utf8(o.stdout).ok()).map(|v| v.trim().into());
+    let version = |program: &str, flag: &str| {
+        let output = Command::new(program).arg(flag).output().ok()?;
+        let text = String::from_utf8(output.stdout).ok()?;
+        Some(text.trim().to_string()).filter(|text| !text.is_empty())
+    };
+    let (rustc, python) = (version("rustc", "-V"), version("python3", "--version"));
     let mut command = "cargo xtask measure".to_string();
     if args.quick {
         command += " --quick";
@@ -545,6 +551,7 @@ fn machine(args: &MeasureArgs) -> Machine {
         cpu: cpu.unwrap_or_else(|| "unknown".into()),
         os: os.unwrap_or_else(|| std::env::consts::OS.into()),
         rustc: rustc.unwrap_or_else(|| "unknown".into()),
+        python: python.unwrap_or_else(|| "no python3".into()),
         load_before: load_average(),
         command,
     }
@@ -556,8 +563,8 @@ fn markdown(measured: &Measured) -> String {
     let m = &measured.machine;
     let load = m.load_before.map_or("unknown".into(), |l| format!("{l:.2}"));
     let mut text = format!(
-        "Measured with `{}` on {} cores ({}), {}, {}; load average before: {load}.\n",
-        m.command, m.cores, m.cpu, m.os, m.rustc
+        "Measured with `{}` on {} cores ({}), {}, {}, {}; load average before: {load}.\n",
+        m.command, m.cores, m.cpu, m.os, m.rustc, m.python
     );
     let mut section = "";
     for row in &measured.rows {
@@ -629,6 +636,7 @@ mod tests {
                 cpu: "Some CPU".into(),
                 os: "Some OS".into(),
                 rustc: "rustc 1.95.0".into(),
+                python: "Python 3.11.7".into(),
                 load_before: Some(0.1),
                 command: "cargo xtask measure --quick".into(),
             },
@@ -643,7 +651,7 @@ mod tests {
             ],
         };
         let expected = "\
-Measured with `cargo xtask measure --quick` on 2 cores (Some CPU), Some OS, rustc 1.95.0; load average before: 0.10.
+Measured with `cargo xtask measure --quick` on 2 cores (Some CPU), Some OS, rustc 1.95.0, Python 3.11.7; load average before: 0.10.
 
 **CPU-bound**
 
