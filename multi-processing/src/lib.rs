@@ -613,20 +613,61 @@ static REMOVE_ON_SIGNAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// the list is held, a signal's handler waits: hold it while a path is made and listed.
 fn remove_on_signal() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     static HANDLER: Once = Once::new();
-    HANDLER.call_once(|| {
-        // Ctrl-C (and, with ctrlc's `termination` feature, SIGTERM and SIGHUP) would end the
-        // process without running destructors: remove the paths first, then exit with 130
-        // whichever it was (ctrlc does not say which). `try_` leaves alone a program that
-        // handles or ignores one of them already (under `nohup`, say): then none of the three
-        // is handled, and only the destructors remove what is listed.
-        let _ = ctrlc::try_set_handler(|| {
-            for path in remove_on_signal().iter() {
-                let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir_all(path));
-            }
-            std::process::exit(130); // The usual exit code after Ctrl-C (128 + SIGINT).
-        });
-    });
+    HANDLER.call_once(remove_listed_paths_on_signals);
     REMOVE_ON_SIGNAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Ctrl-C, `SIGTERM` and `SIGHUP` end a process without running destructors. A thread waits
+/// for them instead, removes the listed paths, and then lets the signal end the process as it
+/// would have, so the shell still reports it (exit status 130, 143 or 129). A signal ignored
+/// when the program started (`SIGHUP` under `nohup`, `SIGINT` for `cmd &` in a script) stays
+/// ignored: it would not have ended the program. If the thread cannot start, the signals keep
+/// their usual effect and only the destructors clean up.
+#[cfg(unix)]
+fn remove_listed_paths_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let (listening, wait_until) = mpsc::channel();
+    let waiter = std::thread::Builder::new().name("on-signal".into()).spawn(move || {
+        let ending = [SIGINT, SIGTERM, SIGHUP].into_iter().filter(|&s| !ignored_at_start(s));
+        let Ok(mut signals) = signal_hook::iterator::Signals::new(ending) else { return };
+        let _ = listening.send(());
+        if let Some(signal) = signals.forever().next() {
+            remove_listed_paths();
+            let _ = signal_hook::low_level::emulate_default_handler(signal);
+            std::process::exit(128 + signal); // Only if the signal did not end the process.
+        }
+    });
+    if waiter.is_ok() {
+        let _ = wait_until.recv(); // Registered: a signal from now on removes what is listed.
+    }
+}
+
+/// Removes every listed path: called only when a signal is about to end the process.
+fn remove_listed_paths() {
+    for path in remove_on_signal().iter() {
+        let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir_all(path));
+    }
+}
+
+/// Whether `signal` is ignored in this process (as it was when the program started, since
+/// nothing here ignores one): its bit in the `SigIgn` mask of `/proc/self/status` on Linux.
+/// Elsewhere a signal is taken to be handled as usual.
+#[cfg(unix)]
+fn ignored_at_start(signal: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return false };
+    let mask = status.lines().find_map(|line| line.strip_prefix("SigIgn:"));
+    let mask = mask.and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok());
+    mask.is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
+}
+
+/// Elsewhere (Windows), ctrlc's handler for Ctrl-C and the console closing: remove the listed
+/// paths, then exit with 130, the usual code after Ctrl-C.
+#[cfg(not(unix))]
+fn remove_listed_paths_on_signals() {
+    let _ = ctrlc::try_set_handler(|| {
+        remove_listed_paths();
+        std::process::exit(130);
+    });
 }
 
 /// Where [`ScratchFile`]s go: `/dev/shm` on Linux (memory, never written to a disk), the temp
@@ -736,15 +777,20 @@ mod tests {
         std::thread::sleep(Duration::from_secs(30));
     }
 
-    /// Runs `holder`, an ignored test of this binary that prints a path after `prefix` and then
-    /// waits; checks the path exists, sends `signal` (as `kill` spells it), checks the
-    /// handler's exit code, and returns the path.
+    /// Starts `holder`, an ignored test of this binary that prints a path after `prefix` and
+    /// then waits (under `nohup` if `nohup`); returns it and the path, which must exist.
     #[cfg(unix)]
-    fn interrupt(holder: &str, prefix: &str, signal: &str) -> PathBuf {
+    fn start_holder(holder: &str, prefix: &str, nohup: bool) -> (std::process::Child, PathBuf) {
         use std::io::BufRead;
-        let mut holder = Command::new(std::env::current_exe().unwrap())
+        let test_binary = std::env::current_exe().unwrap();
+        let mut command = if nohup { Command::new("nohup") } else { Command::new(&test_binary) };
+        if nohup {
+            command.arg(&test_binary);
+        }
+        let mut holder = command
             .args([holder, "--exact", "--ignored", "--nocapture"])
             .stdout(Stdio::piped())
+            .stderr(Stdio::null()) // nohup's "ignoring input"
             .spawn()
             .unwrap();
         let lines = io::BufReader::new(holder.stdout.take().unwrap()).lines();
@@ -753,9 +799,24 @@ mod tests {
             .find_map(|line| line.strip_prefix(prefix).map(PathBuf::from))
             .expect("the holder names its path");
         assert!(path.exists(), "{}", path.display());
-        let pid = holder.id().to_string();
+        (holder, path)
+    }
+
+    /// Sends `signal` (as `kill` spells it) to `child`.
+    #[cfg(unix)]
+    fn send(signal: &str, child: &std::process::Child) {
+        let pid = child.id().to_string();
         assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
-        assert_eq!(holder.wait().unwrap().code(), Some(130), "the handler's exit code");
+    }
+
+    /// Runs `holder` (see [`start_holder`]), sends it `signal` and checks that the signal
+    /// ended it (as a shell would see it: 128 + the signal's number); returns the path.
+    #[cfg(unix)]
+    fn interrupt(holder: &str, prefix: &str, signal: &str, number: i32) -> PathBuf {
+        use std::os::unix::process::ExitStatusExt;
+        let (mut holder, path) = start_holder(holder, prefix, false);
+        send(signal, &holder);
+        assert_eq!(holder.wait().unwrap().signal(), Some(number), "ended by the signal sent");
         path
     }
 
@@ -764,7 +825,7 @@ mod tests {
     #[test]
     fn a_signal_removes_the_handshake_socket() {
         let holder = "tests::hold_a_one_shot_server_until_interrupted";
-        let socket = interrupt(holder, "socket: ", "-TERM");
+        let socket = interrupt(holder, "socket: ", "-TERM", 15);
         let dir = socket.parent().unwrap();
         assert!(dir.starts_with(std::env::temp_dir()) && !dir.exists(), "{}", dir.display());
     }
@@ -774,7 +835,24 @@ mod tests {
     #[test]
     fn ctrl_c_removes_scratch_files() {
         let path =
-            interrupt("tests::hold_a_scratch_file_until_interrupted", "scratch file: ", "-INT");
+            interrupt("tests::hold_a_scratch_file_until_interrupted", "scratch file: ", "-INT", 2);
+        assert!(!path.exists(), "{} was left behind", path.display());
+    }
+
+    /// Under `nohup`, `SIGHUP` is ignored and stays so (the process lives on); `SIGTERM` still
+    /// removes the file and ends the process.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_signal_ignored_at_start_stays_ignored_and_the_others_still_clean_up() {
+        use std::os::unix::process::ExitStatusExt;
+        let holder = "tests::hold_a_scratch_file_until_interrupted";
+        let (mut holder, path) = start_holder(holder, "scratch file: ", true);
+        send("-HUP", &holder);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(holder.try_wait().unwrap().is_none(), "SIGHUP ended a process under nohup");
+        assert!(path.exists(), "SIGHUP removed the file");
+        send("-TERM", &holder);
+        assert_eq!(holder.wait().unwrap().signal(), Some(15));
         assert!(!path.exists(), "{} was left behind", path.display());
     }
 }
