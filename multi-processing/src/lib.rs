@@ -103,6 +103,13 @@ impl Worker {
         &mut self.child
     }
 
+    /// The write end of the child's stdin, the lifeline, for a child that reads its stdin as
+    /// data instead of calling [`exit_with_parent`]: its end of file still tells the child
+    /// that the parent is done or gone. Drop it before waiting, or the child waits for ever.
+    pub fn take_lifeline(&mut self) -> Option<ChildStdin> {
+        self.lifeline.take()
+    }
+
     /// Waits for the child to end; anything but a clean exit is an error that names `who`
     /// and says how it ended ("the server exited with code 101 (a Rust panic)").
     pub fn finish(self, who: &str) -> anyhow::Result<()> {

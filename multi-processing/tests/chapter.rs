@@ -309,6 +309,24 @@ fn a_process_the_os_refuses_is_a_clear_error() {
     }
 }
 
+/// Every unit is measured, over the rounds asked for, and every echo came back unchanged (the
+/// binary checks each one and fails otherwise). How long each took is the binary's to say.
+#[test]
+fn unit_costs_measures_every_unit() {
+    let json = json("unit-costs", &["--rounds", "20"]);
+    assert_eq!(json["rounds"], 20);
+    let trips = &json["round_trip_us"];
+    for figure in [
+        &json["thread_start_wait_us"],
+        &json["process_start_wait_us"],
+        &trips["mpsc"],
+        &trips["pipe"],
+        &trips["ipc_channel"],
+    ] {
+        assert!(figure.as_f64().is_some_and(|us| us > 0.0), "{json}");
+    }
+}
+
 #[test]
 fn bad_values_exit_2_naming_the_flag() {
     for (bin, flag, value) in [
@@ -320,6 +338,7 @@ fn bad_values_exit_2_naming_the_flag() {
         ("pool", "--workers", "0"),
         ("pool", "--max-tasks-per-child", "0"),
         ("queue", "--items", "0"),
+        ("unit-costs", "--rounds", "0"),
     ] {
         let output = Command::new(exe(bin)).args([flag, value]).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -327,7 +346,9 @@ fn bad_values_exit_2_naming_the_flag() {
         assert!(stderr.contains(&format!("'{flag} <")) && !stderr.contains("panicked"), "{stderr}");
     }
     // The hidden child role is checked too: an unknown one is a usage error, not a child.
-    for bin in ["pipe", "separate-memory", "manager", "shared-memory", "pool", "queue"] {
+    for bin in
+        ["pipe", "separate-memory", "manager", "shared-memory", "pool", "queue", "unit-costs"]
+    {
         let output = Command::new(exe(bin)).args(["--worker", "bogus"]).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{bin}: {stderr}");

@@ -181,6 +181,44 @@ const PROBES: &[Probe] = &[
         ],
     },
     Probe {
+        section: "One unit at a time",
+        size: "the median of 10,000",
+        quick_size: "the median of 10,000",
+        program: Program::Rust { package: "asyncio", binary: "spawn-task" },
+        args: &["--time-scale", "0.01"],
+        quick_args: &["--time-scale", "0.01"],
+        figures: &[figure(
+            "start a task and await it (current-thread runtime)",
+            Unit::Micros,
+            |v| v["task_start_wait_us"].as_f64(),
+        )],
+    },
+    Probe {
+        section: "One unit at a time",
+        size: "the median of 200 rounds",
+        quick_size: "the median of 20 rounds",
+        program: Program::Rust { package: "multi-processing", binary: "unit-costs" },
+        args: &[],
+        quick_args: &["--rounds", "20"],
+        figures: &[
+            figure("start a thread and join it", Unit::Micros, |v| {
+                v["thread_start_wait_us"].as_f64()
+            }),
+            figure("start a process and wait for it", Unit::Micros, |v| {
+                v["process_start_wait_us"].as_f64()
+            }),
+            figure("a message there and back: std mpsc, between threads", Unit::Micros, |v| {
+                v["round_trip_us"]["mpsc"].as_f64()
+            }),
+            figure("a message there and back: an OS pipe, between processes", Unit::Micros, |v| {
+                v["round_trip_us"]["pipe"].as_f64()
+            }),
+            figure("a message there and back: ipc-channel, between processes", Unit::Micros, |v| {
+                v["round_trip_us"]["ipc_channel"].as_f64()
+            }),
+        ],
+    },
+    Probe {
         section: "Pitfalls",
         size: "the primes below 2,000,000 beside a heartbeat",
         quick_size: "the primes below 2,000,000 beside a heartbeat",
@@ -263,7 +301,34 @@ const PROBES: &[Probe] = &[
         quick_args: &["--tasks", "10000", "--wait", "0.1"],
         figures: &[figure("all done, one event loop", Unit::Seconds, |v| v["elapsed_s"].as_f64())],
     },
+    Probe {
+        section: "CPython beside them (python3, where it is on the PATH)",
+        size: "3 runs of 100,000 operations by each process",
+        quick_size: "2 runs of 20,000 operations by each process",
+        program: Program::Python { script: "balance.py" },
+        args: &["--operations", "100000"],
+        quick_args: &["--operations", "20000", "--runs", "2"],
+        figures: &[
+            figure(
+                "updates lost without the lock, at least (2 processes)",
+                Unit::Percent,
+                lost_balance,
+            ),
+            figure("an update under multiprocessing's Lock (2 processes)", Unit::Nanos, |v| {
+                v["ns_per_op"]["locked"].as_f64()
+            }),
+        ],
+    },
 ];
+
+/// The share of `python/balance.py`'s updates lost without the lock, over its runs, in
+/// percent: how far each balance ended from 100, against all the updates of that run.
+fn lost_balance(v: &Value) -> Option<f64> {
+    let updates = 2.0 * v["operations"].as_f64()?;
+    let ends: Vec<f64> = v["unsynchronized"].as_array()?.iter().filter_map(Value::as_f64).collect();
+    let off: f64 = ends.iter().map(|end| (end - 100.0).abs()).sum();
+    Some(100.0 * off / (updates * ends.len() as f64))
+}
 
 /// The share of updates `race-condition` lost without a lock, over its runs, in percent.
 fn lost_share(v: &Value) -> Option<f64> {

@@ -31,7 +31,7 @@
 //! ```
 
 use std::io::{self, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use asyncio::Log;
@@ -39,7 +39,7 @@ use clap::Parser;
 use serde_json::json;
 use shared::cli::Common;
 use shared::report::{
-    MainResult, Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json,
+    MainResult, Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json, thousands,
 };
 use shared::waits::TimeScale;
 use tokio::time::sleep;
@@ -95,9 +95,17 @@ fn run(args: &Args) -> Result<()> {
     };
     let (earlier, later) = if four_first { ("four", "two") } else { ("two", "four") };
     writeln!(out, "\"{earlier}\" came before \"{later}\": {why}.")?;
+    // What one task costs, after the lesson so that it changes nothing above.
+    let task = runtime.block_on(spawn_and_await(ROUNDS))?;
+    let (each, rounds) = (human_duration(task), thousands(ROUNDS as u64));
+    writeln!(
+        out,
+        "\nA task spawned and awaited at once, {rounds} times on the {name} runtime: {each} each (median)."
+    )?;
     if args.common.json {
         print_json(&json!({
             "runtime": name, "order": order, "elapsed_s": elapsed.as_secs_f64(),
+            "task_start_wait_us": task.as_secs_f64() * 1e6,
         }))?;
     }
     Ok(())
@@ -129,6 +137,21 @@ async fn first(log: Log, scale: TimeScale) -> io::Result<()> {
     sleep(scale.secs(1.0)).await;
     log.say("five")?;
     task.await.expect("the spawned task panicked")
+}
+
+/// Rounds of `spawn_and_await`.
+const ROUNDS: usize = 10_000;
+
+/// Spawns an empty task and awaits it, `rounds` times: the median of how long each took.
+async fn spawn_and_await(rounds: usize) -> Result<Duration> {
+    let mut took = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        tokio::spawn(async {}).await?;
+        took.push(start.elapsed());
+    }
+    took.sort();
+    Ok(took[rounds / 2])
 }
 
 #[cfg(test)]

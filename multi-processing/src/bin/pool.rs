@@ -124,17 +124,19 @@ fn map_squares(args: &Args, run: &mut Summary) -> Result<()> {
     let mut pool = Pool::new(run.workers, args.max_tasks_per_child)?;
     let crash = |n| if args.crash_on == Some(n) { Job::CrashThenSquare(n) } else { Job::Square(n) };
     let squares: Vec<Done> = pool.map((1..=5).map(crash))?;
+    writeln!(out(), "map(square, 1..=5):")?;
+    run.close(pool)?; // Says first what happened meanwhile: a crash, a replacement.
     let mut table = Table::new(["input", "square", "worker pid"]);
     for (n, done) in (1..=5).zip(&squares) {
         table.row([n.to_string(), done.output.to_string(), done.pid.to_string()]);
     }
-    writeln!(out(), "map(square, 1..=5):\n{table}")?;
+    writeln!(out(), "{table}")?;
     run.results_ok = (1..=5).zip(&squares).all(|(n, d)| d.output == n * n && d.initialized == 1);
     if run.results_ok {
         writeln!(out(), "Each result came from a worker whose initializer had run exactly once.")?;
     }
     (run.pids, run.squares) = squares.iter().map(|d| (d.pid, d.output)).unzip();
-    run.close(pool)
+    Ok(())
 }
 
 /// Part 2: the primes below `--limit` on a new pool, its start-up timed too, then alone.

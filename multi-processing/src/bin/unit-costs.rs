@@ -1,0 +1,200 @@
+//! What one unit costs: starting a thread and a process and waiting for each, and one small
+//! message there and back through a channel between threads, an OS pipe and ipc-channel.
+//!
+//! The other binaries show what threads and processes *do*; this one puts a price on each, one
+//! at a time with nothing else running: the figures behind "a process costs about a
+//! millisecond to start" and "what processes exchange is copied through the OS". Each figure is
+//! the median of `--rounds` rounds; a round is one start and wait, or one round trip.
+//! (A tokio task's start and wait is `spawn-task`'s last line, in the async-io chapter.)
+//!
+//! Mirrors: no script of the Python original; `cargo xtask measure` reads its `--json`.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-processing --bin unit-costs
+//! cargo run -p multi-processing --bin unit-costs -- --rounds 2000 --json
+//! ```
+//!
+//! Expected output (then a table of medians, which vary by machine):
+//!
+//! ```text
+//! One unit at a time, nothing else running: the median of 200 rounds each.
+//! ```
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use clap::Parser;
+use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
+use serde_json::json;
+use shared::cli::Common;
+use shared::report::{MainResult, Table, build_note, human_duration, ok_if_stdout_closed, out};
+use shared::report::{print_json, thousands};
+
+fn main() -> MainResult {
+    let args = Args::parse();
+    match args.child.role_in(&["exit", "echo-pipe", "echo-ipc"]) {
+        // Exits at once: what is timed is the start and the wait.
+        Some("exit") => Ok(()),
+        Some("echo-pipe") => Ok(echo_lines()?),
+        Some(_) => {
+            let connect = args.child.connect(); // Flags first.
+            exit_with_parent();
+            Ok(quiet_if_hung_up(echo_ipc(connect))?)
+        }
+        None => ok_if_stdout_closed(run(&args)),
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let rounds = args.rounds;
+    writeln!(
+        out(),
+        "One unit at a time, nothing else running: the median of {} rounds each.\n({})\n",
+        thousands(rounds.into()),
+        build_note()
+    )?;
+    let thread = median(rounds, start_and_join_a_thread)?;
+    let process = median(rounds, start_and_wait_for_a_process)?;
+    let channel = round_trips_through_a_channel(rounds)?;
+    let pipe = round_trips_through_a_pipe(rounds)?;
+    let ipc = round_trips_through_ipc_channel(rounds)?;
+
+    let mut table = Table::new(["unit", "median"]);
+    table.row(["start a thread and join it".into(), human_duration(thread)]);
+    table.row(["start a process and wait for it".into(), human_duration(process)]);
+    table.row(["a message there and back: std mpsc, threads".into(), human_duration(channel)]);
+    table.row(["a message there and back: an OS pipe, processes".into(), human_duration(pipe)]);
+    table.row(["a message there and back: ipc-channel, processes".into(), human_duration(ipc)]);
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    writeln!(
+        out(),
+        "{table}\nA process cost {:.0}× a thread to start and wait for. A small message there \
+         and back between processes cost {:.1}× (pipe) and {:.1}× (ipc-channel) one between \
+         threads: most of a round trip is waking whoever waits for the message.",
+        ratio(process, thread),
+        ratio(pipe, channel),
+        ratio(ipc, channel)
+    )?;
+    if args.common.json {
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        print_json(&json!({
+            "rounds": rounds, "thread_start_wait_us": us(thread),
+            "process_start_wait_us": us(process),
+            "round_trip_us": { "mpsc": us(channel), "pipe": us(pipe), "ipc_channel": us(ipc) },
+        }))?;
+    }
+    Ok(())
+}
+
+fn start_and_join_a_thread() -> Result<()> {
+    let thread = std::thread::Builder::new().spawn(|| {})?;
+    thread.join().ok().context("the thread panicked")
+}
+
+/// A copy of this binary in the `exit` role: the OS starts a process, the Rust runtime starts,
+/// the arguments are parsed, and it exits.
+fn start_and_wait_for_a_process() -> Result<()> {
+    Worker::start("exit", &[], |_| {})?.finish("the child")
+}
+
+/// One number to a thread and back, through two `std::sync::mpsc` channels.
+fn round_trips_through_a_channel(rounds: u32) -> Result<Duration> {
+    let ((to_echo, from_parent), (to_parent, from_echo)) = (mpsc::channel(), mpsc::channel());
+    // The echo: until the parent stops sending (or listening).
+    std::thread::Builder::new()
+        .spawn(move || from_parent.iter().try_for_each(|n| to_parent.send(n)))?;
+    median(rounds, || {
+        to_echo.send(7_u64)?;
+        ensure!(from_echo.recv()? == 7, "the echo changed the number");
+        Ok(())
+    })
+}
+
+/// One line to a child and back: the child's stdin and stdout are the two pipes.
+fn round_trips_through_a_pipe(rounds: u32) -> Result<Duration> {
+    let mut child = Worker::start("echo-pipe", &[], |c| {
+        c.stdout(Stdio::piped());
+    })?;
+    let mut to_child = child.take_lifeline().context("no pipe to the child")?;
+    let mut from_child = BufReader::new(child.child().stdout.take().context("no pipe")?);
+    let mut line = String::new();
+    let took = median(rounds, || {
+        to_child.write_all(b"7\n")?;
+        to_child.flush()?;
+        line.clear();
+        from_child.read_line(&mut line)?;
+        ensure!(line == "7\n", "the echo changed the line: {line:?}");
+        Ok(())
+    })?;
+    drop(to_child); // The child's stdin ends: it exits.
+    child.finish("the pipe's echo")?;
+    Ok(took)
+}
+
+/// One number to a child and back, over two ipc-channels the child made and sent us.
+fn round_trips_through_ipc_channel(rounds: u32) -> Result<Duration> {
+    let (child, (to_child, from_child)) =
+        Worker::start_connected::<(IpcSender<u64>, IpcReceiver<u64>)>("echo-ipc", &[], |_| {})?;
+    let took = median(rounds, || {
+        to_child.send(7)?;
+        ensure!(from_child.recv()? == 7, "the echo changed the number");
+        Ok(())
+    })?;
+    drop(to_child); // The child's `recv` fails: it exits.
+    child.finish("the ipc-channel echo")?;
+    Ok(took)
+}
+
+/// Runs `round` `rounds` times, timing each: the median.
+fn median(rounds: u32, mut round: impl FnMut() -> Result<()>) -> Result<Duration> {
+    let mut took = Vec::new();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        round()?;
+        took.push(start.elapsed());
+    }
+    took.sort();
+    Ok(took[took.len() / 2])
+}
+
+/// The pipe's child: echoes each line of its stdin to its stdout. Its stdin is the lifeline
+/// (`Worker`'s pipe), so it does not call `exit_with_parent`, which would read it too: the end
+/// of its stdin, when the parent ends, is what ends it.
+fn echo_lines() -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    for line in std::io::stdin().lock().lines() {
+        writeln!(stdout, "{}", line?)?;
+        stdout.flush()?;
+    }
+    Ok(())
+}
+
+/// The ipc-channel child: makes both channels, sends the parent its ends, and echoes.
+fn echo_ipc(connect: &str) -> Result<()> {
+    let (to_child, from_parent) = ipc::channel::<u64>()?;
+    let (to_parent, from_child) = ipc::channel::<u64>()?;
+    connect_to_parent(connect, (to_child, from_child))?;
+    while let Ok(n) = from_parent.recv() {
+        to_parent.send(n)?;
+    }
+    Ok(())
+}
+
+/// Start a thread and a process and wait for each; a message there and back three ways.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Rounds of each measurement; the median is shown
+    #[arg(long, value_name = "N≤100000", default_value = "200",
+          value_parser = shared::cli::whole::<u32>(1..=100_000))]
+    rounds: u32,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    child: ChildRole,
+}
