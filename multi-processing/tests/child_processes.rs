@@ -170,3 +170,30 @@ fn children_of_a_killed_parent_exit_by_themselves() {
         || true,
     );
 }
+
+/// `--trace` holds the spans the children recorded, on the parent's clock: one track per
+/// child process, named with its pid, and one complete event per number.
+#[test]
+fn the_trace_has_a_track_per_child_process() {
+    let file = std::env::temp_dir().join(format!("child-trace-{}.json", std::process::id()));
+    let args = ["7", "8", "9", "--time-scale", "0.01", "--trace", file.to_str().unwrap(), "--json"];
+    let json = last_json_line(&child_processes(&args));
+    let trace: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    let mut tracks: Vec<String> = events
+        .iter()
+        .filter(|e| e["name"] == "thread_name")
+        .map(|e| e["args"]["name"].as_str().unwrap().to_string())
+        .collect();
+    tracks.sort();
+    let mut expected: Vec<String> = json["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} (pid {})", c["op"].as_str().unwrap(), c["pid"]))
+        .collect();
+    expected.sort();
+    assert_eq!(tracks, expected);
+    assert_eq!(events.iter().filter(|e| e["ph"] == "X").count(), 6, "3 numbers, 2 children");
+}

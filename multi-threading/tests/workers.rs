@@ -101,3 +101,40 @@ fn help_lists_the_flags() {
         assert!(stdout.contains(flag), "--help lacks {flag}");
     }
 }
+
+/// `--trace` writes one complete event per job, on the track of the worker that ran it, with
+/// one named track per worker: what Perfetto shows.
+#[test]
+fn the_trace_holds_one_event_per_job_on_its_workers_track() {
+    let trace_file =
+        std::env::temp_dir().join(format!("workers-trace-{}.json", std::process::id()));
+    let trace = trace_file.to_str().unwrap();
+    let args = ["--limit", "100000", "--jobs", "12", "--workers", "3", "--trace", trace, "--json"];
+    let json = summary(&workers(&args));
+    let text = std::fs::read_to_string(&trace_file).expect("the trace was written");
+    std::fs::remove_file(&trace_file).unwrap();
+    let events: Value = serde_json::from_str(&text).expect("the trace is JSON");
+    let events = events["traceEvents"].as_array().unwrap();
+    let tracks: BTreeSet<(u64, &str)> = events
+        .iter()
+        .filter(|e| e["name"] == "thread_name")
+        .map(|e| (e["tid"].as_u64().unwrap(), e["args"]["name"].as_str().unwrap()))
+        .collect();
+    // Each job's span, as (job label, track name), against who ran it by the JSON.
+    let spans: BTreeSet<(String, String)> = events
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| {
+            let track = tracks.iter().find(|(tid, _)| e["tid"] == *tid).expect("a named track");
+            (e["name"].as_str().unwrap().to_string(), track.1.to_string())
+        })
+        .collect();
+    let ran: BTreeSet<(String, String)> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["job"].to_string(), format!("worker-{}", r["worker"])))
+        .collect();
+    assert_eq!(events.iter().filter(|e| e["ph"] == "X").count(), 12, "one event per job");
+    assert_eq!(spans, ran);
+}

@@ -34,6 +34,25 @@ pub struct Common {
     pub json: bool,
 }
 
+/// `--trace FILE`, for the binaries that draw a timeline: flatten it into their `Args`
+/// (`#[command(flatten)] trace: Trace`) and call [`Trace::write`] once the run is over.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Trace {
+    /// Also write the timeline to FILE as a trace to open in Perfetto (ui.perfetto.dev) or
+    /// chrome://tracing
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
+}
+
+impl Trace {
+    /// Writes `timeline`'s spans to the file, if `--trace` named one.
+    pub fn write(&self, timeline: &crate::timeline::Timeline) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let Some(path) = &self.trace else { return Ok(()) };
+        timeline.write_trace(path).with_context(|| format!("writing {}", path.display()))
+    }
+}
+
 /// A clap `value_parser` for a whole number in `range` (`value_parser = whole::<u32>(1..=64)`),
 /// whose every error says the same thing — `expected a whole number from 1 to 64` — where
 /// clap's `value_parser!(u32).range(..)` passes on std's wording for some values ("invalid

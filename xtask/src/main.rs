@@ -7,7 +7,7 @@
 //! on the PATH, the scripts in `python/` add the same work in CPython beside them.
 //!
 //! ```text
-//! cargo xtask measure            # about two minutes: 5 runs of each, at the READMEs' sizes
+//! cargo xtask measure            # about three minutes: 5 runs of each, at the READMEs' sizes
 //! cargo xtask measure --quick    # seconds: 2 runs of each, at small sizes
 //! cargo xtask measure --json --out figures.json
 //! ```

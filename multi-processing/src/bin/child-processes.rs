@@ -39,7 +39,7 @@ use clap::{Parser, ValueEnum};
 use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shared::cli::Common;
+use shared::cli::{Common, Trace};
 use shared::report::{
     MainResult, Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json,
 };
@@ -88,6 +88,7 @@ fn run_parent(args: &Args) -> Result<()> {
     }
     writeln!(out, "\nTimeline (a row per child process, a box per number; one clock for all):")?;
     writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    args.trace.write(&timeline)?;
 
     // Judge from the spans the children measured, on the one clock: each child worked from
     // its first span's start to its last span's end. Did those two intervals share time?
@@ -135,6 +136,8 @@ struct Args {
     wait: f64,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    trace: Trace,
     #[command(flatten)]
     child: ChildRole,
 }

@@ -37,7 +37,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use crossbeam::channel;
 use serde_json::json;
-use shared::cli::Common;
+use shared::cli::{Common, Trace};
 use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json};
 use shared::timeline::{Timeline, terminal_width};
 
@@ -136,6 +136,7 @@ fn run(args: &Args) -> Result<()> {
     let shares = (1..=consumers).map(per_consumer).collect::<Vec<_>>().join(", ");
     let last = arrived.last().map_or(String::new(), |d| format!("{}{}", d.item.producer, d.item.n));
     writeln!(out(), "{}", timeline.render_text(terminal_width()))?;
+    args.trace.write(&timeline)?;
     let delivered = arrived.len();
     writeln!(
         out(),
@@ -189,6 +190,8 @@ struct Args {
     work: f64,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 #[cfg(test)]

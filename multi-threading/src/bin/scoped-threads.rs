@@ -34,7 +34,7 @@ use std::thread;
 use anyhow::{Result, ensure};
 use clap::Parser;
 use serde_json::json;
-use shared::cli::Common;
+use shared::cli::{Common, Trace};
 use shared::primes::is_prime;
 use shared::report::{MainResult, ok_if_stdout_closed, out, print_json, thousands};
 use shared::timeline::{Timeline, terminal_width};
@@ -78,6 +78,7 @@ fn run(args: &Args) -> Result<()> {
     )?;
     writeln!(out, "Timeline (a row per thread; each step is one scope):")?;
     writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    args.trace.write(&timeline)?;
     ensure!(total == primes_written, "the two steps disagree: {total} and {primes_written}");
     writeln!(out, "Both steps found {} primes below {}.", thousands(total), thousands(limit))?;
     writeln!(
@@ -102,6 +103,8 @@ struct Args {
     limit: u64,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 fn primes_in(numbers: &[u64]) -> u64 {

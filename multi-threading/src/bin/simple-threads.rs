@@ -35,7 +35,7 @@ use std::thread;
 use anyhow::Result;
 use clap::Parser;
 use serde_json::json;
-use shared::cli::Common;
+use shared::cli::{Common, Trace};
 use shared::report::{
     MainResult, human_duration, ok_if_stdout_closed, out, plural, print_json, stamp,
 };
@@ -115,6 +115,7 @@ fn run(args: &Args) -> Result<()> {
 
     writeln!(out, "\nTimeline (a row per thread, in the order they started):")?;
     writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    args.trace.write(&timeline)?;
     let listed: Vec<String> = finished
         .iter()
         .map(|&t| format!("task {t} ({})", human_duration(scale.secs(waits[t - 1]))))
@@ -147,6 +148,8 @@ struct Args {
     no_join: bool,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 /// Random waits in seconds, all different and at least 0.5 s apart: 0.5, 1.0, 1.5, … shuffled.

@@ -37,7 +37,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Parser;
 use serde_json::json;
-use shared::cli::Common;
+use shared::cli::{Common, Trace};
 use shared::report::{
     MainResult, Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json,
 };
@@ -86,6 +86,7 @@ fn run(args: &Args) -> Result<()> {
     writeln!(out, "join() returned the cubes: {cubes:?} (from {cube_id:?})")?;
     writeln!(out, "\nTimeline (a row per thread, a box per number):")?;
     writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    args.trace.write(&timeline)?;
 
     // Each thread's interval, from its first span's start to its last span's end.
     let worked = |lane: &str| {
@@ -130,6 +131,8 @@ struct Args {
     wait: f64,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 /// Raises each number to `exponent`, taking `wait` per number (recorded on `lane`); returns

@@ -39,7 +39,7 @@ use clap::Parser;
 use multi_threading::pool::ThreadPool;
 use serde::Serialize;
 use serde_json::json;
-use shared::cli::Common;
+use shared::cli::{Common, Trace};
 use shared::report::{
     MainResult, Table, human_duration, ok_if_stdout_closed, out, plural, print_json,
 };
@@ -79,6 +79,7 @@ fn run(args: &Args) -> Result<()> {
     writeln!(out, "{table}")?;
     writeln!(out, "Timeline (a row per pool thread, a box per job):")?;
     writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+    args.trace.write(&timeline)?;
     writeln!(out, "{}", hand_made.line("hand-made pool"))?;
     writeln!(out, "{}", rayon.line("rayon pool"))?;
     // Reuse happened only if some thread ran more than one job.
@@ -112,6 +113,8 @@ struct Args {
     wait: f64,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 /// One job: wait, as if for I/O, and say which thread ran it.

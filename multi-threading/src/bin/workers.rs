@@ -38,7 +38,7 @@ use clap::Parser;
 use crossbeam::channel;
 use serde::Serialize;
 use serde_json::json;
-use shared::cli::Common;
+use shared::cli::{Common, Trace};
 use shared::primes::{count_primes, known_count, split_balanced};
 use shared::report::{
     MainResult, ParallelRun, Table, build_note, load_average, ok_if_stdout_closed, optimized,
@@ -116,6 +116,7 @@ fn run(args: &Args) -> Result<()> {
     let parallel: u64 = runs.iter().map(|r| r.primes).sum();
 
     print_who_ran_what(&jobs, &runs, &timeline, args.svg.as_deref())?;
+    args.trace.write(&timeline)?;
     let threads = format!("{workers} worker threads");
     let table = speedup_table(&[("one thread", sequential_time), (&threads, parallel_time)]);
     let known = known_count(limit);
@@ -185,6 +186,8 @@ struct Args {
     svg: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 #[cfg(test)]
