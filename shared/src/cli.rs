@@ -48,8 +48,12 @@ impl Trace {
     /// Writes `timeline`'s spans to the file, if `--trace` named one.
     pub fn write(&self, timeline: &crate::timeline::Timeline) -> anyhow::Result<()> {
         use anyhow::Context;
+        use std::io::Write;
         let Some(path) = &self.trace else { return Ok(()) };
-        timeline.write_trace(path).with_context(|| format!("writing {}", path.display()))
+        timeline.write_trace(path).with_context(|| format!("writing {}", path.display()))?;
+        let wrote = format!("The timeline is in {}: open it at ui.perfetto.dev.", path.display());
+        writeln!(crate::report::out(), "{wrote}")?;
+        Ok(())
     }
 }
 

@@ -456,6 +456,10 @@ pub fn speedup_verdict(run: &ParallelRun, units: &str) -> String {
             load.unwrap_or_default()
         )
     };
+    if run.speedup < 1.0 {
+        // Below 1× the parallel run lost time: say so, not only that it missed the ideal.
+        return format!("{got}: slower than one at a time, let alone the ideal {ideal}×. {why}");
+    }
     format!("{got} is far from the ideal {ideal}×. {why}")
 }
 
@@ -548,7 +552,12 @@ mod tests {
         assert!(verdict(2.13, 2, 2, long, None).contains("more than the ideal"));
         // Far from the ideal: a short run is blamed on its size, a long one on the load...
         let small = verdict(0.01, 2, 2, short, Some(3.0));
-        assert!(small.contains("far from the ideal") && small.contains("too small"), "{small}");
+        assert!(
+            small.contains("slower than one at a time") && small.contains("too small"),
+            "{small}"
+        );
+        let short_of = verdict(1.3, 2, 2, short, None);
+        assert!(short_of.starts_with("1.30× is far from the ideal 2×"), "{short_of}");
         let busy = verdict(1.05, 2, 2, long, Some(1.7));
         assert!(busy.contains("load average") && busy.contains("1.70 on 2 cores"), "{busy}");
         // ...but only a load that leaves fewer free cores than the workers need.

@@ -104,7 +104,7 @@ fn run(args: &Args) -> Result<()> {
     map_squares(args, &mut run)?;
     count_primes_both_ways(args, &mut run)?;
     if let died @ 1.. = run.replaced {
-        writeln!(out(), "\nWorkers that died: {died}, each replaced and its task retried.")?;
+        writeln!(out(), "\nWorkers that died, over both pools: {died}, each replaced.")?;
     }
     // `--max-tasks-per-child` below half the tasks makes the pool start a process every few.
     let restarts = args.max_tasks_per_child.filter(|&max| (max as usize) < run.tasks / 2);

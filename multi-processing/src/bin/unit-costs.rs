@@ -3,8 +3,9 @@
 //!
 //! The other binaries show what threads and processes *do*; this one puts a price on each, one
 //! at a time with nothing else running: the figures behind "a process costs about a
-//! millisecond to start" and "what processes exchange is copied through the OS". Each figure is
-//! the median of `--rounds` rounds; a round is one start and wait, or one round trip.
+//! millisecond to start", and what a small message between processes costs against one between
+//! threads. Each figure is the median of `--rounds` rounds; a round is one start and wait, or
+//! one round trip.
 //! (A tokio task's start and wait is `spawn-task`'s last line, in the async-io chapter.)
 //!
 //! Mirrors: no script of the Python original; `cargo xtask measure` reads its `--json`.
