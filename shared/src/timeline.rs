@@ -194,6 +194,52 @@ pub fn render_trace(spans: &[Span]) -> String {
     json!({ "traceEvents": events, "displayTimeUnit": "ms" }).to_string()
 }
 
+/// The spans of a trace that [`render_trace`] wrote: its complete events, each on the lane its
+/// track is named after. `None` if `text` is not such a trace.
+pub fn spans_from_trace(text: &str) -> Option<Vec<Span>> {
+    let trace: serde_json::Value = serde_json::from_str(text).ok()?;
+    let events = trace["traceEvents"].as_array()?;
+    let lane_of = |tid: &serde_json::Value| {
+        let named = events.iter().find(|e| e["name"] == "thread_name" && e["tid"] == *tid)?;
+        named["args"]["name"].as_str().map(str::to_string)
+    };
+    let seconds = |micros: &serde_json::Value| {
+        micros.as_f64().and_then(|us| Duration::try_from_secs_f64(us / 1e6).ok())
+    };
+    let complete = events.iter().filter(|e| e["ph"] == "X");
+    complete
+        .map(|e| {
+            let (start, length) = (seconds(&e["ts"])?, seconds(&e["dur"])?);
+            let label = e["name"].as_str()?.to_string();
+            Some(Span { lane: lane_of(&e["tid"])?, label, start, end: start + length })
+        })
+        .collect()
+}
+
+/// The SVG chart of `spans` as a figure for a README: `title` above it in bold, `caption`
+/// (what ran, on what, how long) below the title, on a white ground that reads on light and
+/// dark pages alike.
+pub fn render_figure(spans: &[Span], title: &str, caption: &str) -> String {
+    const HEAD: f64 = 48.0;
+    let chart = render_svg(spans);
+    let attribute = |name: &str| -> f64 {
+        let value = chart.split(&format!(" {name}=\"")).nth(1).and_then(|r| r.split('"').next());
+        value.and_then(|v| v.parse().ok()).unwrap_or_default()
+    };
+    let (width, height) = (attribute("width"), attribute("height") + HEAD);
+    let chart = chart.replacen("<svg ", &format!("<svg y=\"{HEAD}\" "), 1);
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="6" y="18" font-size="15" font-weight="bold" fill="#222">{}</text>
+<text x="6" y="38" font-size="12" fill="#444">{}</text>
+{chart}</svg>
+"##,
+        escape(title),
+        escape(caption)
+    )
+}
+
 /// The error of [`Timeline::aligned_to`]: the token is not one [`Timeline::origin_token`] made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadOriginToken(pub String);
@@ -450,6 +496,36 @@ mod tests {
         assert_eq!(spans.len(), fixed_spans().len());
         assert!(spans.contains(&("job 1", 3, 250_000.0, 500_000.0)), "{spans:?}");
         assert!(spans.contains(&("4", 2, 0.0, 1_000_000.0)), "{spans:?}");
+    }
+
+    /// What `render_trace` writes, `spans_from_trace` reads back: the same spans.
+    #[test]
+    fn a_trace_reads_back_as_its_spans() {
+        let mut back = spans_from_trace(&render_trace(&fixed_spans())).unwrap();
+        let mut spans = fixed_spans();
+        let key = |s: &Span| (s.lane.clone(), s.label.clone());
+        back.sort_by_key(key);
+        spans.sort_by_key(key);
+        assert_eq!(back.len(), spans.len());
+        for (got, want) in back.iter().zip(&spans) {
+            assert_eq!(key(got), key(want));
+            let off = |a: Duration, b: Duration| a.abs_diff(b) < Duration::from_micros(1);
+            assert!(off(got.start, want.start) && off(got.end, want.end), "{got:?} vs {want:?}");
+        }
+        assert_eq!(spans_from_trace("not a trace"), None);
+    }
+
+    /// A figure is one well-formed SVG: the title, the caption, and the chart inside.
+    #[test]
+    fn a_figure_holds_its_title_caption_and_chart() {
+        let svg = render_figure(&fixed_spans(), "workers & co", "2 threads, 1.00 s");
+        let doc = roxmltree::Document::parse(&svg).expect("well-formed");
+        let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+        assert!(texts.contains(&"workers & co") && texts.contains(&"2 threads, 1.00 s"));
+        let charts = doc.descendants().filter(|n| n.has_tag_name("svg")).count();
+        assert_eq!(charts, 2, "the figure and the chart inside it");
+        let bars = doc.descendants().filter(|n| n.has_tag_name("title")).count();
+        assert_eq!(bars, fixed_spans().len(), "a bar, with its tooltip, per span");
     }
 
     #[test]

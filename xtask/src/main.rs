@@ -10,6 +10,7 @@
 //! cargo xtask measure            # about three minutes: 5 runs of each, at the READMEs' sizes
 //! cargo xtask measure --quick    # seconds: 2 runs of each, at small sizes
 //! cargo xtask measure --json --out figures.json
+//! cargo xtask images             # the pictures of images/ that show real runs, drawn again
 //! ```
 
 use std::io::Write as _;
@@ -24,10 +25,13 @@ use serde::Serialize;
 use serde_json::Value;
 use shared::report::{human_duration, load_average};
 
+mod images;
+
 fn main() -> shared::report::MainResult {
     let cli = Cli::parse();
     match cli.task {
         Task::Measure(args) => Ok(report(&args, &measure(&args)?)?),
+        Task::Images(args) => Ok(draw_images(&args)?),
     }
 }
 
@@ -42,6 +46,31 @@ struct Cli {
 enum Task {
     /// Run the chapter binaries and print their figures as one Markdown table
     Measure(MeasureArgs),
+    /// Draw the pictures of images/ that show real runs, from new runs of the binaries
+    Images(ImagesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImagesArgs {
+    /// Write the pictures to DIR instead of images/
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Builds the binaries, runs the ones the pictures show, and draws them.
+fn draw_images(args: &ImagesArgs) -> Result<()> {
+    let places = build()?;
+    let out = args.out.clone().unwrap_or_else(|| places.workspace.join("images"));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let machine = format!("{cores} cores, {}", cpu_model().unwrap_or_else(|| "unknown CPU".into()));
+    images::draw(&places.binaries, &out, &machine)
+}
+
+/// The CPU's model name, from /proc/cpuinfo (Linux).
+fn cpu_model() -> Option<String> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name"))?;
+    Some(model.trim_start_matches([' ', '\t', ':']).trim().to_string())
 }
 
 #[derive(Debug, clap::Args)]
@@ -588,11 +617,7 @@ fn run_once(mut command: Command) -> Result<Value> {
 
 fn machine(args: &MeasureArgs) -> Machine {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).trim().to_string());
+    let cpu = cpu_model();
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let os = os_release
         .lines()
@@ -745,6 +770,23 @@ Measured with `cargo xtask measure --quick` on 2 cores (Some CPU), Some OS, rust
             assert!(ran || row.skipped.is_some() && row.binary.starts_with("python/"), "{row:?}");
         }
         assert!(measured.machine.cores >= 1);
+    }
+
+    /// `cargo xtask images` draws every picture from real runs: a timeline with a bar per
+    /// span that the binary traced, and the cost chart, into the folder it is given.
+    #[test]
+    fn images_are_drawn_from_real_runs() {
+        let places = build().unwrap();
+        let out = std::env::temp_dir().join(format!("xtask-images-{}", std::process::id()));
+        images::draw(&places.binaries, &out, "a test machine").unwrap();
+        for picture in ["workers", "child-processes", "simple-threads", "channels", "thread-pool"] {
+            let file = format!("{picture}-timeline.svg");
+            let svg = std::fs::read_to_string(out.join(&file)).unwrap();
+            assert!(svg.contains("a test machine") && svg.matches("<rect").count() > 4, "{file}");
+        }
+        let chart = std::fs::read_to_string(out.join("unit-costs.svg")).unwrap();
+        assert!(chart.contains("a process, started and waited for"), "{chart}");
+        std::fs::remove_dir_all(&out).unwrap();
     }
 
     /// A binary that fails, or is missing, is an error for its row, with what went wrong.

@@ -1,0 +1,289 @@
+//! `cargo xtask images`: the pictures in `images/` that show real runs, drawn again from new
+//! runs of the chapter binaries — timelines from their `--trace` files, and a chart of what
+//! one unit costs from their `--json` lines. (The hierarchy diagram is drawn by hand.)
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::Value;
+use shared::report::human_duration;
+use shared::timeline::{render_figure, spans_from_trace};
+
+/// A timeline from one run of a binary with `--trace`.
+struct Picture {
+    binary: &'static str,
+    args: &'static [&'static str],
+    file: &'static str,
+    title: &'static str,
+}
+
+const TIMELINES: &[Picture] = &[
+    Picture {
+        binary: "workers",
+        args: &[],
+        file: "workers-timeline.svg",
+        title: "Threads in parallel: 2 workers pull jobs from one channel (workers)",
+    },
+    Picture {
+        binary: "child-processes",
+        args: &[],
+        file: "child-processes-timeline.svg",
+        title: "Two child processes at the same time, on the parent's clock (child-processes)",
+    },
+    Picture {
+        binary: "simple-threads",
+        args: &[],
+        file: "simple-threads-timeline.svg",
+        title: "Threads finish in the order of their waits, not the order they started (simple-threads)",
+    },
+    Picture {
+        binary: "channels",
+        args: &[],
+        file: "channels-timeline.svg",
+        title: "Backpressure: 2 consumers set the pace; producers block while the channel (room for 2) is full (channels)",
+    },
+    Picture {
+        binary: "thread-pool",
+        args: &[],
+        file: "thread-pool-timeline.svg",
+        title: "A pool reuses its 2 threads for every job: by hand, then rayon's (thread-pool)",
+    },
+];
+
+/// Draws every picture into `out` from runs of the binaries in `binaries`; `machine` names
+/// where they ran, for the captions. Says which runs it used.
+pub fn draw(binaries: &Path, out: &Path, machine: &str) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("making {}", out.display()))?;
+    for picture in TIMELINES {
+        let trace = std::env::temp_dir().join(format!(
+            "xtask-{}-{}.json",
+            picture.binary,
+            std::process::id()
+        ));
+        let ran = Command::new(binaries.join(picture.binary))
+            .args(picture.args)
+            .arg("--trace")
+            .arg(&trace)
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("running {}", picture.binary))?;
+        let text = std::fs::read_to_string(&trace);
+        let _ = std::fs::remove_file(&trace);
+        ensure!(ran.success(), "{} failed ({ran})", picture.binary);
+        let spans = spans_from_trace(&text?).context("the trace is not one --trace writes")?;
+        let took = spans.iter().map(|s| s.end).max().unwrap_or_default();
+        let command = [picture.binary].iter().chain(picture.args).copied().collect::<Vec<_>>();
+        let caption =
+            format!("{}, on {machine}: {} in all", command.join(" "), human_duration(took));
+        let path = out.join(picture.file);
+        std::fs::write(&path, render_figure(&spans, picture.title, &caption))
+            .with_context(|| format!("writing {}", path.display()))?;
+        writeln!(
+            std::io::stdout(),
+            "{}: {} spans from `{} --trace`",
+            path.display(),
+            spans.len(),
+            command.join(" ")
+        )?;
+    }
+    let costs = unit_costs(binaries)?;
+    let path = out.join("unit-costs.svg");
+    std::fs::write(&path, cost_chart(&costs, machine))
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(
+        std::io::stdout(),
+        "{}: from `spawn-task --json` and `unit-costs --json`",
+        path.display()
+    )?;
+    let bytes = json_of(binaries, "tasks-vs-threads", &["--n", "1000", "--wait-ms", "100"])?;
+    let bytes = bytes["tasks"]["bytes_per_unit"].as_f64().context("no bytes per task")?;
+    let path = out.join("hierarchy.svg");
+    let diagram = std::fs::read_to_string(workspace_images().join("hierarchy.svg"))?;
+    std::fs::write(&path, with_costs(&diagram, &costs, bytes, machine)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(
+        std::io::stdout(),
+        "{}: its costs from those runs and `tasks-vs-threads --json`",
+        path.display()
+    )?;
+    Ok(())
+}
+
+/// The hand-drawn diagrams' folder.
+fn workspace_images() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../images")
+}
+
+/// The hierarchy diagram with its cost lines (the text elements with ids `task-cost`,
+/// `thread-cost`, `process-cost`, `costs-note-1` and `-2`) set from `costs` (task, thread,
+/// process, in µs) and the bytes a waiting task takes.
+fn with_costs(
+    diagram: &str,
+    costs: &[(&str, f64)],
+    task_bytes: f64,
+    machine: &str,
+) -> Result<String> {
+    let [(_, task), (_, thread), (_, process)] = costs else { bail!("three costs expected") };
+    let time = |us: f64| human_duration(std::time::Duration::from_secs_f64(us / 1e6));
+    let lines = [
+        ("process-cost", format!("start + wait: {} (the same binary, re-run)", time(*process))),
+        ("thread-cost", format!("spawn + join: {}, and a stack (2 MiB reserved)", time(*thread))),
+        (
+            "task-cost",
+            format!("spawn + await: {}, {task_bytes:.0} bytes while it waits", time(*task)),
+        ),
+        (
+            "costs-note-1",
+            format!(
+                "Costs: medians measured by cargo xtask images on {machine} (process: spawn and wait of the same binary;"
+            ),
+        ),
+        (
+            "costs-note-2",
+            format!(
+                "thread: std spawn and join; task: tokio spawn and await, one thread). They vary by machine: compare ratios, here 1 : {:.0} : {:.0}.",
+                thread / task,
+                process / task
+            ),
+        ),
+    ];
+    let mut svg = diagram.to_string();
+    for (id, text) in lines {
+        let at = svg.find(&format!(r#"id="{id}""#)).with_context(|| format!("no element {id}"))?;
+        let start = at + svg[at..].find('>').context("an unclosed tag")? + 1;
+        let end = start + svg[start..].find("</text>").context("no </text>")?;
+        svg.replace_range(start..end, &escape(&text));
+    }
+    Ok(svg)
+}
+
+/// The last line of a run of `binary` with `--json`, parsed.
+fn json_of(binaries: &Path, binary: &str, args: &[&str]) -> Result<Value> {
+    let output = Command::new(binaries.join(binary))
+        .args(args)
+        .arg("--json")
+        .output()
+        .with_context(|| format!("running {binary}"))?;
+    if !output.status.success() {
+        bail!("{binary} failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .with_context(|| format!("{binary}'s last line is not JSON"))
+}
+
+/// Starting one unit and waiting for it, in microseconds: a task, a thread, a process.
+fn unit_costs(binaries: &Path) -> Result<Vec<(&'static str, f64)>> {
+    let task = json_of(binaries, "spawn-task", &["--time-scale", "0.01"])?;
+    let units = json_of(binaries, "unit-costs", &[])?;
+    let figure = |v: &Value, key: &str| v[key].as_f64().with_context(|| format!("no {key}"));
+    Ok(vec![
+        ("a tokio task, spawned and awaited", figure(&task, "task_start_wait_us")?),
+        ("a thread, started and joined", figure(&units, "thread_start_wait_us")?),
+        ("a process, started and waited for", figure(&units, "process_start_wait_us")?),
+    ])
+}
+
+/// A bar per unit on a logarithmic scale (a decade per grid line), each bar labelled with
+/// its time: three costs a thousand times apart still fit on one picture.
+fn cost_chart(costs: &[(&str, f64)], machine: &str) -> String {
+    const WIDTH: f64 = 900.0;
+    const LEFT: f64 = 250.0;
+    const ROW: f64 = 34.0;
+    const TOP: f64 = 60.0;
+    let (low, high) = (0.1_f64, 10_000.0_f64); // µs: 100 ns to 10 ms
+    let x_of = |us: f64| {
+        let share = (us.max(low).log10() - low.log10()) / (high.log10() - low.log10());
+        LEFT + share.clamp(0.0, 1.0) * (WIDTH - LEFT - 30.0)
+    };
+    let height = TOP + ROW * costs.len() as f64 + 40.0;
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="6" y="18" font-size="15" font-weight="bold" fill="{INK}">What one unit costs to start and wait for (log scale)</text>
+<text x="6" y="38" font-size="12" fill="{GREY}">spawn-task and unit-costs, medians of their rounds, on {}</text>
+"#,
+        escape(machine)
+    );
+    let axis = TOP + ROW * costs.len() as f64;
+    let mut decade = low;
+    while decade <= high {
+        let x = x_of(decade);
+        let label = human_duration(std::time::Duration::from_secs_f64(decade / 1e6));
+        svg += &format!(
+            r#"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{axis}" stroke="{GRID}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="{GREY}">{label}</text>
+"#,
+            axis + 16.0
+        );
+        decade *= 10.0;
+    }
+    for (row, (unit, us)) in costs.iter().enumerate() {
+        let y = TOP + ROW * row as f64;
+        let label = human_duration(std::time::Duration::from_secs_f64(us / 1e6));
+        svg += &format!(
+            r#"<text x="6" y="{:.1}" fill="{INK}">{}</text><rect x="{LEFT}" y="{:.1}" width="{:.1}" height="{:.1}" rx="3" fill="{BAR}"/><text x="{:.1}" y="{:.1}" fill="{INK}">{label}</text>
+"#,
+            y + ROW / 2.0 + 4.0,
+            escape(unit),
+            y + 6.0,
+            x_of(*us) - LEFT,
+            ROW - 12.0,
+            x_of(*us) + 6.0,
+            y + ROW / 2.0 + 4.0
+        );
+    }
+    svg + "</svg>\n"
+}
+
+const INK: &str = "#222";
+const GREY: &str = "#555";
+const GRID: &str = "#ddd";
+const BAR: &str = "#4e79a7";
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cost lines of the diagram are replaced, and nothing else.
+    #[test]
+    fn the_diagram_gets_the_measured_costs() {
+        let diagram = std::fs::read_to_string(workspace_images().join("hierarchy.svg")).unwrap();
+        let costs = [("task", 0.5), ("thread", 40.0), ("process", 1200.0)];
+        let svg = with_costs(&diagram, &costs, 464.0, "2 cores (test)").unwrap();
+        assert!(svg.contains(">spawn + await: 500 ns, 464 bytes while it waits</text>"), "{svg}");
+        assert!(svg.contains(">spawn + join: 40.0 µs, and a stack (2 MiB reserved)</text>"));
+        assert!(svg.contains(">start + wait: 1.20 ms (the same binary, re-run)</text>"));
+        assert!(svg.contains("here 1 : 80 : 2400.</text>"));
+        fn untouched(svg: &str) -> Vec<&str> {
+            svg.lines().filter(|l| !l.contains(" id=\"")).collect()
+        }
+        assert_eq!(untouched(&svg), untouched(&diagram));
+    }
+
+    /// Costs a thousand times apart: each bar's length follows its logarithm, labelled, on a
+    /// well-formed SVG.
+    #[test]
+    fn the_cost_chart_is_logarithmic() {
+        let costs = [("task", 0.5), ("thread", 50.0), ("process", 5000.0)];
+        let svg = cost_chart(&costs, "2 cores <test>");
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        assert!(svg.contains("2 cores &lt;test&gt;") && svg.contains(">50.0 µs<"), "{svg}");
+        let widths: Vec<f64> = svg
+            .match_indices(r#"rx="3" fill"#)
+            .map(|(at, _)| {
+                let before = &svg[..at];
+                let w = before.rsplit(r#"width=""#).next().unwrap();
+                w.split('"').next().unwrap().parse().unwrap()
+            })
+            .collect();
+        assert_eq!(widths.len(), 3);
+        // Each step is two decades: the same length each time.
+        assert!(((widths[1] - widths[0]) - (widths[2] - widths[1])).abs() < 0.5, "{widths:?}");
+    }
+}
