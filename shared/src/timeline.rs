@@ -433,8 +433,8 @@ fn nice_step(raw: f64) -> f64 {
     nice * power
 }
 
-/// Escapes the five XML special characters.
-fn escape(text: &str) -> String {
+/// Escapes the five XML special characters, for text in an SVG.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 use shared::report::human_duration;
-use shared::timeline::{render_figure, spans_from_trace};
+use shared::timeline::{escape, render_figure, spans_from_trace};
 
 /// A timeline from one run of a binary with `--trace`.
 struct Picture {
@@ -77,37 +77,28 @@ pub fn draw(binaries: &Path, out: &Path, machine: &str) -> Result<()> {
         let command = [picture.binary].iter().chain(picture.args).copied().collect::<Vec<_>>();
         let caption =
             format!("{}, on {machine}: {} in all", command.join(" "), human_duration(took));
-        let path = out.join(picture.file);
-        std::fs::write(&path, render_figure(&spans, picture.title, &caption))
-            .with_context(|| format!("writing {}", path.display()))?;
-        writeln!(
-            std::io::stdout(),
-            "{}: {} spans from `{} --trace`",
-            path.display(),
-            spans.len(),
-            command.join(" ")
-        )?;
+        let figure = render_figure(&spans, picture.title, &caption);
+        let from = format!("{} spans of `{} --trace`", spans.len(), command.join(" "));
+        write_picture(&out.join(picture.file), &figure, &from)?;
     }
     let costs = unit_costs(binaries)?;
-    let path = out.join("unit-costs.svg");
-    std::fs::write(&path, cost_chart(&costs, machine))
-        .with_context(|| format!("writing {}", path.display()))?;
-    writeln!(
-        std::io::stdout(),
-        "{}: from `spawn-task --json` and `unit-costs --json`",
-        path.display()
+    let chart = cost_chart(&costs, machine);
+    write_picture(
+        &out.join("unit-costs.svg"),
+        &chart,
+        "`spawn-task --json` and `unit-costs --json`",
     )?;
     let bytes = json_of(binaries, "tasks-vs-threads", &["--n", "1000", "--wait-ms", "100"])?;
     let bytes = bytes["tasks"]["bytes_per_unit"].as_f64().context("no bytes per task")?;
-    let path = out.join("hierarchy.svg");
     let diagram = std::fs::read_to_string(workspace_images().join("hierarchy.svg"))?;
-    std::fs::write(&path, with_costs(&diagram, &costs, bytes, machine)?)
-        .with_context(|| format!("writing {}", path.display()))?;
-    writeln!(
-        std::io::stdout(),
-        "{}: its costs from those runs and `tasks-vs-threads --json`",
-        path.display()
-    )?;
+    let diagram = with_costs(&diagram, &costs, bytes, machine)?;
+    write_picture(&out.join("hierarchy.svg"), &diagram, "those runs and `tasks-vs-threads --json`")
+}
+
+/// Writes `svg` to `path` and says which runs it came `from`.
+fn write_picture(path: &Path, svg: &str, from: &str) -> Result<()> {
+    std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
+    writeln!(std::io::stdout(), "{}: from {from}", path.display())?;
     Ok(())
 }
 
@@ -241,10 +232,6 @@ const INK: &str = "#222";
 const GREY: &str = "#555";
 const GRID: &str = "#ddd";
 const BAR: &str = "#4e79a7";
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 #[cfg(test)]
 mod tests {
