@@ -40,6 +40,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use shared::timeline::Span;
 use tokio::time::Instant;
 
 /// Prints each event with the time since the log started, on tokio's clock (which a test can
@@ -91,6 +92,24 @@ impl Log {
     /// gives the jobs in the order they finished.
     pub fn ended(&self, suffix: &str) -> Vec<String> {
         self.order().iter().filter_map(|e| e.strip_suffix(suffix)).map(String::from).collect()
+    }
+
+    /// The log as a timeline: a span on lane `who` for each event `"<who> starts"`, to the
+    /// next event `"<who> <what>"` (labelled `<what>`: "done", "fails") or, if none came, to
+    /// `until` (labelled "dropped"). `later` moves every span on, to draw a second log after a
+    /// first on one chart.
+    pub fn spans(&self, later: Duration, until: Duration) -> Vec<Span> {
+        let events = self.events();
+        let span = |(i, (event, start)): (usize, &(String, Duration))| {
+            let who = event.strip_suffix(" starts")?;
+            let ended = events[i + 1..].iter().find_map(|(e, at)| {
+                e.strip_prefix(who)?.strip_prefix(' ').map(|what| (what.to_string(), *at))
+            });
+            let (label, end) = ended.unwrap_or(("dropped".to_string(), until));
+            let (lane, start, end) = (who.to_string(), later + *start, later + end);
+            Some(Span { lane, label, start, end })
+        };
+        events.iter().enumerate().filter_map(span).collect()
     }
 }
 
@@ -151,5 +170,27 @@ mod tests {
         assert_eq!(PRINTED.load(SeqCst), 2);
         assert_eq!(panic_message(|| ()), None);
         let _ = panic::take_hook(); // Back to the default hook for whatever runs next.
+    }
+
+    /// Each "x starts" becomes a span to x's next event, or to `until` if x never had one.
+    #[tokio::test(start_paused = true)]
+    async fn a_log_reads_as_spans_from_start_to_end() {
+        let (log, ms) = (Log::new(), Duration::from_millis);
+        log.say("job 1 starts").unwrap();
+        log.say("job 2 starts").unwrap();
+        tokio::time::sleep(ms(100)).await;
+        log.say("job 1 done").unwrap();
+        log.say("job 10 fails").unwrap(); // Not job 1's, nor a span of its own.
+        let spans = log.spans(ms(1000), ms(300));
+        let span = |lane: &str, label: &str, start, end| Span {
+            lane: lane.into(),
+            label: label.into(),
+            start: ms(start),
+            end: ms(end),
+        };
+        assert_eq!(
+            spans,
+            [span("job 1", "done", 1000, 1100), span("job 2", "dropped", 1000, 1300)]
+        );
     }
 }

@@ -39,12 +39,38 @@ fn await_in_order_prints_in_order() {
     assert_eq!(strings(&json["order"]), ["one", "two", "three", "four", "five"]);
 }
 
+/// `bin`'s run with `--trace` and `args`, and the trace's complete events as (track name,
+/// event name, start, length), start and length in µs.
+fn traced(bin: &str, args: &[&str]) -> (Value, Vec<(String, String, f64, f64)>) {
+    let file = std::env::temp_dir().join(format!("{bin}-trace-{}.json", std::process::id()));
+    let json = json(bin, &[args, &["--trace", file.to_str().unwrap()]].concat());
+    let trace: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    let track = |tid: &Value| {
+        let named = events.iter().find(|e| e["name"] == "thread_name" && e["tid"] == *tid);
+        named.unwrap()["args"]["name"].as_str().unwrap().to_string()
+    };
+    let complete = events.iter().filter(|e| e["ph"] == "X").map(|e| {
+        let name = e["name"].as_str().unwrap().to_string();
+        (track(&e["tid"]), name, e["ts"].as_f64().unwrap(), e["dur"].as_f64().unwrap())
+    });
+    (json, complete.collect())
+}
+
 #[test]
 fn gather_finishes_in_the_order_of_the_waits() {
     // Waits of 200, 300 and 100 ms: 100 ms apart, on one thread that does nothing else.
-    let json = json("gather", &["--time-scale", "0.1"]);
+    let (json, trace) = traced("gather", &["--time-scale", "0.1"]);
     assert_eq!(strings(&json["order"]), ["job 3", "job 1", "job 2"]);
     assert!(json["try_join_error_s"].as_f64().unwrap() < json["elapsed_s"].as_f64().unwrap());
+    // The trace: one event per job, from its start to how it ended.
+    let mut ends: Vec<(&str, &str)> =
+        trace.iter().map(|(job, end, ..)| (job.as_str(), end.as_str())).collect();
+    ends.sort();
+    let expected = [("job 1", "done"), ("job 2", "done"), ("job 3", "done"), ("job 4", "dropped")];
+    let expected = [&expected[..], &[("job 5", "dropped"), ("the failing job", "fails")]].concat();
+    assert_eq!(ends, expected);
 }
 
 #[test]
@@ -110,13 +136,23 @@ fn tasks_vs_threads_reports_both_models() {
 
 #[test]
 fn inline_work_stalls_the_heartbeat_at_least_as_long_as_it_runs() {
-    let json = json("blocking-the-loop", &["--limit", "1000000"]);
+    let (json, trace) = traced("blocking-the-loop", &["--limit", "1000000"]);
     let (job, inline) = (json["job_ms"].as_f64().unwrap(), json["inline_ms"].as_f64().unwrap());
     // The heartbeat cannot tick while the inline count holds the thread (one tick is 10 ms).
     assert!(inline + 10.0 >= job, "inline {inline} ms, job {job} ms");
     for key in ["spawn_blocking_ms", "rayon_ms"] {
         assert!(json[key].is_number(), "{key}");
     }
+    // The trace: each count on the thread where it ran, and the heartbeat's ticks, one of
+    // them as late as the inline count was long, less a tick.
+    let counts: Vec<&str> =
+        trace.iter().filter(|e| e.1 == "counting primes").map(|e| &*e.0).collect();
+    let threads = ["the runtime's thread", "a spawn_blocking thread", "a rayon thread"];
+    assert_eq!(counts, threads.map(|thread| format!("count ({thread})")));
+    let ticks = trace.iter().filter(|e| e.0 == "heartbeat (the runtime's thread)");
+    assert!(ticks.clone().count() >= 3 * 6, "6 ticks around each count, at least");
+    let latest = ticks.map(|e| e.3).fold(0.0, f64::max);
+    assert!(latest / 1e3 + 10.0 >= job, "latest tick {latest} µs, job {job} ms");
 }
 
 /// Ctrl-C during part 4 starts the graceful shutdown, and the jobs in flight still finish.

@@ -23,6 +23,8 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::marker::PhantomData;
 use std::num::NonZeroU32;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use ipc_channel::IpcError;
@@ -31,6 +33,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use shared::report::plural;
+use shared::timeline::Timeline;
 
 use crate::{Worker, connect_to_parent, exit_with_parent, how_it_ended, quiet_if_hung_up};
 
@@ -128,12 +131,14 @@ struct Replaced<J> {
     died: bool,
 }
 
-/// A worker as the pool sees it: the process, where its tasks go, what it is doing.
+/// A worker as the pool sees it: the process, where its tasks go, what it is doing and
+/// since when (on the [`record_timeline`] clock).
 struct Slot<J> {
     worker: Worker,
     tasks: IpcSender<Task<J>>,
     done: u32,
     busy: Option<Task<J>>,
+    since: Duration,
 }
 
 impl<J, R> Pool<J, R>
@@ -174,6 +179,8 @@ where
                         let slot = self.slots.get_mut(&id).context("a result from nobody")?;
                         let task = slot.busy.take().context("a result for no task")?;
                         slot.done += 1;
+                        let (lane, label) = (lane(&slot.worker), format!("{}", task.index + 1));
+                        record(lane, label, slot.since, now());
                         results[task.index] = Some(message.to()?);
                         left -= 1;
                     }
@@ -216,6 +223,7 @@ where
                 continue;
             }
             slot.busy = Some(task);
+            slot.since = now();
         }
         Ok(())
     }
@@ -224,16 +232,25 @@ where
     /// that ended when the pool had not `asked` it to, however it ended, is a death, recorded
     /// in `deaths`.
     fn replace(&mut self, id: u64, asked: bool) -> Result<Replaced<J>> {
-        let Slot { worker, tasks, busy, .. } = self.slots.remove(&id).context("no such worker")?;
+        let Slot { worker, tasks, busy, since, .. } =
+            self.slots.remove(&id).context("no such worker")?;
         drop(tasks); // Its `recv` fails and a live worker exits; a dead one has ended already.
-        let pid = worker.id();
+        let (pid, lane) = (worker.id(), lane(&worker));
         let status = worker.wait()?;
-        let new_id = self.start_worker()?;
         let died = !asked || !status.success();
+        let (how, lost_task) = (how_it_ended(status), busy.as_ref().map(|task| task.index + 1));
+        if died {
+            // Drawn from the task's hand-out (or, idle, from now) until the pool found out.
+            let (label, start) = match lost_task {
+                Some(task) => (format!("{task}: {how}"), since),
+                None => (how.clone(), now()),
+            };
+            record(lane, label, start, now());
+        }
+        let new_id = self.start_worker()?;
         if died {
             let replaced_by = self.slots[&new_id].worker.id();
-            let lost_task = busy.as_ref().map(|task| task.index + 1);
-            self.deaths.push(Death { pid, how: how_it_ended(status), replaced_by, lost_task });
+            self.deaths.push(Death { pid, how, replaced_by, lost_task });
         }
         Ok(Replaced { id: new_id, lost: busy, died })
     }
@@ -241,10 +258,13 @@ where
     /// Starts a worker; returns the id of its result channel, its key in `slots`.
     fn start_worker(&mut self) -> Result<u64> {
         type Ends<J, R> = (IpcSender<Task<J>>, IpcReceiver<R>);
+        let start = now();
         let (worker, (tasks, results)) = Worker::start_connected::<Ends<J, R>>(ROLE, &[], |_| {})
             .context("starting a pool worker")?;
+        let since = now();
+        record(lane(&worker), "start", start, since);
         let id = self.results.add(results)?;
-        self.slots.insert(id, Slot { worker, tasks, done: 0, busy: None });
+        self.slots.insert(id, Slot { worker, tasks, done: 0, busy: None, since });
         Ok(id)
     }
 
@@ -271,4 +291,31 @@ where
         }
         Ok(())
     }
+}
+
+/// A worker's lane on the pool's timeline.
+fn lane(worker: &Worker) -> String {
+    format!("worker {}", worker.id())
+}
+
+/// The timeline the pools of this process record on, from the first call on (before that,
+/// they record nothing): each worker's start, each task from when it was handed out until its
+/// result came back, and each death, on a lane per worker (`worker <pid>`), as the parent saw
+/// them. Opt-in, because the spans pile up for as long as the process lives.
+pub fn record_timeline() -> &'static Timeline {
+    TIMELINE.get_or_init(Timeline::new)
+}
+
+static TIMELINE: OnceLock<Timeline> = OnceLock::new();
+
+/// Records a span on the [`record_timeline`], if it was asked for.
+fn record(lane: String, label: impl Into<String>, start: Duration, end: Duration) {
+    if let Some(timeline) = TIMELINE.get() {
+        timeline.record(lane, label, start, end);
+    }
+}
+
+/// Now, on the [`record_timeline`] clock (zero if there is none).
+fn now() -> Duration {
+    TIMELINE.get().map(Timeline::now).unwrap_or_default()
 }

@@ -180,11 +180,39 @@ fn the_pool_maps_in_input_order() {
     assert!(pids.len() <= 2, "two workers, but {pids:?} computed squares");
 }
 
+/// The crash, and `--trace`: one complete event per worker start, per result and per death,
+/// on a track per worker.
 #[test]
 fn the_pool_survives_a_crashed_worker_and_retries_its_input() {
-    let json = json("pool", &["--workers", "2", "--crash-on", "3", "--limit", "20000"]);
+    let file = std::env::temp_dir().join(format!("pool-trace-{}.json", std::process::id()));
+    let trace = file.to_str().unwrap();
+    let args = ["--workers", "2", "--crash-on", "3", "--limit", "20000", "--trace", trace];
+    let json = json("pool", &args);
     assert_eq!(json["squares"], serde_json::json!([1, 4, 9, 16, 25]));
     assert_eq!((&json["results_ok"], &json["replaced"]), (&Value::Bool(true), &1.into()));
+
+    let trace: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    let complete: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    let named = |name: &str| complete.iter().filter(|e| e["name"] == name).count();
+    // 2 workers, 1 in place of the dead one, then 2 on the second pool.
+    assert_eq!(named("start"), 5);
+    // Every result once: squares 1 to 5, then 16 prime counts.
+    let mut results: Vec<u64> =
+        complete.iter().filter_map(|e| e["name"].as_str()?.parse().ok()).collect();
+    results.sort();
+    let mut expected: Vec<u64> = (1..=5).chain(1..=16).collect();
+    expected.sort();
+    assert_eq!(results, expected);
+    // One death, on task 3, after which its worker did nothing more.
+    let deaths: Vec<&&Value> =
+        complete.iter().filter(|e| e["name"].as_str().unwrap().starts_with("3: ")).collect();
+    assert_eq!(deaths.len(), 1, "{deaths:?}");
+    let death = deaths[0];
+    assert!(death["name"].as_str().unwrap().contains("abort"), "{death}");
+    let after = |e: &&&Value| e["ts"].as_f64() > death["ts"].as_f64();
+    assert!(!complete.iter().any(|e| e["tid"] == death["tid"] && after(&e)), "{complete:?}");
 }
 
 #[test]

@@ -525,6 +525,42 @@ pub fn waits_overlapped(n: u32, wait: Duration, elapsed: Duration) -> String {
     }
 }
 
+/// The verdict on a heartbeat that wants to tick every `tick`, while CPU work that took `work`
+/// ran inline in a task on its thread (the heartbeat's worst delay then: `inline`) and then
+/// off it (its worst delay: `moved`). The work stalled it only if the inline delay is over a
+/// tick and more than twice the other; else the work was too short to tell.
+///
+/// ```
+/// use std::time::Duration;
+/// use shared::report::heartbeat_verdict;
+/// let ms = Duration::from_millis;
+/// let stalled = heartbeat_verdict(ms(10), ms(200), ms(205), ms(1));
+/// assert!(stalled.starts_with("Counting inline stalled the heartbeat for 205 ms"), "{stalled}");
+/// assert!(stalled.contains("its worst delay was 1.00 ms"), "{stalled}");
+/// let short = heartbeat_verdict(ms(10), ms(3), ms(4), ms(1));
+/// assert!(short.starts_with("The count (3.00 ms) was too short"), "{short}");
+/// ```
+pub fn heartbeat_verdict(
+    tick: Duration,
+    work: Duration,
+    inline: Duration,
+    moved: Duration,
+) -> String {
+    let [tick_text, work_text, inline_text, moved_text] =
+        [tick, work, inline, moved].map(human_duration);
+    if inline > moved * 2 && inline > tick {
+        format!(
+            "Counting inline stalled the heartbeat for {inline_text}: a task that does not reach an \
+             .await keeps\nevery other task on its thread waiting. With spawn_blocking and rayon \
+             its worst delay was {moved_text}\n(it ticks every {tick_text})."
+        )
+    } else {
+        format!(
+            "The count ({work_text}) was too short to stall the heartbeat visibly; try a larger --limit."
+        )
+    }
+}
+
 /// The system's load average over the last minute — how many threads, on average, were
 /// running or waiting for a core (on Linux, also those waiting for a disk) — where the OS
 /// publishes it (Linux: `/proc/loadavg`).

@@ -90,6 +90,12 @@ impl Timeline {
         self.origin.elapsed()
     }
 
+    /// The offset of `instant` from the origin (zero if it came before): for times taken
+    /// elsewhere, such as a tokio `Instant` (`into_std()`).
+    pub fn offset_of(&self, instant: Instant) -> Duration {
+        instant.saturating_duration_since(self.origin)
+    }
+
     /// Records a span with explicit start and end offsets.
     pub fn record(
         &self,
@@ -357,9 +363,14 @@ pub fn render_svg(spans: &[Span]) -> String {
         let colour = PALETTE[row % PALETTE.len()];
         let _ =
             writeln!(svg, r#"<text x="6" y="{:.1}">{}</text>"#, y + ROW / 2.0 + 4.0, escape(lane));
-        for span in spans.iter().filter(|s| s.lane == *lane) {
+        let on_lane: Vec<&Span> = spans.iter().filter(|s| s.lane == *lane).collect();
+        for span in &on_lane {
             let (x0, x1) = (x_of(span.start.as_secs_f64()), x_of(span.end.as_secs_f64()));
             let w = (x1 - x0).max(1.0);
+            // Where the lane's next span starts (or the chart ends): room for a label outside.
+            let next = on_lane.iter().map(|s| s.start).filter(|&start| start >= span.end);
+            let next = next.min().map_or(WIDTH - 6.0, |start| x_of(start.as_secs_f64()));
+            let label_width = 7.0 * span.label.chars().count() as f64 + 6.0;
             let tip = format!(
                 "{} on {}: {} to {}",
                 span.label,
@@ -367,23 +378,30 @@ pub fn render_svg(spans: &[Span]) -> String {
                 human_duration(span.start),
                 human_duration(span.end)
             );
+            // A white outline parts neighbouring bars; on a bar a few pixels wide it would hide it.
+            let stroke = if w > 4.0 { r#" stroke="white""# } else { "" };
             let _ = writeln!(
                 svg,
-                r#"<rect x="{x0:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" rx="3" fill="{colour}" stroke="white"><title>{}</title></rect>"#,
+                r#"<rect x="{x0:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" rx="3" fill="{colour}"{stroke}><title>{}</title></rect>"#,
                 y + 4.0,
                 ROW - 8.0,
                 escape(&tip)
             );
-            // Only label bars wide enough to hold the text (≈ 7 px per character).
-            if w > 7.0 * span.label.chars().count() as f64 + 6.0 {
-                let _ = writeln!(
-                    svg,
-                    r#"<text x="{:.1}" y="{:.1}" fill="white" text-anchor="middle">{}</text>"#,
-                    x0 + w / 2.0,
-                    y + ROW / 2.0 + 4.0,
-                    escape(&span.label)
-                );
-            }
+            // A label goes on its bar if it fits (≈ 7 px per character), else just after the
+            // bar if the lane is empty there, else nowhere (the tooltip still has it).
+            let (x, fill, anchor) = if w > label_width {
+                (x0 + w / 2.0, "white", "middle")
+            } else if next - (x0 + w) > label_width {
+                (x0 + w + 4.0, "#222", "start")
+            } else {
+                continue;
+            };
+            let _ = writeln!(
+                svg,
+                r#"<text x="{x:.1}" y="{:.1}" fill="{fill}" text-anchor="{anchor}">{}</text>"#,
+                y + ROW / 2.0 + 4.0,
+                escape(&span.label)
+            );
         }
     }
     // Time axis with ticks at a round step.
@@ -586,6 +604,28 @@ worker-2  |     [job 1---]    ||
             doc.descendants().filter(|n| n.has_tag_name("rect") && n.attribute("rx").is_some());
         assert_eq!(bars.count(), spans.len());
         assert!(doc.descendants().any(|n| n.text() == Some("lane <&>")));
+    }
+
+    /// A label goes on its bar, else after it where the lane is empty, else nowhere.
+    #[test]
+    fn labels_go_on_the_bar_or_after_it() {
+        let spans = [
+            span("a", "wide", 0, 1000),
+            span("b", "narrow, then room", 0, 3),
+            span("c", "narrow, no room", 0, 3),
+            span("c", "x", 20, 1000),
+        ];
+        let svg = render_svg(&spans);
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let label = |text: &str| doc.descendants().find(|n| n.text() == Some(text));
+        assert_eq!(label("wide").unwrap().attribute("fill"), Some("white"));
+        assert_eq!(label("narrow, then room").unwrap().attribute("text-anchor"), Some("start"));
+        assert!(label("narrow, no room").is_none(), "{svg}");
+        // A bar too thin for an outline keeps its colour.
+        let thin =
+            doc.descendants().filter(|n| n.has_tag_name("rect") && n.attribute("rx").is_some());
+        assert!(thin.clone().any(|n| n.attribute("stroke").is_none()));
+        assert!(thin.clone().any(|n| n.attribute("stroke") == Some("white")));
     }
 
     #[test]

@@ -1,25 +1,27 @@
 //! `cargo xtask images`: the pictures in `images/` that show real runs, drawn again from new
-//! runs of the chapter binaries — timelines from their `--trace` files, and a chart of what
-//! one unit costs from their `--json` lines. (The hierarchy diagram is drawn by hand.)
+//! runs of the chapter binaries — timelines from their `--trace` files — and from the unit
+//! costs `cargo xtask measure` reports: a chart, and the cost lines of the hand-drawn
+//! hierarchy diagram.
 
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 use shared::report::human_duration;
 use shared::timeline::{escape, render_figure, spans_from_trace};
 
 /// A timeline from one run of a binary with `--trace`.
-struct Picture {
+pub struct Picture {
     binary: &'static str,
     args: &'static [&'static str],
-    file: &'static str,
+    pub file: &'static str,
     title: &'static str,
 }
 
-const TIMELINES: &[Picture] = &[
+/// The timelines `images` draws.
+pub const TIMELINES: &[Picture] = &[
     Picture {
         binary: "workers",
         args: &[],
@@ -45,6 +47,24 @@ const TIMELINES: &[Picture] = &[
         title: "Backpressure: 2 consumers set the pace; producers block while the channel (room for 2) is full (channels)",
     },
     Picture {
+        binary: "gather",
+        args: &[],
+        file: "gather-timeline.svg",
+        title: "join! on one thread: three waits overlap, done after the longest; try_join! drops the rest at an error (gather)",
+    },
+    Picture {
+        binary: "blocking-the-loop",
+        args: &[],
+        file: "blocking-the-loop-timeline.svg",
+        title: "A heartbeat ticks every 10 ms: counting inline stalls it; on another thread, it does not (blocking-the-loop)",
+    },
+    Picture {
+        binary: "pool",
+        args: &["--crash-on", "3", "--limit", "300000"],
+        file: "pool-timeline.svg",
+        title: "A process pool: the worker that aborts on task 3 is replaced, and task 3 runs again (pool)",
+    },
+    Picture {
         binary: "thread-pool",
         args: &[],
         file: "thread-pool-timeline.svg",
@@ -52,9 +72,10 @@ const TIMELINES: &[Picture] = &[
     },
 ];
 
-/// Draws every picture into `out` from runs of the binaries in `binaries`; `machine` names
-/// where they ran, for the captions. Says which runs it used.
-pub fn draw(binaries: &Path, out: &Path, machine: &str) -> Result<()> {
+/// Draws every picture into `out`: the timelines from runs of the binaries in `binaries`
+/// (`machine` names where they ran, for the captions), the chart and the diagram's cost lines
+/// from `costs`. Says which runs it used.
+pub fn draw(binaries: &Path, out: &Path, machine: &str, costs: &Costs) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("making {}", out.display()))?;
     for picture in TIMELINES {
         let trace = std::env::temp_dir().join(format!(
@@ -81,18 +102,54 @@ pub fn draw(binaries: &Path, out: &Path, machine: &str) -> Result<()> {
         let from = format!("{} spans of `{} --trace`", spans.len(), command.join(" "));
         write_picture(&out.join(picture.file), &figure, &from)?;
     }
-    let costs = unit_costs(binaries)?;
-    let chart = cost_chart(&costs, machine);
-    write_picture(
-        &out.join("unit-costs.svg"),
-        &chart,
-        "`spawn-task --json` and `unit-costs --json`",
-    )?;
-    let bytes = json_of(binaries, "tasks-vs-threads", &["--n", "1000", "--wait-ms", "100"])?;
-    let bytes = bytes["tasks"]["bytes_per_unit"].as_f64().context("no bytes per task")?;
+    let chart = cost_chart(costs);
+    write_picture(&out.join("unit-costs.svg"), &chart, &costs.from)?;
     let diagram = std::fs::read_to_string(workspace_images().join("hierarchy.svg"))?;
-    let diagram = with_costs(&diagram, &costs, bytes, machine)?;
-    write_picture(&out.join("hierarchy.svg"), &diagram, "those runs and `tasks-vs-threads --json`")
+    write_picture(&out.join("hierarchy.svg"), &with_costs(&diagram, costs)?, &costs.from)
+}
+
+/// What one unit costs to start and wait for, from `cargo xtask measure`'s rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Costs {
+    /// A tokio task spawned and awaited, a thread started and joined, a process started and
+    /// waited for: in microseconds.
+    pub task_us: f64,
+    pub thread_us: f64,
+    pub process_us: f64,
+    /// The memory a waiting task takes.
+    pub task_bytes: f64,
+    /// Where the figures came from, in words (for the captions and the report).
+    pub from: String,
+}
+
+impl Costs {
+    /// The costs in `rows`, `cargo xtask measure --json`'s rows (each the median of its runs).
+    pub fn from_rows(rows: &Value, from: String) -> Result<Self> {
+        let median = |binary: &str, what: &str| -> Result<f64> {
+            let rows = rows.as_array().context("no rows")?;
+            let row = rows.iter().find(|r| r["binary"] == binary && r["what"] == what);
+            let row = row.with_context(|| format!("no row for {binary}: {what}"))?;
+            let runs = row["runs"].as_array().into_iter().flatten().filter_map(Value::as_f64);
+            crate::median(&runs.collect::<Vec<_>>())
+                .with_context(|| format!("no runs of {binary}: {what}"))
+        };
+        Ok(Costs {
+            task_us: median("spawn-task", "start a task and await it (current-thread runtime)")?,
+            thread_us: median("unit-costs", "start a thread and join it")?,
+            process_us: median("unit-costs", "start a process and wait for it")?,
+            task_bytes: median("tasks-vs-threads", "memory per task")?,
+            from,
+        })
+    }
+
+    /// Each unit in words, with its cost in µs.
+    fn units(&self) -> [(&'static str, f64); 3] {
+        [
+            ("a tokio task, spawned and awaited", self.task_us),
+            ("a thread, started and joined", self.thread_us),
+            ("a process, started and waited for", self.process_us),
+        ]
+    }
 }
 
 /// Writes `svg` to `path` and says which runs it came `from`.
@@ -108,35 +165,27 @@ fn workspace_images() -> std::path::PathBuf {
 }
 
 /// The hierarchy diagram with its cost lines (the text elements with ids `task-cost`,
-/// `thread-cost`, `process-cost`, `costs-note-1` and `-2`) set from `costs` (task, thread,
-/// process, in µs) and the bytes a waiting task takes.
-fn with_costs(
-    diagram: &str,
-    costs: &[(&str, f64)],
-    task_bytes: f64,
-    machine: &str,
-) -> Result<String> {
-    let [(_, task), (_, thread), (_, process)] = costs else { bail!("three costs expected") };
+/// `thread-cost`, `process-cost`, `costs-note-1` and `-2`) set from `costs`.
+fn with_costs(diagram: &str, costs: &Costs) -> Result<String> {
     let time = |us: f64| human_duration(std::time::Duration::from_secs_f64(us / 1e6));
+    let Costs { task_us, thread_us, process_us, task_bytes, from } = costs;
     let lines = [
-        ("process-cost", format!("start + wait: {} (the same binary, re-run)", time(*process))),
-        ("thread-cost", format!("spawn + join: {}, and a stack (2 MiB reserved)", time(*thread))),
+        ("process-cost", format!("start + wait: {} (the same binary, re-run)", time(*process_us))),
+        (
+            "thread-cost",
+            format!("spawn + join: {}, and a stack (2 MiB reserved)", time(*thread_us)),
+        ),
         (
             "task-cost",
-            format!("spawn + await: {}, {task_bytes:.0} bytes while it waits", time(*task)),
+            format!("spawn + await: {}, {task_bytes:.0} bytes while it waits", time(*task_us)),
         ),
-        (
-            "costs-note-1",
-            format!(
-                "Costs: medians measured by cargo xtask images on {machine} (process: spawn and wait of the same binary;"
-            ),
-        ),
+        ("costs-note-1", format!("Costs: {from}")),
         (
             "costs-note-2",
             format!(
-                "thread: std spawn and join; task: tokio spawn and await, one thread). They vary by machine: compare ratios, here 1 : {:.0} : {:.0}.",
-                thread / task,
-                process / task
+                "(process: spawn and wait of the same binary; thread: std spawn and join; task: tokio spawn and await, one thread). They vary by machine: compare ratios, here 1 : {:.0} : {:.0}.",
+                thread_us / task_us,
+                process_us / task_us
             ),
         ),
     ];
@@ -150,36 +199,9 @@ fn with_costs(
     Ok(svg)
 }
 
-/// The last line of a run of `binary` with `--json`, parsed.
-fn json_of(binaries: &Path, binary: &str, args: &[&str]) -> Result<Value> {
-    let output = Command::new(binaries.join(binary))
-        .args(args)
-        .arg("--json")
-        .output()
-        .with_context(|| format!("running {binary}"))?;
-    if !output.status.success() {
-        bail!("{binary} failed: {}", String::from_utf8_lossy(&output.stderr).trim());
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .with_context(|| format!("{binary}'s last line is not JSON"))
-}
-
-/// Starting one unit and waiting for it, in microseconds: a task, a thread, a process.
-fn unit_costs(binaries: &Path) -> Result<Vec<(&'static str, f64)>> {
-    let task = json_of(binaries, "spawn-task", &["--time-scale", "0.01"])?;
-    let units = json_of(binaries, "unit-costs", &[])?;
-    let figure = |v: &Value, key: &str| v[key].as_f64().with_context(|| format!("no {key}"));
-    Ok(vec![
-        ("a tokio task, spawned and awaited", figure(&task, "task_start_wait_us")?),
-        ("a thread, started and joined", figure(&units, "thread_start_wait_us")?),
-        ("a process, started and waited for", figure(&units, "process_start_wait_us")?),
-    ])
-}
-
 /// A bar per unit on a logarithmic scale (a decade per grid line), each bar labelled with
 /// its time: three costs a thousand times apart still fit on one picture.
-fn cost_chart(costs: &[(&str, f64)], machine: &str) -> String {
+fn cost_chart(costs: &Costs) -> String {
     const WIDTH: f64 = 900.0;
     const LEFT: f64 = 250.0;
     const ROW: f64 = 34.0;
@@ -189,14 +211,15 @@ fn cost_chart(costs: &[(&str, f64)], machine: &str) -> String {
         let share = (us.max(low).log10() - low.log10()) / (high.log10() - low.log10());
         LEFT + share.clamp(0.0, 1.0) * (WIDTH - LEFT - 30.0)
     };
+    let (from, costs) = (&costs.from, costs.units());
     let height = TOP + ROW * costs.len() as f64 + 40.0;
     let mut svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 <text x="6" y="18" font-size="15" font-weight="bold" fill="{INK}">What one unit costs to start and wait for (log scale)</text>
-<text x="6" y="38" font-size="12" fill="{GREY}">spawn-task and unit-costs, medians of their rounds, on {}</text>
+<text x="6" y="38" font-size="12" fill="{GREY}">spawn-task and unit-costs: {}</text>
 "#,
-        escape(machine)
+        escape(from)
     );
     let axis = TOP + ROW * costs.len() as f64;
     let mut decade = low;
@@ -237,15 +260,20 @@ const BAR: &str = "#4e79a7";
 mod tests {
     use super::*;
 
+    fn costs() -> Costs {
+        let (task_us, thread_us, process_us) = (0.5, 40.0, 1200.0);
+        Costs { task_us, thread_us, process_us, task_bytes: 464.0, from: "a test <run>".into() }
+    }
+
     /// The cost lines of the diagram are replaced, and nothing else.
     #[test]
     fn the_diagram_gets_the_measured_costs() {
         let diagram = std::fs::read_to_string(workspace_images().join("hierarchy.svg")).unwrap();
-        let costs = [("task", 0.5), ("thread", 40.0), ("process", 1200.0)];
-        let svg = with_costs(&diagram, &costs, 464.0, "2 cores (test)").unwrap();
+        let svg = with_costs(&diagram, &costs()).unwrap();
         assert!(svg.contains(">spawn + await: 500 ns, 464 bytes while it waits</text>"), "{svg}");
         assert!(svg.contains(">spawn + join: 40.0 µs, and a stack (2 MiB reserved)</text>"));
         assert!(svg.contains(">start + wait: 1.20 ms (the same binary, re-run)</text>"));
+        assert!(svg.contains(">Costs: a test &lt;run&gt;</text>"));
         assert!(svg.contains("here 1 : 80 : 2400.</text>"));
         fn untouched(svg: &str) -> Vec<&str> {
             svg.lines().filter(|l| !l.contains(" id=\"")).collect()
@@ -253,14 +281,35 @@ mod tests {
         assert_eq!(untouched(&svg), untouched(&diagram));
     }
 
+    /// The costs are the medians of `cargo xtask measure`'s rows, found by binary and figure.
+    #[test]
+    fn costs_are_read_from_measures_rows() {
+        let row = |binary: &str, what: &str, runs: &[f64]| serde_json::json!({ "binary": binary, "what": what, "runs": runs });
+        let rows = serde_json::json!([
+            row(
+                "spawn-task",
+                "start a task and await it (current-thread runtime)",
+                &[0.4, 0.5, 9.0]
+            ),
+            row("unit-costs", "start a thread and join it", &[40.0]),
+            row("unit-costs", "start a process and wait for it", &[1000.0, 1400.0]),
+            row("tasks-vs-threads", "memory per task", &[464.0]),
+            row("tasks-vs-threads", "memory per thread", &[9999.0]),
+        ]);
+        assert_eq!(Costs::from_rows(&rows, "a test <run>".into()).unwrap(), costs());
+        let missing = serde_json::json!([row("unit-costs", "start a thread and join it", &[1.0])]);
+        let error = Costs::from_rows(&missing, String::new()).unwrap_err().to_string();
+        assert!(error.contains("no row for spawn-task"), "{error}");
+    }
+
     /// Costs a thousand times apart: each bar's length follows its logarithm, labelled, on a
     /// well-formed SVG.
     #[test]
     fn the_cost_chart_is_logarithmic() {
-        let costs = [("task", 0.5), ("thread", 50.0), ("process", 5000.0)];
-        let svg = cost_chart(&costs, "2 cores <test>");
+        let costs = Costs { task_us: 0.5, thread_us: 50.0, process_us: 5000.0, ..costs() };
+        let svg = cost_chart(&costs);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
-        assert!(svg.contains("2 cores &lt;test&gt;") && svg.contains(">50.0 µs<"), "{svg}");
+        assert!(svg.contains("a test &lt;run&gt;") && svg.contains(">50.0 µs<"), "{svg}");
         let widths: Vec<f64> = svg
             .match_indices(r#"rx="3" fill"#)
             .map(|(at, _)| {

@@ -55,6 +55,10 @@ struct ImagesArgs {
     /// Write the pictures to DIR instead of images/
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Take the unit costs from FILE, written by `cargo xtask measure --json --out FILE`
+    /// (so the pictures match that table), instead of measuring them again
+    #[arg(long, value_name = "FILE")]
+    costs: Option<PathBuf>,
 }
 
 /// Builds the binaries, runs the ones the pictures show, and draws them.
@@ -63,7 +67,41 @@ fn draw_images(args: &ImagesArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| places.workspace.join("images"));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let machine = format!("{cores} cores, {}", cpu_model().unwrap_or_else(|| "unknown CPU".into()));
-    images::draw(&places.binaries, &out, &machine)
+    let costs = match &args.costs {
+        Some(file) => costs_from_file(file)?,
+        None => measure_costs(&places, &machine)?,
+    };
+    images::draw(&places.binaries, &out, &machine, &costs)
+}
+
+/// The probes whose figures the pictures show: what a task, a thread and a process cost.
+const COST_PROBES: [&str; 3] = ["spawn-task", "tasks-vs-threads", "unit-costs"];
+
+/// Runs `cargo xtask measure`'s probes of the unit costs, 3 times each, as `measure` would.
+fn measure_costs(places: &Places, machine: &str) -> Result<images::Costs> {
+    const RUNS: u32 = 3;
+    let probes = PROBES.iter().filter(|p| COST_PROBES.contains(&p.program.name().as_str()));
+    let bar = ProgressBar::hidden();
+    let rows: Vec<Row> = probes.flat_map(|p| run_probe(p, places, false, RUNS, &bar)).collect();
+    if let Some(row) = rows.iter().find(|r| r.error.is_some()) {
+        bail!("{} failed: {}", row.binary, row.error.as_deref().unwrap_or_default());
+    }
+    let rows = serde_json::to_value(&rows)?;
+    let from = format!("the medians of {RUNS} runs of cargo xtask measure's probes, on {machine}");
+    images::Costs::from_rows(&rows, from)
+}
+
+/// The unit costs of a `cargo xtask measure --json` file.
+fn costs_from_file(file: &Path) -> Result<images::Costs> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let measured: Value = serde_json::from_str(&text).with_context(|| {
+        format!("{} is not the JSON of cargo xtask measure --json", file.display())
+    })?;
+    let machine = &measured["machine"];
+    let on = format!("{} cores, {}", machine["cores"], machine["cpu"].as_str().unwrap_or("?"));
+    let from = format!("the medians of cargo xtask measure ({}), on {on}", file.display());
+    images::Costs::from_rows(&measured["rows"], from)
 }
 
 /// The CPU's model name, from /proc/cpuinfo (Linux).
@@ -770,6 +808,15 @@ Measured with `cargo xtask measure --quick` on 2 cores (Some CPU), Some OS, rust
             assert!(ran || row.skipped.is_some() && row.binary.starts_with("python/"), "{row:?}");
         }
         assert!(measured.machine.cores >= 1);
+        // Its JSON, as `--json --out FILE` writes it, gives `images --costs FILE` its figures.
+        let file = std::env::temp_dir().join(format!("xtask-measured-{}.json", std::process::id()));
+        std::fs::write(&file, serde_json::to_string_pretty(&measured).unwrap()).unwrap();
+        let costs = costs_from_file(&file);
+        std::fs::remove_file(&file).unwrap();
+        let costs = costs.unwrap();
+        assert!(costs.task_us > 0.0 && costs.task_us < costs.thread_us, "{costs:?}");
+        assert!(costs.thread_us < costs.process_us && costs.task_bytes > 0.0, "{costs:?}");
+        assert!(costs.from.contains("xtask-measured-"), "{costs:?}");
     }
 
     /// `cargo xtask images` draws every picture from real runs: a timeline with a bar per
@@ -778,10 +825,11 @@ Measured with `cargo xtask measure --quick` on 2 cores (Some CPU), Some OS, rust
     fn images_are_drawn_from_real_runs() {
         let places = build().unwrap();
         let out = std::env::temp_dir().join(format!("xtask-images-{}", std::process::id()));
-        images::draw(&places.binaries, &out, "a test machine").unwrap();
-        for picture in ["workers", "child-processes", "simple-threads", "channels", "thread-pool"] {
-            let file = format!("{picture}-timeline.svg");
-            let svg = std::fs::read_to_string(out.join(&file)).unwrap();
+        let costs = measure_costs(&places, "a test machine").unwrap();
+        images::draw(&places.binaries, &out, "a test machine", &costs).unwrap();
+        for picture in images::TIMELINES {
+            let svg = std::fs::read_to_string(out.join(picture.file)).unwrap();
+            let file = picture.file;
             assert!(svg.contains("a test machine") && svg.matches("<rect").count() > 4, "{file}");
         }
         let chart = std::fs::read_to_string(out.join("unit-costs.svg")).unwrap();

@@ -29,6 +29,7 @@
 //! ```
 
 use std::io::Write;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -36,11 +37,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 use serde_json::json;
-use shared::cli::Common;
+use shared::cli::{Common, Trace};
 use shared::primes::count_primes;
-use shared::report::{
-    MainResult, Table, human_duration, ok_if_stdout_closed, out, print_json, thousands,
-};
+use shared::report::{MainResult, Table, heartbeat_verdict, human_duration};
+use shared::report::{ok_if_stdout_closed, out, print_json, thousands};
+use shared::timeline::Timeline;
 use tokio::time::{Instant, sleep, sleep_until};
 
 fn main() -> MainResult {
@@ -68,41 +69,23 @@ fn run(args: &Args) -> Result<()> {
     )?;
     let mut table =
         Table::new(["where the count runs", "primes", "count took", "worst heartbeat delay"]);
-    let mut worst = Vec::new();
+    let (mut worst, timeline) = (Vec::new(), Timeline::new());
     for (way, name) in [
         (Way::Inline, "inline in a task"),
         (Way::SpawnBlocking, "spawn_blocking"),
         (Way::Rayon, "rayon + oneshot"),
     ] {
-        let (primes, took, late) = runtime.block_on(count_beside_heartbeat(way, args.limit));
-        table.row([
-            name.to_string(),
-            thousands(primes),
-            human_duration(took),
-            human_duration(late),
-        ]);
+        let run = runtime.block_on(count_beside_heartbeat(way, args.limit));
+        let (took, late) = (run.took(), run.worst_delay());
+        table.row([name.into(), thousands(run.primes), human_duration(took), human_duration(late)]);
         worst.push((took, late));
+        draw(&timeline, way, &run);
     }
     writeln!(out, "{table}")?;
     let (job, inline) = worst[0];
-    let others = worst[1].1.max(worst[2].1);
-    if inline > others * 2 && inline > TICK {
-        writeln!(
-            out,
-            "Counting inline stalled the heartbeat for {}: a task that does not reach an .await keeps\n\
-             every other task on its thread waiting. With spawn_blocking and rayon its worst delay was {}\n\
-             (it ticks every {}).",
-            human_duration(inline),
-            human_duration(others),
-            human_duration(TICK)
-        )?;
-    } else {
-        writeln!(
-            out,
-            "The count ({}) was too short to stall the heartbeat visibly; try a larger --limit.",
-            human_duration(job)
-        )?;
-    }
+    let verdict = heartbeat_verdict(TICK, job, inline, worst[1].1.max(worst[2].1));
+    writeln!(out, "{verdict}")?;
+    args.trace.write(&timeline)?;
     if args.common.json {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         print_json(&json!({
@@ -122,20 +105,48 @@ struct Args {
     limit: u64,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 /// How often the heartbeat wants to tick.
 const TICK: Duration = Duration::from_millis(10);
 
-/// Ticks every `TICK` until `stop` is set; returns how late its latest tick was, at worst.
-async fn heartbeat(stop: Arc<AtomicBool>) -> Duration {
-    let mut worst = Duration::ZERO;
+/// Ticks every `TICK` until `stop` is set; returns when each tick was due and when it came.
+async fn heartbeat(stop: Arc<AtomicBool>) -> Vec<Tick> {
+    let mut ticks = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         let due = Instant::now() + TICK;
         sleep_until(due).await;
-        worst = worst.max(Instant::now() - due);
+        ticks.push(Tick { due, came: Instant::now() });
     }
-    worst
+    ticks
+}
+
+/// One tick of the heartbeat: late by `came - due`.
+#[derive(Debug, Clone, Copy)]
+struct Tick {
+    due: Instant,
+    came: Instant,
+}
+
+/// One count beside the heartbeat: the count, when it ran, and the heartbeat's ticks.
+#[derive(Debug)]
+struct CountRun {
+    primes: u64,
+    count: Range<Instant>,
+    ticks: Vec<Tick>,
+}
+
+impl CountRun {
+    fn took(&self) -> Duration {
+        self.count.end - self.count.start
+    }
+
+    /// How late the heartbeat's latest tick was, at worst.
+    fn worst_delay(&self) -> Duration {
+        self.ticks.iter().map(|tick| tick.came - tick.due).max().unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -145,9 +156,8 @@ enum Way {
     Rayon,
 }
 
-/// Counts the primes below `limit` the given way while the heartbeat ticks; returns the
-/// count, how long it took, and the heartbeat's worst delay.
-async fn count_beside_heartbeat(way: Way, limit: u64) -> (u64, Duration, Duration) {
+/// Counts the primes below `limit` the given way while the heartbeat ticks.
+async fn count_beside_heartbeat(way: Way, limit: u64) -> CountRun {
     let stop = Arc::new(AtomicBool::new(false));
     let beat = tokio::spawn(heartbeat(stop.clone()));
     sleep(TICK * 3).await; // Let the heartbeat get going.
@@ -167,10 +177,26 @@ async fn count_beside_heartbeat(way: Way, limit: u64) -> (u64, Duration, Duratio
             receive.await.expect("rayon dropped the job")
         }
     };
-    let took = start.elapsed();
+    let count = start..Instant::now();
     sleep(TICK * 3).await; // Let the heartbeat tick after the work, too.
     stop.store(true, Ordering::Relaxed);
-    (primes, took, beat.await.expect("the heartbeat panicked"))
+    CountRun { primes, count, ticks: beat.await.expect("the heartbeat panicked") }
+}
+
+/// Adds a run to the timeline: the heartbeat's ticks, each from when it was due to when it
+/// came, on the runtime's one thread; the count on the thread where it ran.
+fn draw(timeline: &Timeline, way: Way, run: &CountRun) {
+    let at = |instant: Instant| timeline.offset_of(instant.into_std());
+    let thread = match way {
+        Way::Inline => "count (the runtime's thread)",
+        Way::SpawnBlocking => "count (a spawn_blocking thread)",
+        Way::Rayon => "count (a rayon thread)",
+    };
+    timeline.record(thread, "counting primes", at(run.count.start), at(run.count.end));
+    for tick in &run.ticks {
+        let late = format!("tick, {} late", human_duration(tick.came - tick.due));
+        timeline.record("heartbeat (the runtime's thread)", late, at(tick.due), at(tick.came));
+    }
 }
 
 #[cfg(test)]
@@ -181,15 +207,24 @@ mod tests {
     /// at least the count's own time, less one tick. A property, not a timing.
     #[tokio::test]
     async fn inline_work_stalls_the_heartbeat() {
-        let (primes, took, late) = count_beside_heartbeat(Way::Inline, 1_000_000).await;
-        assert_eq!(primes, 78_498);
+        let timeline = Timeline::new();
+        let run = count_beside_heartbeat(Way::Inline, 1_000_000).await;
+        let (took, late) = (run.took(), run.worst_delay());
+        assert_eq!(run.primes, 78_498);
         assert!(late + TICK >= took, "late {late:?}, took {took:?}");
+        // Drawn, the late tick's bar spans the count's end: it waited for the count.
+        draw(&timeline, Way::Inline, &run);
+        let spans = timeline.spans();
+        let count = spans.iter().find(|s| s.lane.starts_with("count")).unwrap();
+        let ticks = spans.iter().filter(|s| s.lane.starts_with("heartbeat"));
+        assert_eq!(ticks.clone().count(), run.ticks.len());
+        assert!(ticks.clone().any(|t| t.start < count.end && t.end >= count.end), "{spans:?}");
     }
 
     #[tokio::test]
     async fn every_way_counts_right() {
         for way in [Way::SpawnBlocking, Way::Rayon] {
-            assert_eq!(count_beside_heartbeat(way, 100_000).await.0, 9_592);
+            assert_eq!(count_beside_heartbeat(way, 100_000).await.primes, 9_592);
         }
     }
 }

@@ -36,8 +36,9 @@ use anyhow::Result;
 use asyncio::Log;
 use clap::Parser;
 use serde_json::json;
-use shared::cli::Common;
+use shared::cli::{Common, Trace};
 use shared::report::{MainResult, gathered, human_duration, ok_if_stdout_closed, out, print_json};
+use shared::timeline::Timeline;
 use shared::waits::TimeScale;
 use tokio::time::sleep;
 
@@ -81,6 +82,7 @@ async fn job(log: &Log, n: u32, wait: std::time::Duration) -> io::Result<u32> {
 
 /// A job that fails after `wait`.
 async fn failing_job(log: &Log, wait: Duration) -> io::Result<u32> {
+    log.say("the failing job starts")?;
     sleep(wait).await;
     log.say("the failing job fails")?;
     Err(io::Error::other("no answer"))
@@ -91,7 +93,7 @@ fn run(args: &Args) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     let [a, b, c] = [2.0, 3.0, 1.0].map(|s| human_duration(scale.secs(s)));
     writeln!(out(), "join! of three jobs waiting {a}, {b} and {c} (time scale {scale}):\n")?;
-    let log = Log::new();
+    let (log, timeline) = (Log::new(), Timeline::new());
     let order = runtime.block_on(gather(&log, scale))?;
     let (elapsed, sum) = (log.elapsed(), scale.secs(6.0));
     let verdict = gathered(scale.secs(3.0), sum, elapsed);
@@ -101,8 +103,11 @@ fn run(args: &Args) -> Result<()> {
 
     let fails_after = human_duration(scale.secs(0.5));
     writeln!(out(), "\ntry_join! of two jobs and one that fails after {fails_after}:\n")?;
+    // The two logs on one chart, the second drawn after the first.
+    timeline.extend(log.spans(Duration::ZERO, elapsed));
     let log = Log::new();
     let gave_up = runtime.block_on(stop_at_first_error(&log, scale));
+    timeline.extend(log.spans(elapsed, gave_up));
     // Say what the log shows: with waits scaled to nothing, a job may finish first.
     let finished = log.order().iter().filter(|e| e.ends_with("done")).count();
     let others = match finished {
@@ -110,6 +115,7 @@ fn run(args: &Args) -> Result<()> {
         n => format!("{n} other job(s) had finished first; the rest were dropped mid-wait"),
     };
     writeln!(out(), "\ntry_join! returned the error after {}; {others}.", human_duration(gave_up))?;
+    args.trace.write(&timeline)?;
     if args.common.json {
         print_json(&json!({
             "order": order, "elapsed_s": elapsed.as_secs_f64(),
@@ -124,6 +130,8 @@ fn run(args: &Args) -> Result<()> {
 struct Args {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ use clap::Parser;
 use multi_processing::ChildRole;
 use multi_processing::pool::{self, Pool};
 use serde::{Deserialize, Serialize};
-use shared::cli::Common;
+use shared::cli::{Common, Trace};
 use shared::primes::{count_primes, split_balanced};
 use shared::report::{
     MainResult, ParallelRun, Table, build_note, load_average, ok_if_stdout_closed, out,
@@ -97,7 +97,8 @@ fn work(job: Job, retry: bool) -> Done {
 fn run(args: &Args) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
     let workers = args.workers.unwrap_or(cores.min(64) as u32);
-    let load = load_average(); // Before we add to it.
+    // The load before we add to it; a timeline of what the workers do, for `--trace`.
+    let (load, timeline) = (load_average(), pool::record_timeline());
     let processes = plural(workers.into(), "worker process");
     writeln!(out(), "A pool of {processes}; a worker runs the initializer when it starts.\n")?;
     let mut run = Summary { workers, ..Summary::default() };
@@ -113,6 +114,7 @@ fn run(args: &Args) -> Result<()> {
     let parallel =
         ParallelRun { known_cost, ..ParallelRun::new(alone, took, workers as usize, load) };
     writeln!(out(), "\n{}", speedup_verdict(&parallel, "worker processes"))?;
+    args.trace.write(timeline)?;
     if args.common.json {
         print_json(&run)?;
     }
@@ -141,9 +143,8 @@ fn map_squares(args: &Args, run: &mut Summary) -> Result<()> {
 
 /// Part 2: the primes below `--limit` on a new pool, its start-up timed too, then alone.
 fn count_primes_both_ways(args: &Args, run: &mut Summary) -> Result<()> {
-    let limit = args.limit;
-    let ranges = split_balanced(0..limit, (8 * run.workers as usize).min(limit as usize));
-    let (below, tasks) = (thousands(limit), plural(ranges.len() as u64, "task"));
+    let ranges = split_balanced(0..args.limit, (8 * run.workers as usize).min(args.limit as usize));
+    let (below, tasks) = (thousands(args.limit), plural(ranges.len() as u64, "task"));
     writeln!(out(), "\nCounting the primes below {below} in {tasks}: on a new pool, then alone.")?;
     writeln!(out(), "({})", build_note())?;
     let start = Instant::now();
@@ -157,9 +158,8 @@ fn count_primes_both_ways(args: &Args, run: &mut Summary) -> Result<()> {
     (run.tasks, run.primes) = (ranges.len(), alone.iter().sum());
     (run.sequential_s, run.parallel_s) = (alone_took.as_secs_f64(), took.as_secs_f64());
     run.speedup = run.sequential_s / run.parallel_s;
-    let table =
-        speedup_table(&[("one process", alone_took), ("the pool, start-up included", took)]);
-    writeln!(out(), "{table}Both found {} primes.", thousands(run.primes))?;
+    let table = [("one process", alone_took), ("the pool, start-up included", took)];
+    writeln!(out(), "{}Both found {} primes.", speedup_table(&table), thousands(run.primes))?;
     Ok(())
 }
 
@@ -181,6 +181,8 @@ struct Args {
     limit: u64,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    trace: Trace,
     #[command(flatten)]
     child: ChildRole,
 }
