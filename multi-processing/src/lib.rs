@@ -34,6 +34,7 @@
 
 // `unsafe` is denied in this crate (Cargo.toml), and allowed on one function: `SharedMemory::atomics`.
 
+pub mod cluster;
 pub mod pool;
 
 use std::fs::File;

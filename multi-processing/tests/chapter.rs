@@ -367,6 +367,10 @@ fn bad_values_exit_2_naming_the_flag() {
         ("pool", "--max-tasks-per-child", "0"),
         ("queue", "--items", "0"),
         ("unit-costs", "--rounds", "0"),
+        ("dataflow", "--workers", "0"),
+        ("dataflow", "--processes", "1"),
+        ("dataflow", "--limit", "-5"),
+        ("dataflow", "--connect-timeout", "0"),
     ] {
         let output = Command::new(exe(bin)).args([flag, value]).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -374,9 +378,16 @@ fn bad_values_exit_2_naming_the_flag() {
         assert!(stderr.contains(&format!("'{flag} <")) && !stderr.contains("panicked"), "{stderr}");
     }
     // The hidden child role is checked too: an unknown one is a usage error, not a child.
-    for bin in
-        ["pipe", "separate-memory", "manager", "shared-memory", "pool", "queue", "unit-costs"]
-    {
+    for bin in [
+        "pipe",
+        "separate-memory",
+        "manager",
+        "shared-memory",
+        "pool",
+        "queue",
+        "unit-costs",
+        "dataflow",
+    ] {
         let output = Command::new(exe(bin)).args(["--worker", "bogus"]).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{bin}: {stderr}");

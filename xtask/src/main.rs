@@ -222,6 +222,25 @@ const PROBES: &[Probe] = &[
         ],
     },
     Probe {
+        section: "CPU-bound",
+        size: "the primes below 10,000,000",
+        quick_size: "the primes below 1,000,000",
+        program: Program::Rust { package: "multi-processing", binary: "dataflow" },
+        args: &[],
+        quick_args: &["--limit", "1000000"],
+        figures: &[
+            figure("speedup of timely's worker threads (computing)", Unit::Times, |v| {
+                v["rows"][1]["speedup"].as_f64()
+            }),
+            figure("speedup of timely's processes over TCP (computing)", Unit::Times, |v| {
+                v["rows"][2]["speedup"].as_f64()
+            }),
+            figure("connecting timely's processes", Unit::Seconds, |v| {
+                v["rows"][2]["connect_s"].as_f64()
+            }),
+        ],
+    },
+    Probe {
         section: "Many waits on one thread",
         size: "100,000 tasks wait 1 s each",
         quick_size: "10,000 tasks wait 100 ms each",

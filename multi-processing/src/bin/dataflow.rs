@@ -1,0 +1,220 @@
+//! Beyond one machine: one program that runs as worker threads, as processes, or as processes
+//! on several hosts, with the command line choosing which — timely dataflow, a distributed
+//! engine (the one under differential dataflow and Materialize).
+//!
+//! Each worker builds the same small dataflow: it takes its share of the numbers below
+//! `--limit` by its index, counts the primes in it, and sends its count to worker 0 through
+//! timely's `exchange`; worker 0 adds them up. Every worker waits on a probe, timely's
+//! progress tracking, until no more data can come. The same code runs three ways: one worker
+//! in one process; one process with a worker thread per core; two processes on this machine,
+//! connected over TCP (the binary starts them itself, on free ports). The table shows the
+//! time to connect and the time to compute apart: connecting is a real cost of a distributed
+//! engine. Then come the commands that run it on two machines.
+//!
+//! Mirrors: nothing in the Python original; it is the next question after its `Pool` (Dask or
+//! Ray, in Python).
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run -p multi-processing --bin dataflow
+//! cargo run -p multi-processing --bin dataflow -- --processes 3 --workers 1
+//! cargo run -p multi-processing --bin dataflow -- --hostfile hosts.txt --process-index 0
+//! ```
+//!
+//! The table it prints (times vary; the second of connecting is timely's, on 2 cores):
+//!
+//! ```text
+//! configuration                   processes  workers  connecting  computing  speedup  primes
+//! one worker                              1        1      120 µs     2.09 s    1.00×  664,579
+//! worker threads, one process             1        2      330 µs     1.05 s    1.99×  664,579
+//! processes on this machine, TCP          2        2      1.00 s     1.05 s    1.99×  664,579
+//! ```
+
+use std::cell::Cell;
+use std::io::Write;
+use std::rc::Rc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use clap::Parser;
+use multi_processing::cluster::{self, Timed, execute_timed};
+use multi_processing::{ChildRole, exit_with_parent};
+use serde::{Deserialize, Serialize};
+use shared::cli::Common;
+use shared::primes::{count_primes, known_count, split_balanced};
+use shared::report::{MainResult, ParallelRun, Table, build_note, human_duration, load_average};
+use shared::report::{ok_if_stdout_closed, out, print_json, speedup_verdict, thousands};
+use timely::dataflow::operators::vec::{Map, ToStream};
+use timely::dataflow::operators::{Exchange, Inspect, Probe};
+
+fn main() -> MainResult {
+    let args = Args::parse();
+    if args.child.is(cluster::ROLE) {
+        exit_with_parent(); // A process that `run_on_localhost` started: it ends with us.
+    }
+    // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
+    ok_if_stdout_closed(match args.cluster.addresses() {
+        Some(_) => be_one_process(&args),
+        None => run(&args),
+    })
+}
+
+/// The dataflow each worker builds and runs: its share of the numbers, counted where it is,
+/// every count sent to worker 0, which adds them up. Returns the total, on worker 0.
+fn count_primes_dataflow(worker: &mut timely::worker::Worker, limit: u64) -> Option<u64> {
+    let (index, peers) = (worker.index(), worker.peers());
+    let total = Rc::new(Cell::new(0));
+    let sum = Rc::clone(&total);
+    let probe = worker.dataflow::<(), _, _>(|scope| {
+        let share = split_balanced(0..limit, peers).swap_remove(index);
+        let counts = Some(share).to_stream(scope).map(count_primes);
+        let at_worker_0 = counts.exchange(|_| 0);
+        at_worker_0.inspect(move |count| sum.set(sum.get() + count)).probe().0
+    });
+    // Step the dataflow until the probe says nothing more can come; parked, not spinning,
+    // while waiting for the other workers.
+    worker.step_or_park_while(None, || !probe.done());
+    (index == 0).then(|| total.get())
+}
+
+fn run(args: &Args) -> Result<()> {
+    // The load average before we add to it.
+    let (cores, load, limit, below) = (cores(), load_average(), args.limit, thousands(args.limit));
+    writeln!(out(), "Counting the primes below {below} with timely dataflow. ({})", build_note())?;
+    let count = move |worker: &mut timely::worker::Worker| count_primes_dataflow(worker, limit);
+    let mut rows = Vec::new();
+    if args.processes.is_none() {
+        let one = execute_timed(timely::Config::thread(), None, count)?;
+        rows.push(Row::new("one worker", 1, one));
+        let threads = timely::Config::process(args.workers.unwrap_or(cores));
+        rows.push(Row::new("worker threads, one process", 1, execute_timed(threads, None, count)?));
+    }
+    let processes = args.processes.unwrap_or(2);
+    let workers = args.workers.unwrap_or((cores / processes).max(1)).to_string();
+    let each = ["--workers", &workers, "--limit", &limit.to_string(), "--json"].map(String::from);
+    let last_lines = cluster::run_on_localhost(processes, &each)?;
+    let row: Row = serde_json::from_str(&last_lines[0]).context("process 0's last line")?;
+    rows.push(Row { config: "processes on this machine, TCP".into(), ..row });
+    let alone = rows[0].compute_s;
+    rows.iter_mut().for_each(|row| row.speedup = alone / row.compute_s);
+    report(args, &rows, load)
+}
+
+/// Be one process of the cluster that `--hostfile` lists: what each host runs.
+fn be_one_process(args: &Args) -> Result<()> {
+    let (workers, limit) = (args.workers.unwrap_or_else(cores), args.limit);
+    let run = args.cluster.run(workers, move |worker| count_primes_dataflow(worker, limit))?;
+    if let Some(primes) = run.output {
+        writeln!(out(), "The primes below {}: {}.", thousands(limit), thousands(primes))?;
+    }
+    if args.common.json {
+        let processes = args.cluster.addresses().map_or(1, <[String]>::len);
+        print_json(&Row::new("one process of a cluster", processes, run))?;
+    }
+    Ok(())
+}
+
+/// One configuration's run, as worker 0 saw it: a row of the table and of `--json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Row {
+    config: String,
+    workers: usize,
+    processes: usize,
+    primes: Option<u64>,
+    connect_s: f64,
+    compute_s: f64,
+    speedup: f64,
+}
+
+impl Row {
+    fn new(config: &str, processes: usize, run: Timed<Option<u64>>) -> Row {
+        let (connect_s, compute_s) = (run.connecting.as_secs_f64(), run.computing.as_secs_f64());
+        let (config, workers, primes) = (config.to_string(), run.workers, run.output);
+        Row { config, workers, processes, primes, connect_s, compute_s, speedup: 1.0 }
+    }
+}
+
+/// The table, the verdicts, and the commands for two machines.
+fn report(args: &Args, rows: &[Row], load: Option<f64>) -> Result<()> {
+    let columns = ["configuration", "processes", "workers", "connecting", "computing", "speedup"];
+    let mut table = Table::new(columns.into_iter().chain(["primes"]));
+    let time = |s: f64| human_duration(Duration::from_secs_f64(s));
+    for row in rows {
+        let (processes, workers) = (row.processes.to_string(), row.workers.to_string());
+        let (connecting, computing) = (time(row.connect_s), time(row.compute_s));
+        let (speedup, primes) = (format!("{:.2}×", row.speedup), row.primes.map(thousands));
+        let primes = primes.unwrap_or_default();
+        table.row([&row.config, &processes, &workers, &connecting, &computing, &speedup, &primes]);
+    }
+    writeln!(out(), "\n{table}")?;
+    let alone = Duration::from_secs_f64(rows[0].compute_s);
+    for row in &rows[1..] {
+        let parallel =
+            ParallelRun::new(alone, Duration::from_secs_f64(row.compute_s), row.workers, load);
+        writeln!(out(), "{}: {}", row.config, speedup_verdict(&parallel, "timely workers"))?;
+    }
+    let took = time(rows.last().map_or(0.0, |row| row.connect_s));
+    writeln!(
+        out(),
+        "Connecting the processes took {took} before any work (timely polls for its peers once a second):\non one machine, threads get the same speedup without it; processes pay it to reach other machines' cores."
+    )?;
+    let primes = rows[0].primes;
+    ensure!(rows.iter().all(|row| row.primes == primes), "the configurations disagree: {rows:?}");
+    ensure!(known_count(args.limit).is_none_or(|known| primes == Some(known)), "a wrong count");
+    let found = thousands(primes.unwrap_or(0));
+    writeln!(out(), "\nEvery configuration found {found} primes.{TWO_MACHINES}")?;
+    if args.common.json {
+        print_json(&serde_json::json!({ "limit": args.limit, "rows": rows }))?;
+    }
+    Ok(())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// What the binary prints last: the same computation on two machines.
+const TWO_MACHINES: &str = "
+On two machines, write the same hostfile on both, one HOST:PORT per process (a free port on
+each host), e.g. hosts.txt with the two lines \"machine-a:2101\" and \"machine-b:2101\"; then run
+  on machine-a: cargo run -p multi-processing --bin dataflow -- --hostfile hosts.txt --process-index 0
+  on machine-b: cargo run -p multi-processing --bin dataflow -- --hostfile hosts.txt --process-index 1
+Process 0 prints the count; --workers N sets each one's worker threads (default: its cores).";
+/// Count primes with timely dataflow: on worker threads, on processes, or on several hosts.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Count the primes below N
+    #[arg(long, value_name = "N≤4000000000", default_value = "10000000",
+          value_parser = shared::cli::whole::<u64>(1..=4_000_000_000))]
+    limit: u64,
+    /// Worker threads per process [default: the cores, shared among the processes]
+    #[arg(long, value_name = "N≤64", value_parser = shared::cli::whole::<usize>(1..=64))]
+    workers: Option<usize>,
+    /// Run only N processes on this machine, over TCP
+    #[arg(long, value_name = "2≤N≤16", value_parser = shared::cli::whole::<usize>(2..=16),
+          conflicts_with = "hostfile")]
+    processes: Option<usize>,
+    #[command(flatten)]
+    cluster: cluster::Membership,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    child: ChildRole,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same dataflow gives the same count on one worker and on three.
+    #[test]
+    fn the_count_is_the_same_on_any_number_of_workers() {
+        for config in [timely::Config::thread(), timely::Config::process(3)] {
+            let count =
+                |worker: &mut timely::worker::Worker| count_primes_dataflow(worker, 100_000);
+            let run = execute_timed(config, None, count).unwrap();
+            assert_eq!(run.output, Some(9_592));
+        }
+    }
+}
