@@ -6,13 +6,11 @@
 //! `--limit` by its index, counts the primes in it, and sends its count to worker 0 through
 //! timely's `exchange`; worker 0 adds them up. Every worker waits on a probe, timely's
 //! progress tracking, until no more data can come. The same code runs three ways: one worker
-//! in one process; one process with a worker thread per core; two processes on this machine,
-//! connected over TCP (the binary starts them itself, on free ports). The table shows the
-//! time to connect and the time to compute apart: connecting is a real cost of a distributed
-//! engine. Then come the commands that run it on two machines.
+//! in one process; one process with a worker thread per core; two processes on this machine
+//! over TCP (started by the binary itself). Connecting and computing are timed apart:
+//! connecting is a real cost of a distributed engine. Then come the commands for two machines.
 //!
-//! Mirrors: nothing in the Python original; it is the next question after its `Pool` (Dask or
-//! Ray, in Python).
+//! Mirrors: nothing in the Python original; the question after its `Pool` (Dask, Ray).
 //!
 //! Run with:
 //!
