@@ -30,8 +30,8 @@ use timely::worker::Worker as TimelyWorker;
 
 use crate::{Worker, how_it_ended};
 
-/// The role in which [`run_on_localhost`] starts its processes: `--worker peer`.
-pub const ROLE: &str = "peer";
+/// The role in which [`run_on_localhost`] starts its processes: `--worker cluster-process`.
+pub const ROLE: &str = "cluster-process";
 
 /// The exit code of a process of a cluster that lost a peer, or never reached one.
 pub const CLUSTER_FAILED: i32 = 1;
@@ -109,7 +109,9 @@ pub fn contain_lost_peers(addresses: Vec<String>) {
                 Some(n) => format!("process {n} of the cluster, at {}", addresses[n]),
                 None => "a process of the cluster".to_string(),
             };
-            eprintln!("error: lost {whom}: {what}");
+            eprintln!(
+                "error: lost {whom} ({what}); a cluster cannot go on without one of its processes: start them all again"
+            );
         }
         std::process::exit(CLUSTER_FAILED);
     }));
@@ -125,9 +127,10 @@ impl ConnectWatch {
     /// Starts the deadline for process `index` of the cluster at `addresses`.
     pub fn start(deadline: Duration, addresses: &[String], index: usize) -> ConnectWatch {
         let (connected, wait) = mpsc::channel();
-        let others: Vec<&String> =
-            addresses.iter().enumerate().filter(|&(i, _)| i != index).map(|(_, a)| a).collect();
-        let others = others.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ");
+        let others: Vec<&str> = (addresses.iter().enumerate())
+            .filter_map(|(i, address)| (i != index).then_some(address.as_str()))
+            .collect();
+        let others = others.join(", ");
         let (me, seconds) = (addresses[index].clone(), deadline.as_secs_f64());
         std::thread::spawn(move || {
             if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(deadline) {
@@ -172,6 +175,18 @@ where
     T: Send + 'static,
     F: Fn(&mut TimelyWorker) -> T + Send + Sync + 'static,
 {
+    // Timely panics where the OS refuses a thread: check there is room for its workers, and
+    // for a cluster its send and receive thread per peer (and two to connect), first.
+    let threads = match &config.communication {
+        timely::CommunicationConfig::Thread => 1,
+        timely::CommunicationConfig::Process(n) | timely::CommunicationConfig::ProcessBinary(n) => {
+            *n
+        }
+        timely::CommunicationConfig::Cluster { threads, addresses, .. } => {
+            threads + 2 * addresses.len()
+        }
+    };
+    shared::limits::room_for_threads(threads)?;
     let start = std::time::Instant::now();
     let guards = timely::execute(config, move |worker| {
         let connecting = start.elapsed();
@@ -192,17 +207,25 @@ where
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Membership {
     /// Be one process of a cluster: the file lists every process's HOST:PORT, one per line
-    #[arg(long, value_name = "FILE", value_parser = read_hostfile, requires = "process_index")]
+    #[arg(long, value_name = "FILE", value_parser = read_hostfile, requires = "process_index",
+          group = "addresses")]
     hostfile: Option<Hostfile>,
     /// With --hostfile: which line of it this process is, from 0
-    #[arg(long, value_name = "I", value_parser = shared::cli::whole::<usize>(0..=1023))]
+    #[arg(long, value_name = "I", value_parser = shared::cli::whole::<usize>(0..=1023),
+          requires = "addresses")]
     process_index: Option<usize>,
     /// With --hostfile: give up if the other processes are not all reached in S seconds
     #[arg(long, value_name = "S≤3600", default_value = "60",
           value_parser = shared::cli::whole::<u64>(1..=3600))]
     connect_timeout: u64,
     /// Internal: the addresses of the processes that `run_on_localhost` started
-    #[arg(long, hide = true, value_delimiter = ',', requires = "process_index")]
+    #[arg(
+        long,
+        hide = true,
+        value_delimiter = ',',
+        requires = "process_index",
+        group = "addresses"
+    )]
     peers: Option<Vec<String>>,
 }
 

@@ -215,6 +215,7 @@ where
                 id = replaced.id;
             }
             let slot = self.slots.get_mut(&id).context("no such worker")?;
+            slot.since = now(); // Before the send: the worker may finish before it returns.
             if slot.tasks.send(task.clone()).is_err() {
                 // Dead or broken: make sure it is dead (its closed channel gets it replaced),
                 // and give the task, which it never had, to the next worker.
@@ -223,7 +224,6 @@ where
                 continue;
             }
             slot.busy = Some(task);
-            slot.since = now();
         }
         Ok(())
     }

@@ -20,13 +20,13 @@
 //! cargo run -p multi-processing --bin dataflow -- --hostfile hosts.txt --process-index 0
 //! ```
 //!
-//! The table it prints (times vary; the second of connecting is timely's, on 2 cores):
+//! An excerpt, the table (times vary; the second of connecting is timely's; on 2 cores):
 //!
 //! ```text
 //! configuration                   processes  workers  connecting  computing  speedup  primes
-//! one worker                              1        1      120 µs     2.09 s    1.00×  664,579
-//! worker threads, one process             1        2      330 µs     1.05 s    1.99×  664,579
-//! processes on this machine, TCP          2        2      1.00 s     1.05 s    1.99×  664,579
+//! one worker                              1        1      184 µs     2.09 s    1.00×  664,579
+//! worker threads, one process             1        2      290 µs     1.11 s    1.88×  664,579
+//! processes on this machine, TCP          2        2      1.00 s     1.01 s    2.06×  664,579
 //! ```
 
 use std::cell::Cell;
@@ -65,9 +65,11 @@ fn count_primes_dataflow(worker: &mut timely::worker::Worker, limit: u64) -> Opt
     let total = Rc::new(Cell::new(0));
     let sum = Rc::clone(&total);
     let probe = worker.dataflow::<(), _, _>(|scope| {
+        // This worker's range of the equal-cost split: a stream of one record.
         let share = split_balanced(0..limit, peers).swap_remove(index);
         let counts = Some(share).to_stream(scope).map(count_primes);
         let at_worker_0 = counts.exchange(|_| 0);
+        // `probe()` gives a handle on the stream's progress, and the stream (unused here).
         at_worker_0.inspect(move |count| sum.set(sum.get() + count)).probe().0
     });
     // Step the dataflow until the probe says nothing more can come; parked, not spinning,
@@ -155,13 +157,14 @@ fn report(args: &Args, rows: &[Row], load: Option<f64>) -> Result<()> {
     let took = time(rows.last().map_or(0.0, |row| row.connect_s));
     writeln!(
         out(),
-        "Connecting the processes took {took} before any work (timely polls for its peers once a second):\non one machine, threads get the same speedup without it; processes pay it to reach other machines' cores."
+        "Connecting the processes took {took} before any work (timely polls for its peers once a second):\na cost that threads in one process do not pay, and processes pay to reach other machines' cores."
     )?;
     let primes = rows[0].primes;
     ensure!(rows.iter().all(|row| row.primes == primes), "the configurations disagree: {rows:?}");
     ensure!(known_count(args.limit).is_none_or(|known| primes == Some(known)), "a wrong count");
+    let which = if rows.len() > 1 { "Every configuration" } else { "It" };
     let found = thousands(primes.unwrap_or(0));
-    writeln!(out(), "\nEvery configuration found {found} primes.{TWO_MACHINES}")?;
+    writeln!(out(), "\n{which} found {found} primes.{TWO_MACHINES}")?;
     if args.common.json {
         print_json(&serde_json::json!({ "limit": args.limit, "rows": rows }))?;
     }
@@ -174,11 +177,13 @@ fn cores() -> usize {
 
 /// What the binary prints last: the same computation on two machines.
 const TWO_MACHINES: &str = "
-On two machines, write the same hostfile on both, one HOST:PORT per process (a free port on
-each host), e.g. hosts.txt with the two lines \"machine-a:2101\" and \"machine-b:2101\"; then run
+On two machines, each with a clone of this repository, write the same hostfile on both, one
+HOST:PORT per process (a free port on each host), e.g. hosts.txt with the two lines
+\"machine-a:2101\" and \"machine-b:2101\"; then run, in the clone
   on machine-a: cargo run -p multi-processing --bin dataflow -- --hostfile hosts.txt --process-index 0
   on machine-b: cargo run -p multi-processing --bin dataflow -- --hostfile hosts.txt --process-index 1
 Process 0 prints the count; --workers N sets each one's worker threads (default: its cores).";
+
 /// Count primes with timely dataflow: on worker threads, on processes, or on several hosts.
 #[derive(Debug, Parser)]
 struct Args {
