@@ -525,6 +525,26 @@ pub fn waits_overlapped(n: u32, wait: Duration, elapsed: Duration) -> String {
     }
 }
 
+/// The verdict on producers that sent into a bounded channel for `run` in all and spent
+/// `blocked` (summed over them) waiting in `send`: held back to the consumers' pace if they
+/// waited more than half the run, else the channel had room.
+///
+/// ```
+/// use std::time::Duration;
+/// use shared::report::backpressure_verdict;
+/// let ms = Duration::from_millis;
+/// assert!(backpressure_verdict(ms(900), ms(600)).contains("backpressure"));
+/// assert!(backpressure_verdict(ms(100), ms(600)).starts_with("the channel had room"));
+/// ```
+pub fn backpressure_verdict(blocked: Duration, run: Duration) -> &'static str {
+    if blocked > run / 2 {
+        "the full channel held them back to the pace of the consumers — backpressure, instead \
+         of a queue that grows without limit"
+    } else {
+        "the channel had room, so the items waited in it, in memory, for a free consumer"
+    }
+}
+
 /// The verdict on a heartbeat that wants to tick every `tick`, while CPU work that took `work`
 /// ran inline in a task on its thread (the heartbeat's worst delay then: `inline`) and then
 /// off it (its worst delay: `moved`). The work stalled it only if the inline delay is over a

@@ -200,6 +200,18 @@ pub fn render_trace(spans: &[Span]) -> String {
     json!({ "traceEvents": events, "displayTimeUnit": "ms" }).to_string()
 }
 
+/// The first lane on which two spans overlap without one holding the other, if any. Perfetto
+/// wants the complete events of a track to nest, as the trace-event format says; it draws
+/// the others on an overflow track, where they no longer read as one lane.
+pub fn overlapping_lane(spans: &[Span]) -> Option<&str> {
+    let crosses = |a: &Span, b: &Span| a.start < b.start && b.start < a.end && a.end < b.end;
+    let cross_on = |lane: &str| {
+        let on: Vec<&Span> = spans.iter().filter(|s| s.lane == lane).collect();
+        on.iter().any(|a| on.iter().any(|b| crosses(a, b)))
+    };
+    lanes(spans).into_iter().find(|&lane| cross_on(lane))
+}
+
 /// The spans of a trace that [`render_trace`] wrote: its complete events, each on the lane its
 /// track is named after. `None` if `text` is not such a trace.
 pub fn spans_from_trace(text: &str) -> Option<Vec<Span>> {
@@ -604,6 +616,17 @@ worker-2  |     [job 1---]    ||
             doc.descendants().filter(|n| n.has_tag_name("rect") && n.attribute("rx").is_some());
         assert_eq!(bars.count(), spans.len());
         assert!(doc.descendants().any(|n| n.text() == Some("lane <&>")));
+    }
+
+    /// Spans that cross on one lane are found; ones that follow or hold each other are not.
+    #[test]
+    fn crossing_spans_are_found() {
+        let nested =
+            [span("a", "outer", 0, 100), span("a", "inner", 10, 20), span("b", "x", 50, 150)];
+        assert_eq!(overlapping_lane(&nested), None);
+        let crossing =
+            [span("a", "one", 0, 100), span("b", "two", 0, 10), span("b", "three", 5, 20)];
+        assert_eq!(overlapping_lane(&crossing), Some("b"));
     }
 
     /// A label goes on its bar, else after it where the lane is empty, else nowhere.

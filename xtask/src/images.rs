@@ -7,10 +7,10 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 use shared::report::human_duration;
-use shared::timeline::{escape, render_figure, spans_from_trace};
+use shared::timeline::{escape, overlapping_lane, render_figure, spans_from_trace};
 
 /// A timeline from one run of a binary with `--trace`.
 pub struct Picture {
@@ -94,6 +94,9 @@ pub fn draw(binaries: &Path, out: &Path, machine: &str, costs: &Costs) -> Result
         let _ = std::fs::remove_file(&trace);
         ensure!(ran.success(), "{} failed ({ran})", picture.binary);
         let spans = spans_from_trace(&text?).context("the trace is not one --trace writes")?;
+        if let Some(lane) = overlapping_lane(&spans) {
+            bail!("{}: spans cross on lane {lane:?}; Perfetto wants them to nest", picture.binary);
+        }
         let took = spans.iter().map(|s| s.end).max().unwrap_or_default();
         let command = [picture.binary].iter().chain(picture.args).copied().collect::<Vec<_>>();
         let caption =

@@ -203,7 +203,7 @@ struct Args {
 }
 
 /// The `--json` output.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 struct Summary {
     /// Which tasks of part 1 finished, although their handles were dropped or detached.
     finished: BTreeMap<&'static str, bool>,
@@ -233,5 +233,21 @@ mod tests {
             panic_message(|| smol::block_on(async { tokio::time::sleep(Duration::ZERO).await }));
         assert!(message.is_some_and(|m| m.contains("Tokio")));
         assert_eq!(panic_message(|| ()), None);
+    }
+
+    /// The closing sentence follows what the run showed, part by part.
+    #[test]
+    fn the_conclusion_follows_the_run() {
+        let usual = Summary {
+            finished: [("smol", false), ("tokio", true), ("smol, detached", true)].into(),
+            order: ["job 3", "job 1", "job 2"].map(String::from).into(),
+            tokio_timer_on_smol: Some("there is no reactor running".into()),
+            ..Summary::default()
+        };
+        assert!(conclusion(&usual).starts_with("The futures ran alike"));
+        let unordered = Summary { order: vec!["job 1".into()], ..usual.clone() };
+        assert!(conclusion(&unordered).contains("too short to order the jobs"));
+        let unusual = Summary { tokio_timer_on_smol: None, ..usual };
+        assert!(conclusion(&unusual).starts_with("This run did not go as usual"));
     }
 }

@@ -38,7 +38,8 @@ use clap::Parser;
 use crossbeam::channel;
 use serde_json::json;
 use shared::cli::{Common, Trace};
-use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::print_json;
+use shared::report::{MainResult, backpressure_verdict, human_duration, ok_if_stdout_closed, out};
 use shared::timeline::{Timeline, terminal_width};
 
 fn main() -> MainResult {
@@ -142,9 +143,7 @@ fn run(args: &Args) -> Result<()> {
         out(),
         "All {delivered} items arrived, in {took}, the last {last}; per consumer: {shares}."
     )?;
-    // Claim backpressure only if the producers really waited (their blocked time is summed
-    // over both, so compare it with twice the run).
-    let verdict = if blocked > elapsed / 2 { BACKPRESSURE } else { ROOM };
+    let verdict = backpressure_verdict(blocked, elapsed);
     let blocked_for = human_duration(blocked);
     writeln!(out(), "The two producers spent {blocked_for} in all blocked in send: {verdict}.\n")?;
 
@@ -164,11 +163,6 @@ fn run(args: &Args) -> Result<()> {
 
 /// The error when the OS refuses a thread.
 const CANNOT_START: &str = "starting a thread (is a limit such as ulimit -u or -v too low?)";
-
-/// What the run shows when the producers waited, and when they did not.
-const BACKPRESSURE: &str = "the full channel held them back to the pace of the consumers — backpressure, instead of a queue that grows without limit";
-const ROOM: &str =
-    "the channel had room, so the items waited in it, in memory, for a free consumer";
 
 /// A pipeline over bounded channels, and std mpsc.
 #[derive(Debug, Parser)]
