@@ -273,8 +273,8 @@ impl Membership {
 
 /// Starts `processes` copies of this binary, in the role [`ROLE`], on free ports of this
 /// machine, each with its [`Membership`] flags and `args`; returns the last line each printed.
-/// The first that ends badly stops the others (their lifelines are cut), and is the error,
-/// named with its index and pid.
+/// One that ends badly stops the others (their lifelines are cut, after half a second in
+/// which they may end by themselves), and is the error, named with its index and pid.
 pub fn run_on_localhost(processes: usize, args: &[String]) -> Result<Vec<String>> {
     let addresses = free_local_addresses(processes).context("finding free ports")?;
     let (ended, endings) = mpsc::channel();
@@ -295,16 +295,29 @@ pub fn run_on_localhost(processes: usize, args: &[String]) -> Result<Vec<String>
         });
     }
     drop(ended);
-    let mut last_lines = vec![String::new(); processes];
-    for (index, pid, status, stdout) in endings {
+    let (mut last_lines, mut failed) = (vec![String::new(); processes], Vec::new());
+    loop {
+        // After a process ends badly, the others get a moment: one that lost it as a peer
+        // ends by itself, and may do so before the first one's ending reaches us.
+        let next = match failed.is_empty() {
+            true => endings.recv().ok(),
+            false => endings.recv_timeout(Duration::from_millis(500)).ok(),
+        };
+        let Some((index, pid, status, stdout)) = next else { break };
         let status = status?;
         if !status.success() {
-            drop(lifelines); // The others end at once (`exit_with_parent`).
-            let how = how_it_ended(status);
-            bail!("process {index} of the cluster (pid {pid}) {how}; the others were stopped");
+            failed.push((index, pid, status));
+            continue;
         }
         let stdout = stdout.context("no stdout")??;
         last_lines[index] = stdout.lines().last().unwrap_or_default().to_string();
+    }
+    // The cause is the one that did not end by reporting a lost peer, if there is one.
+    let cause = failed.iter().find(|(.., status)| status.code() != Some(CLUSTER_FAILED));
+    if let Some((index, pid, status)) = cause.or(failed.first()) {
+        drop(lifelines); // Any still running end at once (`exit_with_parent`).
+        let how = how_it_ended(*status);
+        bail!("process {index} of the cluster (pid {pid}) {how}; the cluster has stopped");
     }
     Ok(last_lines)
 }

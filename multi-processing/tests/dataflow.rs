@@ -23,6 +23,17 @@ fn last_json(output: &Output) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap()).expect("the last line is JSON")
 }
 
+/// A process this test started, killed and reaped if the test ends early (a failed assert),
+/// so that no count to 4,000,000,000 runs on after it.
+struct Started(std::process::Child);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A hostfile of `n` free ports on this machine, written to a file named after `name`.
 fn hostfile(name: &str, n: usize) -> std::path::PathBuf {
     let addresses = multi_processing::cluster::free_local_addresses(n).unwrap();
@@ -97,16 +108,18 @@ fn a_cluster_from_a_hostfile_counts_the_primes() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_lost_peer_ends_the_run_with_one_line_naming_it() {
-    let mut parent = Command::new(exe("dataflow"))
-        .args(["--processes", "2", "--limit", "4000000000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut parent = Started(
+        Command::new(exe("dataflow"))
+            .args(["--processes", "2", "--limit", "4000000000"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Kept open until the end: a closed stdout would end the parent by itself.
-    let mut lines = BufReader::new(parent.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(parent.0.stdout.take().unwrap()).lines();
     assert!(lines.next().unwrap().unwrap().starts_with("Counting"));
-    let list = format!("/proc/{0}/task/{0}/children", parent.id());
+    let list = format!("/proc/{0}/task/{0}/children", parent.0.id());
     let children = |deadline: Instant| loop {
         let children: Vec<String> = std::fs::read_to_string(&list)
             .unwrap_or_default()
@@ -127,9 +140,18 @@ fn a_lost_peer_ends_the_run_with_one_line_naming_it() {
     std::thread::sleep(Duration::from_secs(3));
     let killed = Instant::now();
     assert!(Command::new("kill").args(["-KILL", &children[1]]).status().unwrap().success());
-    let status = parent.wait().unwrap();
+    let status = parent.0.wait().unwrap();
     assert!(killed.elapsed() < Duration::from_secs(5), "took {:?}", killed.elapsed());
-    let stderr = std::io::read_to_string(parent.stderr.take().unwrap()).unwrap();
+    // The survivor ends too, by its own error or with its lifeline: within 2 s. (Checked
+    // before reading stderr, which the survivor holds open while it runs.)
+    let survivor = std::path::PathBuf::from(format!("/proc/{}/stat", children[0]));
+    let running = || std::fs::read_to_string(&survivor).is_ok_and(|stat| !stat.contains(") Z "));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!running(), "the survivor is still running");
+    let stderr = std::io::read_to_string(parent.0.stderr.take().unwrap()).unwrap();
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!("process 1 of the cluster (pid {})", children[1])),
@@ -139,14 +161,6 @@ fn a_lost_peer_ends_the_run_with_one_line_naming_it() {
     // Process 0 may have said first that it lost process 1 (see the next test), or been
     // stopped before it could: at most that line more, and no panic.
     assert!(!stderr.contains("panicked") && stderr.lines().count() <= 2, "{stderr}");
-    // The survivor ends too, by its own error or with its lifeline: within 2 s.
-    let survivor = std::path::PathBuf::from(format!("/proc/{}/stat", children[0]));
-    let running = || std::fs::read_to_string(&survivor).is_ok_and(|stat| !stat.contains(") Z "));
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while running() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!running(), "the survivor is still running");
 }
 
 /// In a cluster started from a hostfile, as on two hosts: process 1 killed mid-run, process 0
@@ -159,17 +173,17 @@ fn the_survivor_says_which_peer_it_lost() {
         let args = ["--hostfile", file.to_str().unwrap(), "--process-index", index];
         let args = [&args[..], &["--workers", "1", "--limit", "4000000000"]].concat();
         let mut command = Command::new(exe("dataflow"));
-        command.args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+        Started(command.args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
     };
     let (mut first, mut second) = (start("0"), start("1"));
     std::thread::sleep(Duration::from_secs(3)); // Connected (about a second) and counting.
-    second.kill().unwrap();
-    second.wait().unwrap();
+    std::fs::remove_file(&file).unwrap(); // Both have read it long ago.
+    second.0.kill().unwrap();
+    second.0.wait().unwrap();
     let killed = Instant::now();
-    let status = first.wait().unwrap();
+    let status = first.0.wait().unwrap();
     assert!(killed.elapsed() < Duration::from_secs(5), "took {:?}", killed.elapsed());
-    std::fs::remove_file(&file).unwrap();
-    let stderr = std::io::read_to_string(first.stderr.take().unwrap()).unwrap();
+    let stderr = std::io::read_to_string(first.0.stderr.take().unwrap()).unwrap();
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.starts_with("error: lost process 1 of the cluster, at 127.0.0.1:"), "{stderr}");
     assert!(stderr.contains("socket closed") && stderr.lines().count() == 1, "{stderr}");

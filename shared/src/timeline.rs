@@ -403,7 +403,7 @@ pub fn render_svg(spans: &[Span]) -> String {
             // bar if the lane is empty there, else nowhere (the tooltip still has it).
             let (x, fill, anchor) = if w > label_width {
                 (x0 + w / 2.0, "white", "middle")
-            } else if next - (x0 + w) > label_width {
+            } else if next - (x0 + w + 4.0) > label_width {
                 (x0 + w + 4.0, "#222", "start")
             } else {
                 continue;

@@ -69,7 +69,7 @@ fn draw_images(args: &ImagesArgs) -> Result<()> {
     let machine = format!("{cores} cores, {}", cpu_model().unwrap_or_else(|| "unknown CPU".into()));
     let costs = match &args.costs {
         Some(file) => costs_from_file(file)?,
-        None => measure_costs(&places, &machine)?,
+        None => measure_costs(&places, &machine, false)?,
     };
     images::draw(&places.binaries, &out, &machine, &costs)
 }
@@ -78,16 +78,17 @@ fn draw_images(args: &ImagesArgs) -> Result<()> {
 const COST_PROBES: [&str; 3] = ["spawn-task", "tasks-vs-threads", "unit-costs"];
 
 /// Runs `cargo xtask measure`'s probes of the unit costs, 3 times each, as `measure` would.
-fn measure_costs(places: &Places, machine: &str) -> Result<images::Costs> {
-    const RUNS: u32 = 3;
+/// `quick`: once each, at `--quick` sizes (for the tests).
+fn measure_costs(places: &Places, machine: &str, quick: bool) -> Result<images::Costs> {
+    let runs = if quick { 1 } else { 3 };
     let probes = PROBES.iter().filter(|p| COST_PROBES.contains(&p.program.name().as_str()));
     let bar = ProgressBar::hidden();
-    let rows: Vec<Row> = probes.flat_map(|p| run_probe(p, places, false, RUNS, &bar)).collect();
+    let rows: Vec<Row> = probes.flat_map(|p| run_probe(p, places, quick, runs, &bar)).collect();
     if let Some(row) = rows.iter().find(|r| r.error.is_some()) {
         bail!("{} failed: {}", row.binary, row.error.as_deref().unwrap_or_default());
     }
     let rows = serde_json::to_value(&rows)?;
-    let from = format!("the medians of {RUNS} runs of cargo xtask measure's probes, on {machine}");
+    let from = format!("the medians of {runs} runs of cargo xtask measure's probes, on {machine}");
     images::Costs::from_rows(&rows, from)
 }
 
@@ -844,7 +845,7 @@ Measured with `cargo xtask measure --quick` on 2 cores (Some CPU), Some OS, rust
     fn images_are_drawn_from_real_runs() {
         let places = build().unwrap();
         let out = std::env::temp_dir().join(format!("xtask-images-{}", std::process::id()));
-        let costs = measure_costs(&places, "a test machine").unwrap();
+        let costs = measure_costs(&places, "a test machine", true).unwrap();
         images::draw(&places.binaries, &out, "a test machine", &costs).unwrap();
         for picture in images::TIMELINES {
             let svg = std::fs::read_to_string(out.join(picture.file)).unwrap();

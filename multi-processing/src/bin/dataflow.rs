@@ -191,7 +191,8 @@ struct Args {
     #[arg(long, value_name = "N≤4000000000", default_value = "10000000",
           value_parser = shared::cli::whole::<u64>(1..=4_000_000_000))]
     limit: u64,
-    /// Worker threads per process [default: the cores, shared among the processes]
+    /// Worker threads per process [default: the cores, shared among the processes started
+    /// here; with --hostfile, all of them]
     #[arg(long, value_name = "N≤64", value_parser = shared::cli::whole::<usize>(1..=64))]
     workers: Option<usize>,
     /// Run only N processes on this machine, over TCP

@@ -97,7 +97,7 @@ fn work(job: Job, retry: bool) -> Done {
 fn run(args: &Args) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
     let workers = args.workers.unwrap_or(cores.min(64) as u32);
-    // The load before we add to it; a timeline of what the workers do, for `--trace`.
+    // The load before we add to it; what the workers do, for `--trace` (a few dozen spans).
     let (load, timeline) = (load_average(), pool::record_timeline());
     let processes = plural(workers.into(), "worker process");
     writeln!(out(), "A pool of {processes}; a worker runs the initializer when it starts.\n")?;
