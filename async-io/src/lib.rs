@@ -35,6 +35,8 @@
 //! # }
 //! ```
 
+pub mod reports;
+
 use std::io::{self, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -36,6 +36,7 @@
 
 pub mod cluster;
 pub mod pool;
+pub mod reports;
 
 use std::fs::File;
 use std::io::{self, Read};

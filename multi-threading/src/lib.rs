@@ -45,6 +45,7 @@
 
 pub mod counter;
 pub mod pool;
+pub mod reports;
 
 /// The synchronisation types `counter` and `pool` use: std's here, loom's in the proofs.
 mod sync {

@@ -12,6 +12,11 @@ use std::io;
 /// allocation of … bytes failed"); this leaves a wide margin.
 pub const MIN_ADDRESS_SPACE: u64 = 64 << 20;
 
+/// [`room_for_threads`] for one thread per core: what tokio's multi-thread runtime starts.
+pub fn room_for_a_thread_per_core() -> io::Result<()> {
+    room_for_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
 /// An error if the OS would refuse this process `threads` more threads: the limit on address
 /// space (`ulimit -v`) is under [`MIN_ADDRESS_SPACE`], or the limit on this user's threads
 /// (`ulimit -u`; root is exempt) would be exceeded.

@@ -154,6 +154,12 @@ impl Timeline {
         spans
     }
 
+    /// How long the spans labelled `label` last together, over every lane.
+    pub fn total(&self, label: &str) -> Duration {
+        let spans = self.spans.lock().expect("timeline lock poisoned");
+        spans.iter().filter(|span| span.label == label).map(|span| span.end - span.start).sum()
+    }
+
     /// The text chart of all spans, `width` characters wide.
     pub fn render_text(&self, width: usize) -> String {
         render_text(&self.spans(), width)
@@ -475,6 +481,17 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_labels_total_sums_its_spans_on_every_lane() {
+        let timeline = Timeline::new();
+        let ms = Duration::from_millis;
+        timeline.record("a", "blocked", ms(0), ms(10));
+        timeline.record("b", "blocked", ms(5), ms(8));
+        timeline.record("a", "work", ms(10), ms(50));
+        assert_eq!(timeline.total("blocked"), ms(13));
+        assert_eq!(timeline.total("idle"), Duration::ZERO);
+    }
 
     #[test]
     fn only_the_longer_work_is_recorded() {

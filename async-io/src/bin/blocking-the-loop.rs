@@ -28,20 +28,16 @@
 //! (it ticks every 10.0 ms).
 //! ```
 
-use std::io::Write;
-use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use asyncio::reports::{BlockingReport, CountRun, Tick};
 use clap::Parser;
-use serde_json::json;
 use shared::cli::{Common, Trace};
 use shared::primes::count_primes;
-use shared::report::{MainResult, Table, heartbeat_verdict, human_duration};
-use shared::report::{ok_if_stdout_closed, out, print_json, thousands};
-use shared::timeline::Timeline;
+use shared::report::{MainResult, ok_if_stdout_closed};
 use tokio::time::{Instant, sleep, sleep_until};
 
 fn main() -> MainResult {
@@ -51,49 +47,19 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let mut out = out();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    // tokio's `spawn_blocking` and rayon's pool panic where the OS refuses a thread: check
-    // there is room for rayon's threads and one more, then start rayon's pool here.
+    // Room for rayon's threads, one per core, and for spawn_blocking's thread.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     shared::limits::room_for_threads(cores + 1)?;
     rayon::ThreadPoolBuilder::new()
         .build_global()
         .context("starting rayon's threads (is a limit such as ulimit -u or -v too low?)")?;
-    writeln!(
-        out,
-        "A heartbeat task ticks every {} on a current-thread runtime, while the primes below {} \
-         are counted three ways.\n",
-        human_duration(TICK),
-        thousands(args.limit)
-    )?;
-    let mut table =
-        Table::new(["where the count runs", "primes", "count took", "worst heartbeat delay"]);
-    let (mut worst, timeline) = (Vec::new(), Timeline::new());
-    for (way, name) in [
-        (Way::Inline, "inline in a task"),
-        (Way::SpawnBlocking, "spawn_blocking"),
-        (Way::Rayon, "rayon + oneshot"),
-    ] {
+    let mut report = BlockingReport::announce(TICK, args.limit)?;
+    for way in [Way::Inline, Way::SpawnBlocking, Way::Rayon] {
         let run = runtime.block_on(count_beside_heartbeat(way, args.limit));
-        let (took, late) = (run.took(), run.worst_delay());
-        table.row([name.into(), thousands(run.primes), human_duration(took), human_duration(late)]);
-        worst.push((took, late));
-        draw(&timeline, way, &run);
+        report.add(way.name(), way.thread(), &run);
     }
-    writeln!(out, "{table}")?;
-    let (job, inline) = worst[0];
-    let verdict = heartbeat_verdict(TICK, job, inline, worst[1].1.max(worst[2].1));
-    writeln!(out, "{verdict}")?;
-    args.trace.write(&timeline)?;
-    if args.common.json {
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        print_json(&json!({
-            "limit": args.limit, "job_ms": ms(job), "inline_ms": ms(inline),
-            "spawn_blocking_ms": ms(worst[1].1), "rayon_ms": ms(worst[2].1),
-        }))?;
-    }
-    Ok(())
+    report.finish(&args.trace, args.common.json)
 }
 
 /// Run CPU work inline, in spawn_blocking and on rayon, and watch a heartbeat task stall.
@@ -123,37 +89,31 @@ async fn heartbeat(stop: Arc<AtomicBool>) -> Vec<Tick> {
     ticks
 }
 
-/// One tick of the heartbeat: late by `came - due`.
-#[derive(Debug, Clone, Copy)]
-struct Tick {
-    due: Instant,
-    came: Instant,
-}
-
-/// One count beside the heartbeat: the count, when it ran, and the heartbeat's ticks.
-#[derive(Debug)]
-struct CountRun {
-    primes: u64,
-    count: Range<Instant>,
-    ticks: Vec<Tick>,
-}
-
-impl CountRun {
-    fn took(&self) -> Duration {
-        self.count.end - self.count.start
-    }
-
-    /// How late the heartbeat's latest tick was, at worst.
-    fn worst_delay(&self) -> Duration {
-        self.ticks.iter().map(|tick| tick.came - tick.due).max().unwrap_or_default()
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Way {
     Inline,
     SpawnBlocking,
     Rayon,
+}
+
+impl Way {
+    /// The way, as the table names it.
+    fn name(self) -> &'static str {
+        match self {
+            Way::Inline => "inline in a task",
+            Way::SpawnBlocking => "spawn_blocking",
+            Way::Rayon => "rayon + oneshot",
+        }
+    }
+
+    /// The thread the count runs on.
+    fn thread(self) -> &'static str {
+        match self {
+            Way::Inline => "the runtime's thread",
+            Way::SpawnBlocking => "a spawn_blocking thread",
+            Way::Rayon => "a rayon thread",
+        }
+    }
 }
 
 /// Counts the primes below `limit` the given way while the heartbeat ticks.
@@ -183,22 +143,6 @@ async fn count_beside_heartbeat(way: Way, limit: u64) -> CountRun {
     CountRun { primes, count, ticks: beat.await.expect("the heartbeat panicked") }
 }
 
-/// Adds a run to the timeline: the heartbeat's ticks, each from when it was due to when it
-/// came, on the runtime's one thread; the count on the thread where it ran.
-fn draw(timeline: &Timeline, way: Way, run: &CountRun) {
-    let at = |instant: Instant| timeline.offset_of(instant.into_std());
-    let thread = match way {
-        Way::Inline => "count (the runtime's thread)",
-        Way::SpawnBlocking => "count (a spawn_blocking thread)",
-        Way::Rayon => "count (a rayon thread)",
-    };
-    timeline.record(thread, "counting primes", at(run.count.start), at(run.count.end));
-    for tick in &run.ticks {
-        let late = format!("tick, {} late", human_duration(tick.came - tick.due));
-        timeline.record("heartbeat (the runtime's thread)", late, at(tick.due), at(tick.came));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,18 +151,13 @@ mod tests {
     /// at least the count's own time, less one tick. A property, not a timing.
     #[tokio::test]
     async fn inline_work_stalls_the_heartbeat() {
-        let timeline = Timeline::new();
         let run = count_beside_heartbeat(Way::Inline, 1_000_000).await;
         let (took, late) = (run.took(), run.worst_delay());
         assert_eq!(run.primes, 78_498);
         assert!(late + TICK >= took, "late {late:?}, took {took:?}");
-        // Drawn, the late tick's bar spans the count's end: it waited for the count.
-        draw(&timeline, Way::Inline, &run);
-        let spans = timeline.spans();
-        let count = spans.iter().find(|s| s.lane.starts_with("count")).unwrap();
-        let ticks = spans.iter().filter(|s| s.lane.starts_with("heartbeat"));
-        assert_eq!(ticks.clone().count(), run.ticks.len());
-        assert!(ticks.clone().any(|t| t.start < count.end && t.end >= count.end), "{spans:?}");
+        // A tick was due before the count ended and came only after it: it waited for it.
+        let waited = run.ticks.iter().any(|t| t.due < run.count.end && t.came >= run.count.end);
+        assert!(waited, "{run:?}");
     }
 
     #[tokio::test]

@@ -27,20 +27,15 @@
 //! ```
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::thread::{self, ThreadId};
+use std::thread;
 use std::time::Duration;
 
 use anyhow::Result;
+use asyncio::reports::{EventLoopPlan, Waited};
 use asyncio::resident_bytes;
 use clap::{Parser, ValueEnum};
-use serde::Serialize;
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{
-    MainResult, Table, build_note, human_duration, ok_if_stdout_closed, out, plural,
-};
-use shared::report::{print_json, thousands, waits_overlapped};
+use shared::report::{MainResult, ok_if_stdout_closed};
 use tokio::time::{Instant, sleep};
 
 fn main() -> MainResult {
@@ -56,21 +51,15 @@ fn run(args: &Args) -> Result<()> {
         Flavor::Current => tokio::runtime::Builder::new_current_thread().enable_time().build()?,
         Flavor::Multi => {
             // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
-            shared::limits::room_for_threads(
-                thread::available_parallelism().map_or(2, |n| n.get()),
-            )?;
+            shared::limits::room_for_a_thread_per_core()?;
             tokio::runtime::Builder::new_multi_thread().enable_time().build()?
         }
     };
-    let (tasks, each) = (thousands(args.tasks.into()), human_duration(wait));
     let flavor = format!("{:?}", args.flavor).to_lowercase();
-    writeln!(
-        out(),
-        "{tasks} tasks each wait {each} on tokio's {flavor}-thread runtime ({}).\n",
-        build_note()
-    )?;
+    let plan = EventLoopPlan { tasks: args.tasks, wait, flavor };
+    plan.announce()?;
     let waited = runtime.block_on(wait_many(args.tasks, wait));
-    report(args, wait, &waited)
+    Ok(plan.report(&waited, args.common.json)?)
 }
 
 /// Spawns `tasks` tasks that each wait `wait` and say which thread they ran on; measures
@@ -102,47 +91,6 @@ async fn wait_many(tasks: u32, wait: Duration) -> Waited {
     Waited { elapsed: start.elapsed(), threads, memory_during, bytes_per_task }
 }
 
-/// What `wait_many` measured.
-struct Waited {
-    elapsed: Duration,
-    /// The threads the tasks ran on.
-    threads: HashSet<ThreadId>,
-    memory_during: Option<usize>,
-    bytes_per_task: Option<f64>,
-}
-
-/// The table, the verdict, and the `--json` line.
-fn report(args: &Args, wait: Duration, waited: &Waited) -> Result<()> {
-    let (elapsed, threads, each) = (waited.elapsed, waited.threads.len(), human_duration(wait));
-    let memory_mb = waited.memory_during.map(|bytes| bytes as f64 / 1e6);
-    let per_task = waited.bytes_per_task.map(|bytes| thousands(bytes as u64));
-    let mut table = Table::new(COLUMNS);
-    let memory = memory_mb.map_or("unknown".into(), |mb| format!("{mb:.1} MB"));
-    let per = per_task.as_ref().map_or("unknown".into(), |bytes| format!("{bytes} bytes"));
-    let row = [thousands(args.tasks.into()), each.clone(), human_duration(elapsed)];
-    table.row(row.into_iter().chain([threads.to_string(), memory, per]));
-    let (waits, on) = (plural(args.tasks.into(), "wait"), plural(threads as u64, "thread"));
-    let verdict = waits_overlapped(args.tasks, wait, elapsed);
-    let took = human_duration(elapsed);
-    writeln!(out(), "{table}\n{waits} of {each} took {took} in all, on {on}: {verdict}.")?;
-    if let Some(bytes) = per_task {
-        let stack = "an OS thread takes a stack (see tasks-vs-threads)";
-        writeln!(out(), "Each waiting task took about {bytes} bytes; {stack}.")?;
-    }
-    if args.common.json {
-        print_json(&json!({
-            "flavor": args.flavor, "tasks": args.tasks, "wait_s": wait.as_secs_f64(),
-            "elapsed_s": elapsed.as_secs_f64(), "threads": threads, "rss_mb": memory_mb,
-            "bytes_per_task": waited.bytes_per_task,
-        }))?;
-    }
-    Ok(())
-}
-
-/// The table's columns.
-const COLUMNS: [&str; 6] =
-    ["tasks", "each waits", "all done after", "threads", "memory while waiting", "per task"];
-
 /// Run many concurrent waits on one thread's event loop, and measure time and memory.
 #[derive(Debug, Parser)]
 struct Args {
@@ -161,8 +109,7 @@ struct Args {
     common: Common,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
 enum Flavor {
     Current,
     Multi,

@@ -29,16 +29,15 @@
 //! Finished in the order job 3, job 1, job 2, after 3.00 s: the longest wait, not the sum (6.00 s).
 //! ```
 
-use std::io::{self, Write};
+use std::io;
 use std::time::Duration;
 
 use anyhow::Result;
 use asyncio::Log;
+use asyncio::reports::GatherReport;
 use clap::Parser;
-use serde_json::json;
 use shared::cli::{Common, Trace};
-use shared::report::{MainResult, gathered, human_duration, ok_if_stdout_closed, out, print_json};
-use shared::timeline::Timeline;
+use shared::report::{MainResult, ok_if_stdout_closed};
 use shared::waits::TimeScale;
 use tokio::time::sleep;
 
@@ -46,6 +45,24 @@ fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let scale = args.common.time_scale;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    let mut report = GatherReport::new(scale);
+
+    report.announce_join()?;
+    let log = Log::new();
+    let order = runtime.block_on(gather(&log, scale))?;
+    report.joined(&log, order)?;
+
+    report.announce_try_join()?;
+    let log = Log::new();
+    let gave_up = runtime.block_on(stop_at_first_error(&log, scale));
+    // The jobs that were still waiting were dropped: they never say "done".
+    let finished = log.order().iter().filter(|event| event.ends_with("done")).count();
+    report.tried(&log, gave_up, finished, &args.trace, args.common.json)
 }
 
 /// All three at once; returns the order in which they finished.
@@ -86,43 +103,6 @@ async fn failing_job(log: &Log, wait: Duration) -> io::Result<u32> {
     sleep(wait).await;
     log.say("the failing job fails")?;
     Err(io::Error::other("no answer"))
-}
-
-fn run(args: &Args) -> Result<()> {
-    let scale = args.common.time_scale;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    let [a, b, c] = [2.0, 3.0, 1.0].map(|s| human_duration(scale.secs(s)));
-    writeln!(out(), "join! of three jobs waiting {a}, {b} and {c} (time scale {scale}):\n")?;
-    let (log, timeline) = (Log::new(), Timeline::new());
-    let order = runtime.block_on(gather(&log, scale))?;
-    let (elapsed, sum) = (log.elapsed(), scale.secs(6.0));
-    let verdict = gathered(scale.secs(3.0), sum, elapsed);
-    let (order_text, took, sum_text) =
-        (order.join(", "), human_duration(elapsed), human_duration(sum));
-    writeln!(out(), "\nFinished in the order {order_text}, after {took}: {verdict} ({sum_text}).")?;
-
-    let fails_after = human_duration(scale.secs(0.5));
-    writeln!(out(), "\ntry_join! of two jobs and one that fails after {fails_after}:\n")?;
-    // The two logs on one chart, the second drawn after the first.
-    timeline.extend(log.spans(Duration::ZERO, elapsed));
-    let log = Log::new();
-    let gave_up = runtime.block_on(stop_at_first_error(&log, scale));
-    timeline.extend(log.spans(elapsed, gave_up));
-    // Say what the log shows: with waits scaled to nothing, a job may finish first.
-    let finished = log.order().iter().filter(|e| e.ends_with("done")).count();
-    let others = match finished {
-        0 => "the two other jobs were dropped mid-wait, so they never printed \"done\"".to_string(),
-        n => format!("{n} other job(s) had finished first; the rest were dropped mid-wait"),
-    };
-    writeln!(out(), "\ntry_join! returned the error after {}; {others}.", human_duration(gave_up))?;
-    args.trace.write(&timeline)?;
-    if args.common.json {
-        print_json(&json!({
-            "order": order, "elapsed_s": elapsed.as_secs_f64(),
-            "try_join_error_s": gave_up.as_secs_f64(),
-        }))?;
-    }
-    Ok(())
 }
 
 /// Wait for three futures at once with join!, and stop at the first error with try_join!.

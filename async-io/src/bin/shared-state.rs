@@ -51,7 +51,7 @@ fn run(args: &Args) -> Result<()> {
     let mut out = out();
     let (tasks, scale) = (args.tasks, args.common.time_scale);
     // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
-    shared::limits::room_for_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))?;
+    shared::limits::room_for_a_thread_per_core()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_time().build()?;
     writeln!(out, "{tasks} tasks on tokio's multi-thread runtime share state three ways.\n")?;
 

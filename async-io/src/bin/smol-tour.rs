@@ -30,14 +30,14 @@
 use std::{collections::BTreeMap, io, io::Write, time::Duration};
 
 use anyhow::{Result, ensure};
+use asyncio::reports::SmolTour;
 use asyncio::{Log, panic_message};
 use clap::Parser;
 use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, StreamExt, future::join_all, stream};
-use serde::Serialize;
 use shared::cli::Common;
 use shared::report::{MainResult, gathered, human_duration, thousands, timed};
-use shared::report::{ok_if_stdout_closed, out, print_json};
+use shared::report::{ok_if_stdout_closed, out};
 use shared::waits::TimeScale;
 use smol::Timer;
 use tokio::runtime::{Builder, Runtime};
@@ -60,12 +60,8 @@ fn run(args: &Args) -> Result<()> {
     let (order, elapsed_s) = gather_on_smol(scale)?;
     let (sum, took_s) = same_future_on_both(&tokio_rt)?;
     let tokio_timer_on_smol = tokio_timer_on_smol(&tokio_rt, scale.secs(0.5))?;
-    let summary = Summary { finished, order, elapsed_s, sum, took_s, tokio_timer_on_smol };
-    writeln!(out(), "\n{}", conclusion(&summary))?;
-    if args.common.json {
-        print_json(&summary)?;
-    }
-    Ok(())
+    let tour = SmolTour { finished, order, elapsed_s, sum, took_s, tokio_timer_on_smol };
+    Ok(tour.report(args.common.json)?)
 }
 
 /// Part 1: three tasks wait for a go signal. Before it is given, the handles of a smol task
@@ -141,7 +137,8 @@ async fn relay(numbers: u64, stages: u64) -> u64 {
     let fill = stream::iter(0..numbers).map(Ok).forward(feed);
     let sum = line.fold(0, |sum, n| async move { sum + n });
     // A send fails only if a later stage is gone, and then the sum is short: the test checks it.
-    futures::join!(fill, join_all(hops), sum).2 // (the two others return nothing to check)
+    let (_filled, _relayed, sum) = futures::join!(fill, join_all(hops), sum);
+    sum
 }
 
 /// Part 3: `relay` on tokio and on smol, unchanged; the time each took.
@@ -183,36 +180,11 @@ fn tokio_timer_on_smol(tokio_rt: &Runtime, wait: Duration) -> Result<Option<Stri
     Ok(panic)
 }
 
-/// The closing sentence, from what this run showed.
-fn conclusion(run: &Summary) -> &'static str {
-    let handles_differ = !run.finished["smol"] && run.finished["tokio"];
-    if !handles_differ || run.tokio_timer_on_smol.is_none() {
-        "This run did not go as usual: see the lines above."
-    } else if run.order != ["job 3", "job 1", "job 2"] {
-        "Handles and tokio's timer differed as usual; the waits were too short to order the jobs."
-    } else {
-        "The futures ran alike, but for dropped handles and tokio's timer."
-    }
-}
-
 /// Run the same futures on smol and on tokio, and see where they differ.
 #[derive(Debug, Parser)]
 struct Args {
     #[command(flatten)]
     common: Common,
-}
-
-/// The `--json` output.
-#[derive(Debug, Clone, Default, Serialize)]
-struct Summary {
-    /// Which tasks of part 1 finished, although their handles were dropped or detached.
-    finished: BTreeMap<&'static str, bool>,
-    order: Vec<String>,
-    elapsed_s: f64,
-    /// The portable future's sum, and how long it took on each executor.
-    sum: u64,
-    took_s: BTreeMap<&'static str, f64>,
-    tokio_timer_on_smol: Option<String>,
 }
 
 #[cfg(test)]
@@ -233,21 +205,5 @@ mod tests {
             panic_message(|| smol::block_on(async { tokio::time::sleep(Duration::ZERO).await }));
         assert!(message.is_some_and(|m| m.contains("Tokio")));
         assert_eq!(panic_message(|| ()), None);
-    }
-
-    /// The closing sentence follows what the run showed, part by part.
-    #[test]
-    fn the_conclusion_follows_the_run() {
-        let usual = Summary {
-            finished: [("smol", false), ("tokio", true), ("smol, detached", true)].into(),
-            order: ["job 3", "job 1", "job 2"].map(String::from).into(),
-            tokio_timer_on_smol: Some("there is no reactor running".into()),
-            ..Summary::default()
-        };
-        assert!(conclusion(&usual).starts_with("The futures ran alike"));
-        let unordered = Summary { order: vec!["job 1".into()], ..usual.clone() };
-        assert!(conclusion(&unordered).contains("too short to order the jobs"));
-        let unusual = Summary { tokio_timer_on_smol: None, ..usual };
-        assert!(conclusion(&unusual).starts_with("This run did not go as usual"));
     }
 }

@@ -55,9 +55,7 @@ fn run(args: &Args) -> Result<()> {
     let scale = args.common.time_scale;
     let (runtime, name) = if args.multi_thread {
         // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
-        shared::limits::room_for_threads(
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
-        )?;
+        shared::limits::room_for_a_thread_per_core()?;
         (tokio::runtime::Builder::new_multi_thread().enable_time().build()?, "multi-thread")
     } else {
         (tokio::runtime::Builder::new_current_thread().enable_time().build()?, "current-thread")

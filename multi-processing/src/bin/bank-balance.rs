@@ -26,9 +26,7 @@
 //! (an optimised build: opt-level 2)
 //! ```
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::AtomicI64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -37,13 +35,12 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use multi_processing::reports::{Outcome, bank_balance, bank_balance_plan};
 use multi_processing::{ChildRole, ScratchFile, SharedMemory, Worker, connect_to_parent};
 use multi_processing::{exit_with_parent, quiet_if_hung_up, wait_for_each_other};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, Table, build_note, first_few, lost_updates};
-use shared::report::{ok_if_stdout_closed, out, plural, print_json, times};
+use shared::report::{MainResult, ok_if_stdout_closed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -57,9 +54,7 @@ fn main() -> MainResult {
 }
 
 fn run_parent(args: &Args) -> Result<()> {
-    let (each, runs) = (times(args.operations.into()), plural(args.runs.into(), "run"));
-    writeln!(out(), "Two processes withdraw 1 and deposit 1, {each} each, from a balance of 100")?;
-    writeln!(out(), "in shared memory; {runs} of each variant.\n({})\n", build_note())?;
+    bank_balance_plan(args.operations, args.runs)?;
     // The balance and a start line, in a file that both children map (and lock, when locked).
     let mut memory = ScratchFile::new("bank-balance-", 2 * size_of::<AtomicI64>() as u64)?;
     let map = SharedMemory::map(memory.file())?;
@@ -73,8 +68,10 @@ fn run_parent(args: &Args) -> Result<()> {
         for _ in 0..args.runs {
             balance.store(100, Relaxed);
             ready.store(0, Relaxed);
-            children.iter().try_for_each(|(_, ends)| ends.runs.send((variant, args.operations)))?;
-            let ran = children.iter().map(|(_, ends)| ends.done.recv()).sum::<Result<u64, _>>();
+            children
+                .iter()
+                .try_for_each(|child| child.ends.runs.send((variant, args.operations)))?;
+            let ran = children.iter().map(|child| child.ends.done.recv()).sum::<Result<u64, _>>();
             nanos += ran.context("a child process ended in the middle of a run")?;
             balances.push(balance.load(Relaxed));
         }
@@ -82,11 +79,11 @@ fn run_parent(args: &Args) -> Result<()> {
         let ns_per_op = nanos as f64 / (2.0 * f64::from(args.operations) * f64::from(args.runs));
         outcomes.push(Outcome { balances, ns_per_op });
     }
-    for (worker, ends) in children {
+    for Child { worker, ends } in children {
         drop(ends); // No more runs: the child's `recv` fails, and it exits.
         worker.finish("a child process")?;
     }
-    report(args, &outcomes)
+    bank_balance(&outcomes, args.common.json)
 }
 
 /// One run in a child: change the balance by `delta`, `n` times, the `variant` way.
@@ -136,33 +133,12 @@ fn run_child(role: Role, name: &str, memory: &Path) -> Result<()> {
 }
 
 /// Starts the child in `role`, with the file to map; returns it with the ends of its channels.
-fn start_child(role: Role, memory: &Path) -> Result<(Worker, Ends)> {
+fn start_child(role: Role, memory: &Path) -> Result<Child> {
     let name = format!("{role:?}").to_lowercase();
     let memory = format!("--file={}", memory.display());
     let child = Worker::start_connected::<Ends>(&name, &[memory], |_| {});
-    child.with_context(|| format!("starting the {name} process"))
-}
-
-/// The table, the verdict, and the `--json` line.
-fn report(args: &Args, outcomes: &[Outcome]) -> Result<()> {
-    let mut table =
-        Table::new(["variant", "balance after each run (should be 100)", "time per operation"]);
-    for (name, Outcome { balances, ns_per_op }) in NAMES.iter().zip(outcomes) {
-        table.row([name.to_string(), first_few(balances, 10), format!("{ns_per_op:.0} ns")]);
-    }
-    let [racy, locked, atomic] = outcomes else { bail!("three variants") };
-    let exact = [locked, atomic].iter().all(|o| o.balances.iter().all(|&b| b == 100));
-    let verdict = lost_updates(100, &racy.balances, exact, "processes", "the lock or the atomic");
-    let faster = locked.ns_per_op / atomic.ns_per_op;
-    writeln!(out(), "{table}\n{verdict}")?;
-    writeln!(out(), "The atomic was {faster:.0}× faster than locking a file for each operation.")?;
-    if args.common.json {
-        let ns: BTreeMap<_, _> =
-            NAMES.iter().zip(outcomes).map(|(n, o)| (n, o.ns_per_op)).collect();
-        let [u, l, a] = [racy, locked, atomic].map(|o| &o.balances);
-        print_json(&json!({"unsynchronized": u, "locked": l, "atomic": a, "ns_per_op": ns}))?;
-    }
-    Ok(())
+    let (worker, ends) = child.with_context(|| format!("starting the {name} process"))?;
+    Ok(Child { worker, ends })
 }
 
 /// Two processes update one balance in shared memory, three ways.
@@ -195,8 +171,11 @@ enum Variant {
     Atomic,
 }
 
-/// The variants' names, in the order they run.
-const NAMES: [&str; 3] = ["unsynchronized", "locked", "atomic"];
+/// A child process, and the parent's ends of its channels.
+struct Child {
+    worker: Worker,
+    ends: Ends,
+}
 
 /// A child's channel ends, which it sends to the parent: where its runs come from, and where
 /// each run's nanoseconds go.
@@ -204,10 +183,4 @@ const NAMES: [&str; 3] = ["unsynchronized", "locked", "atomic"];
 struct Ends {
     runs: IpcSender<(Variant, u32)>,
     done: IpcReceiver<u64>,
-}
-
-/// One variant's results: the balance after each run, and the time per operation.
-struct Outcome {
-    balances: Vec<i64>,
-    ns_per_op: f64,
 }

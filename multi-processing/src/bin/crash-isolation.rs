@@ -31,11 +31,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
+use multi_processing::reports::{
+    Ended, ThreadPanic, crash_isolation, crash_isolation_plan, last_words,
+};
 use multi_processing::{ChildRole, Worker, exit_with_parent, how_it_ended};
-use serde::Serialize;
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, Table, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, ok_if_stdout_closed};
+use shared::waits::TimeScale;
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -47,8 +49,67 @@ fn main() -> MainResult {
     ok_if_stdout_closed(run_parent(&args))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
+fn run_parent(args: &Args) -> Result<()> {
+    let parent_pid = std::process::id();
+    crash_isolation_plan(parent_pid)?;
+    let mut ended = Vec::new();
+    for role in [Role::Panics, Role::Aborts, Role::Hangs, Role::Works] {
+        ended.push(run_child(role, args.common.time_scale)?);
+    }
+    let thread_panic = catch_a_thread_panic()?;
+    crash_isolation(parent_pid, &ended, &thread_panic, args.common.json)
+}
+
+/// Starts a child in `role`, reads its stdout and stderr, and waits for it to end.
+fn run_child(role: Role, scale: TimeScale) -> Result<Ended> {
+    let name = format!("{role:?}").to_lowercase();
+    let mut worker = Worker::start(&name, &[], |command| {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    })
+    .with_context(|| format!("starting the child that {name}"))?;
+    if role == Role::Hangs {
+        // This one would never end by itself: kill it, as an OOM killer or a user might.
+        std::thread::sleep(scale.secs(0.2));
+        worker.child().kill()?;
+    }
+    // Both pipes at once (stderr on a thread): a child that fills one pipe while the
+    // parent waits on the other would wait for ever.
+    let mut errors = worker.child().stderr.take().context("no stderr pipe")?;
+    let stderr = std::thread::Builder::new()
+        .spawn(move || io::read_to_string(&mut errors))
+        .context("starting a thread to read the child's stderr (is a limit such as ulimit -u or -v too low?)")?;
+    let stdout = io::read_to_string(worker.child().stdout.take().context("no stdout pipe")?)?;
+    let stderr = stderr.join().expect("the stderr reader panicked")?;
+    let (pid, status) = (worker.id(), worker.wait()?);
+    // A panic exits with code 101; an abort or a kill ends the child by a signal, with no code.
+    let (code, how) = (status.code(), how_it_ended(status));
+    let (stderr, stdout) = (last_words(&stderr), stdout.trim().to_string());
+    Ok(Ended { role: name, pid, code, how, stderr, stdout })
+}
+
+/// The contrast: a panicking *thread* is caught at `join`, in this very process. (The
+/// default hook would print the panic on stderr; the message is shown in the report instead.)
+fn catch_a_thread_panic() -> Result<ThreadPanic> {
+    // The thread is started first, with `Builder` so that a failure to start it is an error
+    // (not a panic with the hook silenced), and panics only once the quiet hook is in place.
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let buggy = std::thread::Builder::new().spawn(move || {
+        let _ = wait.recv(); // Either way, the panic comes next.
+        panic!("a bug in a thread")
+    });
+    let buggy = buggy
+        .context("starting the thread that panics (is a limit such as ulimit -u or -v too low?)")?;
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let _ = go.send(()); // Fails only if the thread is gone, and then join tells.
+    let caught = buggy.join();
+    std::panic::set_hook(default_hook);
+    let message =
+        caught.as_ref().err().and_then(|p| p.downcast_ref::<&str>().map(|m| m.to_string()));
+    Ok(ThreadPanic { caught: caught.is_err(), message })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
 enum Role {
     Panics,
     Aborts,
@@ -73,104 +134,6 @@ fn run_worker(role: Role) -> Result<()> {
     }
 }
 
-fn run_parent(args: &Args) -> Result<()> {
-    let mut out = out();
-    let parent_pid = std::process::id();
-    writeln!(
-        out,
-        "Parent (pid {parent_pid}) starts four children: one panics, one aborts, one hangs (the parent kills it), one works.\n"
-    )?;
-    let mut ended = Vec::new();
-    for (role, name) in [
-        (Role::Panics, "panics"),
-        (Role::Aborts, "aborts"),
-        (Role::Hangs, "hangs"),
-        (Role::Works, "works"),
-    ] {
-        let mut worker = Worker::start(name, &[], |command| {
-            command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        })
-        .with_context(|| format!("starting the child that {name}"))?;
-        if role == Role::Hangs {
-            // This one would never end by itself: kill it, as an OOM killer or a user might.
-            std::thread::sleep(args.common.time_scale.secs(0.2));
-            worker.child().kill()?;
-        }
-        // Both pipes at once (stderr on a thread): a child that fills one pipe while the
-        // parent waits on the other would wait for ever.
-        let mut errors = worker.child().stderr.take().context("no stderr pipe")?;
-        let stderr = std::thread::Builder::new()
-            .spawn(move || io::read_to_string(&mut errors))
-            .context("starting a thread to read the child's stderr (is a limit such as ulimit -u or -v too low?)")?;
-        let stdout = io::read_to_string(worker.child().stdout.take().context("no stdout pipe")?)?;
-        let stderr = stderr.join().expect("the stderr reader panicked")?;
-        let pid = worker.id();
-        let status = worker.wait()?;
-        // The child's last words: a panic's message is the line after "… panicked at …".
-        let mut lines = stderr.lines();
-        let last_words = match lines.position(|l| l.contains("panicked at")) {
-            Some(_) => lines.next().unwrap_or(""),
-            None => stderr.lines().next().unwrap_or(""),
-        };
-        let last_words = last_words.to_string();
-        ended.push(Ended {
-            role,
-            pid,
-            code: status.code(),
-            how: how_it_ended(status),
-            stderr: last_words,
-            stdout: stdout.trim().to_string(),
-        });
-    }
-
-    let mut table = Table::new(["child", "pid", "how it ended", "its stderr"]);
-    for e in &ended {
-        table.row([
-            format!("{:?}", e.role).to_lowercase(),
-            e.pid.to_string(),
-            e.how.clone(),
-            e.stderr.clone(),
-        ]);
-    }
-    writeln!(out, "{table}")?;
-    let works = ended.iter().find(|e| e.role == Role::Works).map_or("", |e| e.stdout.as_str());
-    writeln!(out, "The healthy child computed 1 + 2 + … + 100 = {works}.")?;
-
-    // The contrast: a panicking *thread* is caught at `join`, in this very process. (The
-    // default hook would print the panic on stderr; the message is shown below instead.)
-    // The thread is started first, with `Builder` so that a failure to start it is an error
-    // (not a panic with the hook silenced), and panics only once the quiet hook is in place.
-    let (go, wait) = std::sync::mpsc::channel::<()>();
-    let buggy = std::thread::Builder::new().spawn(move || {
-        let _ = wait.recv(); // Either way, the panic comes next.
-        panic!("a bug in a thread")
-    });
-    let buggy = buggy
-        .context("starting the thread that panics (is a limit such as ulimit -u or -v too low?)")?;
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let _ = go.send(()); // Fails only if the thread is gone, and then join tells.
-    let caught = buggy.join();
-    std::panic::set_hook(default_hook);
-    let thread_panic_caught = caught.is_err();
-    let message = caught.err().and_then(|p| p.downcast_ref::<&str>().map(|m| m.to_string()));
-    let crashed = ended.iter().filter(|e| e.code != Some(0)).count();
-    writeln!(
-        out,
-        "\nThe parent (pid {parent_pid}) is still here: {crashed} children ended badly, each in its own process.\n\
-         A panicking thread is caught at join() too ({}), but an abort in a thread would end the whole process.",
-        message.map_or("though not this time".to_string(), |m| format!(
-            "join() just returned the panic {m:?}"
-        ))
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "parent_pid": parent_pid, "children": ended, "thread_panic_caught": thread_panic_caught,
-        }))?;
-    }
-    Ok(())
-}
-
 /// Children that panic, abort, are killed and work; the parent reports each and carries on.
 #[derive(Debug, Parser)]
 struct Args {
@@ -178,15 +141,4 @@ struct Args {
     common: Common,
     #[command(flatten)]
     child: ChildRole,
-}
-
-/// What `--json` reports for each child.
-#[derive(Debug, Serialize)]
-struct Ended {
-    role: Role,
-    pid: u32,
-    code: Option<i32>,
-    how: String,
-    stderr: String,
-    stdout: String,
 }

@@ -32,17 +32,15 @@
 use std::cell::Cell;
 use std::io::Write;
 use std::rc::Rc;
-use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use clap::Parser;
-use multi_processing::cluster::{self, Timed, execute_timed};
+use multi_processing::cluster::{self, execute_timed};
+use multi_processing::reports::{Row, dataflow, dataflow_one_process};
 use multi_processing::{ChildRole, exit_with_parent};
-use serde::{Deserialize, Serialize};
 use shared::cli::Common;
-use shared::primes::{count_primes, known_count, split_balanced};
-use shared::report::{MainResult, ParallelRun, Table, build_note, human_duration, load_average};
-use shared::report::{ok_if_stdout_closed, out, print_json, speedup_verdict, thousands};
+use shared::primes::{count_primes, split_balanced};
+use shared::report::{MainResult, build_note, load_average, ok_if_stdout_closed, out, thousands};
 use timely::dataflow::operators::vec::{Map, ToStream};
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
 
@@ -98,91 +96,20 @@ fn run(args: &Args) -> Result<()> {
     rows.push(Row { config: "processes on this machine, TCP".into(), ..row });
     let alone = rows[0].compute_s;
     rows.iter_mut().for_each(|row| row.speedup = alone / row.compute_s);
-    report(args, &rows, load)
+    dataflow(args.limit, &rows, load, args.common.json)
 }
 
 /// Be one process of the cluster that `--hostfile` lists: what each host runs.
 fn be_one_process(args: &Args) -> Result<()> {
     let (workers, limit) = (args.workers.unwrap_or_else(cores), args.limit);
     let run = args.cluster.run(workers, move |worker| count_primes_dataflow(worker, limit))?;
-    if let Some(primes) = run.output {
-        writeln!(out(), "The primes below {}: {}.", thousands(limit), thousands(primes))?;
-    }
-    if args.common.json {
-        let processes = args.cluster.addresses().map_or(1, <[String]>::len);
-        print_json(&Row::new("one process of a cluster", processes, run))?;
-    }
-    Ok(())
-}
-
-/// One configuration's run, as worker 0 saw it: a row of the table and of `--json`.
-#[derive(Debug, Serialize, Deserialize)]
-struct Row {
-    config: String,
-    workers: usize,
-    processes: usize,
-    primes: Option<u64>,
-    connect_s: f64,
-    compute_s: f64,
-    speedup: f64,
-}
-
-impl Row {
-    fn new(config: &str, processes: usize, run: Timed<Option<u64>>) -> Row {
-        let (connect_s, compute_s) = (run.connecting.as_secs_f64(), run.computing.as_secs_f64());
-        let (config, workers, primes) = (config.to_string(), run.workers, run.output);
-        Row { config, workers, processes, primes, connect_s, compute_s, speedup: 1.0 }
-    }
-}
-
-/// The table, the verdicts, and the commands for two machines.
-fn report(args: &Args, rows: &[Row], load: Option<f64>) -> Result<()> {
-    let columns = ["configuration", "processes", "workers", "connecting", "computing", "speedup"];
-    let mut table = Table::new(columns.into_iter().chain(["primes"]));
-    let time = |s: f64| human_duration(Duration::from_secs_f64(s));
-    for row in rows {
-        let (processes, workers) = (row.processes.to_string(), row.workers.to_string());
-        let (connecting, computing) = (time(row.connect_s), time(row.compute_s));
-        let (speedup, primes) = (format!("{:.2}×", row.speedup), row.primes.map(thousands));
-        let primes = primes.unwrap_or_default();
-        table.row([&row.config, &processes, &workers, &connecting, &computing, &speedup, &primes]);
-    }
-    writeln!(out(), "\n{table}")?;
-    let alone = Duration::from_secs_f64(rows[0].compute_s);
-    for row in &rows[1..] {
-        let parallel =
-            ParallelRun::new(alone, Duration::from_secs_f64(row.compute_s), row.workers, load);
-        writeln!(out(), "{}: {}", row.config, speedup_verdict(&parallel, "timely workers"))?;
-    }
-    let took = time(rows.last().map_or(0.0, |row| row.connect_s));
-    writeln!(
-        out(),
-        "Connecting the processes took {took} before any work (timely polls for its peers once a second):\na cost that threads in one process do not pay, and processes pay to reach other machines' cores."
-    )?;
-    let primes = rows[0].primes;
-    ensure!(rows.iter().all(|row| row.primes == primes), "the configurations disagree: {rows:?}");
-    ensure!(known_count(args.limit).is_none_or(|known| primes == Some(known)), "a wrong count");
-    let which = if rows.len() > 1 { "Every configuration" } else { "It" };
-    let found = thousands(primes.unwrap_or(0));
-    writeln!(out(), "\n{which} found {found} primes.{TWO_MACHINES}")?;
-    if args.common.json {
-        print_json(&serde_json::json!({ "limit": args.limit, "rows": rows }))?;
-    }
-    Ok(())
+    let processes = args.cluster.addresses().map_or(1, <[String]>::len);
+    dataflow_one_process(limit, processes, run, args.common.json)
 }
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
-
-/// What the binary prints last: the same computation on two machines.
-const TWO_MACHINES: &str = "
-On two machines, each with a clone of this repository, write the same hostfile on both, one
-HOST:PORT per process (a free port on each host), e.g. hosts.txt with the two lines
-\"machine-a:2101\" and \"machine-b:2101\"; then run, in the clone
-  on machine-a: cargo run -p multi-processing --bin dataflow -- --hostfile hosts.txt --process-index 0
-  on machine-b: cargo run -p multi-processing --bin dataflow -- --hostfile hosts.txt --process-index 1
-Process 0 prints the count; --workers N sets each one's worker threads (default: its cores).";
 
 /// Count primes with timely dataflow: on worker threads, on processes, or on several hosts.
 #[derive(Debug, Parser)]

@@ -33,19 +33,17 @@ use std::io::Write;
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Result, ensure};
 use clap::Parser;
 use multi_processing::ChildRole;
 use multi_processing::pool::{self, Pool};
+use multi_processing::reports::{PoolReport, PoolTimes};
 use serde::{Deserialize, Serialize};
 use shared::cli::{Common, Trace};
 use shared::primes::{count_primes, split_balanced};
-use shared::report::{
-    MainResult, ParallelRun, Table, build_note, load_average, ok_if_stdout_closed, out,
-};
-use shared::report::{plural, print_json, speedup_table, speedup_verdict, thousands, timed};
+use shared::report::{MainResult, ok_if_stdout_closed, out, timed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -54,6 +52,15 @@ fn main() -> MainResult {
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
+    let workers = args.workers.unwrap_or(cores.min(64) as u32);
+    let mut report = PoolReport::announce(workers)?;
+    map_squares(args, workers, &mut report)?;
+    count_primes_both_ways(args, workers, &mut report)?;
+    report.finish(args.max_tasks_per_child, &args.trace, args.common.json)
 }
 
 /// The functions a worker can run.
@@ -94,73 +101,33 @@ fn work(job: Job, retry: bool) -> Done {
     Done { output, pid: std::process::id(), initialized: INITIALIZED.load(Relaxed) }
 }
 
-fn run(args: &Args) -> Result<()> {
-    let cores = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
-    let workers = args.workers.unwrap_or(cores.min(64) as u32);
-    // The load before we add to it; what the workers do, for `--trace` (a few dozen spans).
-    let (load, timeline) = (load_average(), pool::record_timeline());
-    let processes = plural(workers.into(), "worker process");
-    writeln!(out(), "A pool of {processes}; a worker runs the initializer when it starts.\n")?;
-    let mut run = Summary { workers, ..Summary::default() };
-    map_squares(args, &mut run)?;
-    count_primes_both_ways(args, &mut run)?;
-    if let died @ 1.. = run.replaced {
-        writeln!(out(), "\nWorkers that died, over both pools: {died}, each replaced.")?;
-    }
-    // `--max-tasks-per-child` below half the tasks makes the pool start a process every few.
-    let restarts = args.max_tasks_per_child.filter(|&max| (max as usize) < run.tasks / 2);
-    let known_cost = restarts.map(|_| "--max-tasks-per-child started many processes".into());
-    let [alone, took] = [run.sequential_s, run.parallel_s].map(Duration::from_secs_f64);
-    let parallel =
-        ParallelRun { known_cost, ..ParallelRun::new(alone, took, workers as usize, load) };
-    writeln!(out(), "\n{}", speedup_verdict(&parallel, "worker processes"))?;
-    args.trace.write(timeline)?;
-    if args.common.json {
-        print_json(&run)?;
-    }
-    Ok(())
-}
-
 /// Part 1, as `pool.py`: map(square, 1..=5), and which worker computed each square.
-fn map_squares(args: &Args, run: &mut Summary) -> Result<()> {
-    let mut pool = Pool::new(run.workers, args.max_tasks_per_child)?;
+fn map_squares(args: &Args, workers: u32, report: &mut PoolReport) -> Result<()> {
+    writeln!(out(), "map(square, 1..=5):")?;
+    let mut pool = Pool::new(workers, args.max_tasks_per_child)?;
     let crash = |n| if args.crash_on == Some(n) { Job::CrashThenSquare(n) } else { Job::Square(n) };
     let squares: Vec<Done> = pool.map((1..=5).map(crash))?;
-    writeln!(out(), "map(square, 1..=5):")?;
-    run.close(pool)?; // Says first what happened meanwhile: a crash, a replacement.
-    let mut table = Table::new(["input", "square", "worker pid"]);
-    for (n, done) in (1..=5).zip(&squares) {
-        table.row([n.to_string(), done.output.to_string(), done.pid.to_string()]);
-    }
-    writeln!(out(), "{table}")?;
-    run.results_ok = (1..=5).zip(&squares).all(|(n, d)| d.output == n * n && d.initialized == 1);
-    if run.results_ok {
-        writeln!(out(), "Each result came from a worker whose initializer had run exactly once.")?;
-    }
-    (run.pids, run.squares) = squares.iter().map(|d| (d.pid, d.output)).unzip();
-    Ok(())
+    report.what_happened(&pool)?;
+    pool.close()?;
+    let initialized_once = squares.iter().all(|done| done.initialized == 1);
+    let (squares, pids) = squares.iter().map(|done| (done.output, done.pid)).unzip();
+    report.squares(squares, pids, initialized_once)
 }
 
 /// Part 2: the primes below `--limit` on a new pool, its start-up timed too, then alone.
-fn count_primes_both_ways(args: &Args, run: &mut Summary) -> Result<()> {
-    let ranges = split_balanced(0..args.limit, (8 * run.workers as usize).min(args.limit as usize));
-    let (below, tasks) = (thousands(args.limit), plural(ranges.len() as u64, "task"));
-    writeln!(out(), "\nCounting the primes below {below} in {tasks}: on a new pool, then alone.")?;
-    writeln!(out(), "({})", build_note())?;
+fn count_primes_both_ways(args: &Args, workers: u32, report: &mut PoolReport) -> Result<()> {
+    let ranges = split_balanced(0..args.limit, (8 * workers as usize).min(args.limit as usize));
+    report.announce_primes(args.limit, ranges.len())?;
     let start = Instant::now();
-    let mut pool = Pool::new(run.workers, args.max_tasks_per_child)?;
+    let mut pool = Pool::new(workers, args.max_tasks_per_child)?;
     let counts: Vec<Done> = pool.map(ranges.iter().cloned().map(Job::CountPrimes))?;
     let took = start.elapsed();
     let (alone, alone_took) =
         timed(|| ranges.iter().cloned().map(count_primes).collect::<Vec<_>>());
     ensure!(counts.iter().map(|d| d.output).eq(alone.iter().copied()), "the counts differ");
-    run.close(pool)?;
-    (run.tasks, run.primes) = (ranges.len(), alone.iter().sum());
-    (run.sequential_s, run.parallel_s) = (alone_took.as_secs_f64(), took.as_secs_f64());
-    run.speedup = run.sequential_s / run.parallel_s;
-    let table = [("one process", alone_took), ("the pool, start-up included", took)];
-    writeln!(out(), "{}Both found {} primes.", speedup_table(&table), thousands(run.primes))?;
-    Ok(())
+    report.what_happened(&pool)?;
+    pool.close()?;
+    report.primes(&alone, PoolTimes { alone: alone_took, pool: took })
 }
 
 /// Map a function over inputs on a pool of worker processes.
@@ -185,32 +152,4 @@ struct Args {
     trace: Trace,
     #[command(flatten)]
     child: ChildRole,
-}
-
-/// The run's figures: the `--json` output.
-#[derive(Debug, Default, Serialize)]
-struct Summary {
-    workers: u32,
-    squares: Vec<u64>,
-    pids: Vec<u32>,
-    tasks: usize,
-    primes: u64,
-    results_ok: bool,
-    /// Workers that died, over both pools.
-    replaced: usize,
-    /// Workers retired after `--max-tasks-per-child` tasks, over both pools.
-    retired: u32,
-    sequential_s: f64,
-    parallel_s: f64,
-    speedup: f64,
-}
-
-impl Summary {
-    /// Says what happened to `pool`'s workers, counts it, and closes the pool.
-    fn close(&mut self, pool: Pool<Job, Done>) -> Result<()> {
-        write!(out(), "{}", pool.what_happened())?;
-        (self.replaced, self.retired) =
-            (self.replaced + pool.deaths.len(), self.retired + pool.retired);
-        pool.close()
-    }
 }

@@ -37,11 +37,11 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use anyhow::{Context, Result};
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use multi_processing::reports::{SharedMemoryRead, shared_memory};
 use multi_processing::{ChildRole, ScratchFile, SharedMemory, Worker, connect_to_parent};
 use multi_processing::{exit_with_parent, quiet_if_hung_up};
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, ok_if_stdout_closed, out, plural, print_json};
+use shared::report::{MainResult, ok_if_stdout_closed, out, plural};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -124,22 +124,8 @@ fn run_parent(args: &Args) -> Result<()> {
         }
     };
     let squares: Vec<u64> = array.iter().map(|slot| slot.load(Relaxed)).collect();
-    writeln!(out, "The child squared them in place: {squares:?}")?;
-    writeln!(out, "The child put their sum in the value: {sum}")?;
-    let correct = squares.iter().zip(&args.numbers).all(|(s, &n)| *s == u64::from(n).pow(2))
-        && sum == squares.iter().sum::<u64>();
-    let verdict = if correct {
-        THROUGH_THE_MEMORY
-    } else {
-        "Unexpected: the parent does not see what the child should have written."
-    };
-    writeln!(out, "\n{verdict}")?;
-    if args.common.json {
-        print_json(&json!({
-            "child_pid": child_pid, "array": squares, "value": sum, "correct": correct,
-        }))?;
-    }
-    Ok(())
+    let read = SharedMemoryRead { numbers: &args.numbers, squares: &squares, sum, child_pid };
+    shared_memory(&read, args.common.json)
 }
 
 /// A child squares numbers in memory it shares with the parent.
@@ -157,7 +143,3 @@ struct Args {
 
 /// What the parent puts in the value to say "the array is written" (never a sum of squares).
 const GO: u64 = u64::MAX;
-
-/// What the run shows when every square came back.
-const THROUGH_THE_MEMORY: &str = "The numbers went to the child and the squares came back through the \
-    memory itself: both processes mapped the same pages. The messages only said \"go\" and \"done\".";

@@ -28,7 +28,7 @@
 //! 2. std mpsc: 2 producers, 1 consumer (its Receiver cannot be cloned): received 6 of 6 messages.
 //! ```
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -36,16 +36,32 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 use crossbeam::channel;
-use serde_json::json;
+use multi_threading::reports::{PipelinePlan, PipelineRan};
 use shared::cli::{Common, Trace};
-use shared::report::print_json;
-use shared::report::{MainResult, backpressure_verdict, human_duration, ok_if_stdout_closed, out};
-use shared::timeline::{Timeline, terminal_width};
+use shared::report::{MainResult, ok_if_stdout_closed};
+use shared::timeline::Timeline;
 
 fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let work = args.common.time_scale.secs(args.work);
+    let (items, capacity, consumers) = (args.items, args.capacity, args.consumers);
+    let plan = PipelinePlan { items, capacity, consumers, work };
+    plan.announce()?;
+    let timeline = Timeline::new();
+    let arrived = pipeline(args, &timeline).context(CANNOT_START)?;
+    // Backpressure, measured: the time the producers spent waiting for room in the channel.
+    let (elapsed, blocked) = (timeline.now(), timeline.total("blocked"));
+    let mpsc_received = std_mpsc(3).context(CANNOT_START)?;
+
+    let handled_by = arrived.iter().map(|d| d.consumer).collect();
+    let last = arrived.last().map_or(String::new(), |d| format!("{}{}", d.item.producer, d.item.n));
+    let ran = PipelineRan { handled_by, last, elapsed, blocked, timeline, mpsc_received };
+    plan.report(&ran, &args.trace, args.common.json)
 }
 
 /// The pipeline: producers A and B → bounded channel → `consumers` workers → bounded channel
@@ -118,47 +134,6 @@ struct Item {
 struct Delivered {
     consumer: u32,
     item: Item,
-}
-
-fn run(args: &Args) -> Result<()> {
-    let work = human_duration(args.common.time_scale.secs(args.work));
-    let (items, room, consumers) = (args.items, args.capacity, args.consumers);
-    writeln!(
-        out(),
-        "1. Pipeline: producers A and B send {items} items each into a channel with room for {room};"
-    )?;
-    writeln!(out(), "{consumers} consumers take {work} per item and pass it on to a collector.\n")?;
-    let timeline = Timeline::new();
-    let arrived = pipeline(args, &timeline).context(CANNOT_START)?;
-    let (elapsed, took) = (timeline.now(), human_duration(timeline.now()));
-    let blocked: Duration =
-        timeline.spans().iter().filter(|s| s.label == "blocked").map(|s| s.end - s.start).sum();
-    let per_consumer = |c| arrived.iter().filter(|d| d.consumer == c).count().to_string();
-    let shares = (1..=consumers).map(per_consumer).collect::<Vec<_>>().join(", ");
-    let last = arrived.last().map_or(String::new(), |d| format!("{}{}", d.item.producer, d.item.n));
-    writeln!(out(), "{}", timeline.render_text(terminal_width()))?;
-    args.trace.write(&timeline)?;
-    let delivered = arrived.len();
-    writeln!(
-        out(),
-        "All {delivered} items arrived, in {took}, the last {last}; per consumer: {shares}."
-    )?;
-    let verdict = backpressure_verdict(blocked, elapsed);
-    let blocked_for = human_duration(blocked);
-    writeln!(out(), "The two producers spent {blocked_for} in all blocked in send: {verdict}.\n")?;
-
-    let mpsc_received = std_mpsc(3).context(CANNOT_START)?;
-    writeln!(
-        out(),
-        "2. std mpsc: 2 producers, 1 consumer (its Receiver cannot be cloned): received {mpsc_received} of 6 messages."
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "items": 2 * args.items, "delivered": delivered, "mpsc_received": mpsc_received,
-            "producers_blocked_s": blocked.as_secs_f64(), "pipeline_s": elapsed.as_secs_f64(),
-        }))?;
-    }
-    Ok(())
 }
 
 /// The error when the OS refuses a thread.

@@ -37,18 +37,29 @@ use std::thread;
 use anyhow::{Context, Result};
 use clap::Parser;
 use multi_threading::counter::{locked_increment, racy_increment};
-use serde_json::json;
+use multi_threading::reports::{CounterRun, race_condition, race_condition_plan};
 use shared::cli::Common;
-use shared::report::times;
-use shared::report::{
-    MainResult, Table, lost_updates, ok_if_stdout_closed, out, print_json, thousands,
-};
+use shared::report::{MainResult, ok_if_stdout_closed, out};
 use shared::waits::TimeScale;
 
 fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    writeln!(out(), "(a) Two threads append A1..A4 and B1..B4 to one list, with waits between:")?;
+    let list = interleaved_list(args.common.time_scale).context(CANNOT_START)?;
+    writeln!(out(), "{}\n", list.join(" "))?;
+
+    let each = args.increments;
+    race_condition_plan(each)?;
+    let runs = (0..args.runs)
+        .map(|_| Ok(CounterRun { racy: racy_total(each)?, locked: locked_total(each)? }))
+        .collect::<io::Result<Vec<_>>>()
+        .context(CANNOT_START)?;
+    Ok(race_condition(each, &runs, args.common.json)?)
 }
 
 /// (a) Two threads append their items to one list, waiting 0.1 s (scaled) between appends.
@@ -97,41 +108,8 @@ fn on_two_threads(work: impl Fn() + Sync) -> io::Result<()> {
     })
 }
 
-fn run(args: &Args) -> Result<()> {
-    writeln!(out(), "(a) Two threads append A1..A4 and B1..B4 to one list, with waits between:")?;
-    let list = interleaved_list(args.common.time_scale).context(CANNOT_START)?;
-    writeln!(out(), "{}\n", list.join(" "))?;
-
-    let (each, expected) = (args.increments, 2 * args.increments);
-    let (times, all) = (times(each), thousands(expected));
-    writeln!(out(), "(b) Two threads each add 1 to a shared counter {times}: {all} in all.\n")?;
-    let runs: Vec<(u64, u64)> = (0..args.runs)
-        .map(|_| Ok((racy_total(each)?, locked_total(each)?)))
-        .collect::<io::Result<_>>()
-        .context(CANNOT_START)?;
-    let mut table = Table::new(["run", "load then store", "lost", "Mutex"]);
-    for (run, &(racy, locked)) in (1..).zip(&runs) {
-        let lost = format!("{:.1} %", 100.0 * (expected - racy) as f64 / expected as f64);
-        table.row([run.to_string(), thousands(racy), lost, thousands(locked)]);
-    }
-    let (racy, locked): (Vec<u64>, Vec<u64>) = runs.into_iter().unzip();
-    let exact = locked.iter().all(|&l| l == expected);
-    let racy_runs: Vec<i64> = racy.iter().map(|&r| r as i64).collect();
-    let verdict = lost_updates(expected as i64, &racy_runs, exact, "threads", "the Mutex");
-    writeln!(out(), "{table}\n{verdict}\n{WHERE_THE_PROOFS_ARE}")?;
-    if args.common.json {
-        print_json(&json!({ "expected": expected, "racy": racy, "locked": locked }))?;
-    }
-    Ok(())
-}
-
 /// The error when the OS refuses a thread.
 const CANNOT_START: &str = "starting a thread (is a limit such as ulimit -u or -v too low?)";
-
-const WHERE_THE_PROOFS_ARE: &str = "Each load and store is atomic, yet the other thread can \
-    write in between. The race that does not compile (two threads writing one plain variable) \
-    is the compile_fail doctest in src/lib.rs; tests/loom.rs checks every interleaving and \
-    finds those that lose an update.";
 
 /// Show threads interleaving, and a counter that loses updates without a lock.
 #[derive(Debug, Parser)]

@@ -34,12 +34,10 @@ use std::thread;
 
 use anyhow::Result;
 use clap::Parser;
-use serde_json::json;
+use multi_threading::reports::SimpleThreads;
 use shared::cli::{Common, Trace};
-use shared::report::{
-    MainResult, human_duration, ok_if_stdout_closed, out, plural, print_json, stamp,
-};
-use shared::timeline::{Timeline, terminal_width};
+use shared::report::{MainResult, human_duration, ok_if_stdout_closed, stamp};
+use shared::timeline::Timeline;
 use shared::waits::Random;
 
 fn main() -> MainResult {
@@ -51,12 +49,10 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(args.tasks as usize)?;
-    let mut out = out();
-    let seed = args.seed.unwrap_or_else(Random::clock_seed);
+    let (seed, scale) = (args.seed.unwrap_or_else(Random::clock_seed), args.common.time_scale);
     let waits = random_waits(args.tasks, seed);
-    let scale = args.common.time_scale;
-    let threads = &plural(args.tasks.into(), "thread");
-    writeln!(out, "Starting {threads} with random waits (--seed {seed}, time scale {scale}).\n")?;
+    let report = SimpleThreads { seed, waits: waits.clone(), scale };
+    report.announce()?;
 
     let timeline = Arc::new(Timeline::new());
     let mut handles = Vec::new();
@@ -78,59 +74,14 @@ fn run(args: &Args) -> Result<()> {
     if args.no_join {
         // New! No join: `main` returns while threads are still waiting, which ends the process.
         thread::sleep(scale.secs(0.75));
-        // Lock stdout for good, so that no thread can print between main's last lines and
-        // the end of the process: with tiny waits they could still finish in that instant,
-        // and their "done" would contradict the count below. (At exit, std only *tries* to
-        // lock stdout, so a lock that is never released is safe.)
-        let stdout = std::io::stdout().lock();
-        let finished: Vec<usize> = timeline.spans().iter().map(|s| task_of(&s.lane)).collect();
-        let waiting = handles.len() - finished.len();
-        let fate = if waiting == 0 {
-            "every thread had already finished".to_string()
-        } else {
-            let threads = plural(waiting as u64, "thread");
-            format!("the {threads} still waiting die with it; their \"done\" never prints")
-        };
-        writeln!(
-            out,
-            "\n{}  main returns without joining: the process exits, and {fate}. (Python \
-             would wait for them, unless they were daemon threads.)",
-            stamp(timeline.now())
-        )?;
-        if args.common.json {
-            print_json(&json!({ "seed": seed, "waits_s": waits, "finished": finished }))?;
-        }
-        std::mem::forget(stdout);
-        return Ok(());
+        return Ok(report.returning_without_join(&timeline, handles.len(), args.common.json)?);
     }
-
-    // `join` waits for each thread in turn; results arrive in spawn order, but the spans
+    // `join` waits for each thread in turn; results arrive in spawn order, but the timeline
     // (and the "done" lines above) show the order in which the threads really finished.
     for handle in handles {
         handle.join().expect("a task thread panicked")?;
     }
-    let mut spans = timeline.spans();
-    spans.sort_by_key(|span| span.end);
-    let finished: Vec<usize> = spans.iter().map(|span| task_of(&span.lane)).collect();
-
-    writeln!(out, "\nTimeline (a row per thread, in the order they started):")?;
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    args.trace.write(&timeline)?;
-    let listed: Vec<String> = finished
-        .iter()
-        .map(|&t| format!("task {t} ({})", human_duration(scale.secs(waits[t - 1]))))
-        .collect();
-    let by_wait = finished.windows(2).all(|w| waits[w[0] - 1] <= waits[w[1] - 1]);
-    let verdict = if by_wait {
-        "Finished in the order of their waits"
-    } else {
-        "Finished out of the order of their waits (the waits were too short to tell apart)"
-    };
-    writeln!(out, "{verdict}: {}.", listed.join(", "))?;
-    if args.common.json {
-        print_json(&json!({ "seed": seed, "waits_s": waits, "finished": finished }))?;
-    }
-    Ok(())
+    report.joined(&timeline, &args.trace, args.common.json)
 }
 
 /// Start threads with random waits; show the order they finish in, and what --no-join does.
@@ -157,11 +108,6 @@ fn random_waits(tasks: u32, seed: u64) -> Vec<f64> {
     let mut waits: Vec<f64> = (1..=tasks).map(|i| 0.5 * f64::from(i)).collect();
     Random::new(seed).shuffle(&mut waits);
     waits
-}
-
-/// The task number of a timeline lane named "task N".
-fn task_of(lane: &str) -> usize {
-    lane.trim_start_matches("task ").parse().expect("lanes are named \"task N\"")
 }
 
 #[cfg(test)]

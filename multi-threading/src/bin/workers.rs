@@ -28,28 +28,44 @@
 //! Rust has no GIL; Python threads would take turns and get about 1×.
 //! ```
 
-use std::io::Write;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::thread;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use clap::Parser;
 use crossbeam::channel;
-use serde::Serialize;
-use serde_json::json;
+use multi_threading::reports::{WorkersPlan, WorkersRan};
 use shared::cli::{Common, Trace};
-use shared::primes::{count_primes, known_count, split_balanced};
-use shared::report::{
-    MainResult, ParallelRun, Table, build_note, load_average, ok_if_stdout_closed, optimized,
-};
-use shared::report::{out, print_json, speedup_table, speedup_verdict, thousands, timed};
-use shared::timeline::{Timeline, terminal_width};
+use shared::primes::{count_primes, split_balanced};
+use shared::report::{MainResult, ok_if_stdout_closed, timed};
+use shared::timeline::Timeline;
 
 fn main() -> MainResult {
     let args = Args::parse();
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run(&args))
+}
+
+fn run(args: &Args) -> Result<()> {
+    let cores = thread::available_parallelism().map_or(2, |n| n.get());
+    let workers = args.workers.map_or(cores, |n| n as usize);
+    // No more jobs than numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
+    let jobs = args.jobs.map_or(8 * workers, |n| n as usize);
+    let jobs =
+        split_balanced(0..args.limit, jobs.min(usize::try_from(args.limit).unwrap_or(usize::MAX)));
+    let plan = WorkersPlan::announce(args.limit, &jobs, workers)?;
+
+    let (sequential, sequential_time) =
+        timed(|| jobs.iter().cloned().map(count_primes).sum::<u64>());
+    let timeline = Timeline::new();
+    let (results, parallel_time) = timed(|| run_workers(&jobs, workers, &timeline));
+    let mut results = results.context(CANNOT_START)?;
+    results.sort_by_key(|r| r.job);
+
+    let (primes, ran_on) = results.iter().map(|r| (r.primes, r.worker)).unzip();
+    let ran = WorkersRan { sequential, sequential_time, primes, ran_on, parallel_time, timeline };
+    plan.report(&ran, args.svg.as_deref(), &args.trace, args.common.json)
 }
 
 /// Runs `jobs` on `workers` threads that pull from a channel; returns results in arrival order.
@@ -84,89 +100,15 @@ fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Resu
 }
 
 /// What a worker sends back for each job it ran.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 struct JobResult {
     job: usize,
     worker: usize,
     primes: u64,
 }
 
-fn run(args: &Args) -> Result<()> {
-    let cores = thread::available_parallelism().map_or(2, |n| n.get());
-    let workers = args.workers.map_or(cores, |n| n as usize);
-    let limit = args.limit;
-    // No more jobs than numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
-    let jobs = args.jobs.map_or(8 * workers, |n| n as usize);
-    let jobs = split_balanced(0..limit, jobs.min(usize::try_from(limit).unwrap_or(usize::MAX)));
-    let (below, count) = (thousands(limit), jobs.len());
-    let note = build_note();
-    writeln!(
-        out(),
-        "Counting primes below {below} in {count} jobs: first on 1 thread, then on {workers} worker threads.\n({note})\n"
-    )?;
-    let load = load_average(); // Read before our own threads add to it.
-
-    let (sequential, sequential_time) =
-        timed(|| jobs.iter().cloned().map(count_primes).sum::<u64>());
-    let timeline = Timeline::new();
-    let (runs, parallel_time) = timed(|| run_workers(&jobs, workers, &timeline));
-    let mut runs =
-        runs.context("starting the worker threads (is a limit such as ulimit -u too low?)")?;
-    runs.sort_by_key(|r| r.job);
-    let parallel: u64 = runs.iter().map(|r| r.primes).sum();
-
-    print_who_ran_what(&jobs, &runs, &timeline, args.svg.as_deref())?;
-    args.trace.write(&timeline)?;
-    let threads = format!("{workers} worker threads");
-    let table = speedup_table(&[("one thread", sequential_time), (&threads, parallel_time)]);
-    let known = known_count(limit);
-    let correct = sequential == parallel && known.is_none_or(|k| k == parallel);
-    let known_note = if known.is_some() { " (the known answer)" } else { "" };
-    if correct {
-        writeln!(out(), "{table}Both runs found {} primes{known_note}.", thousands(parallel))?;
-    }
-    let run = ParallelRun::new(sequential_time, parallel_time, workers.min(count), load);
-    writeln!(out(), "{}", speedup_verdict(&run, "threads"))?;
-    if run.close_to_ideal() && run.ideal > 1 {
-        writeln!(out(), "Rust has no GIL; Python threads would take turns and get about 1×.")?;
-    }
-    if args.common.json {
-        let (sequential_s, parallel_s) = (sequential_time.as_secs_f64(), run.took.as_secs_f64());
-        print_json(&json!({
-            "workers": workers, "jobs": count, "limit": limit, "primes": parallel,
-            "sequential_s": sequential_s, "parallel_s": parallel_s, "speedup": run.speedup,
-            "correct": correct, "optimized": optimized(), "runs": runs,
-        }))?;
-    }
-    ensure!(
-        correct,
-        "the counts disagree: 1 thread {sequential}, workers {parallel}, known {known:?}"
-    );
-    Ok(())
-}
-
-/// Which worker ran each job, as a table and as a timeline (and an SVG file, if asked).
-fn print_who_ran_what(
-    jobs: &[Range<u64>],
-    runs: &[JobResult],
-    timeline: &Timeline,
-    svg: Option<&Path>,
-) -> Result<()> {
-    let mut who = Table::new(["job", "numbers", "primes", "ran on"]);
-    for run in runs {
-        let (range, worker) = (&jobs[run.job], format!("worker-{}", run.worker));
-        let numbers = format!("{}..{}", thousands(range.start), thousands(range.end));
-        who.row([run.job.to_string(), numbers, thousands(run.primes), worker]);
-    }
-    writeln!(out(), "{who}")?;
-    writeln!(out(), "Timeline of the worker run (a row per thread, a box per job):")?;
-    writeln!(out(), "{}", timeline.render_text(terminal_width()))?;
-    if let Some(path) = svg {
-        timeline.write_svg(path).with_context(|| format!("writing {}", path.display()))?;
-        writeln!(out(), "Timeline written to {}\n", path.display())?;
-    }
-    Ok(())
-}
+/// The error when the OS refuses a thread.
+const CANNOT_START: &str = "starting the worker threads (is a limit such as ulimit -u too low?)";
 
 /// Count primes on worker threads fed by a channel, and compare with one thread.
 #[derive(Debug, Parser)]

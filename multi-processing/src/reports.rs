@@ -1,0 +1,384 @@
+//! What a binary prints once its lesson has run: the tables, the verdict and `--json`.
+//!
+//! One item per binary, named after it. They live here so that each binary reads as its
+//! lesson (the Contributing rule in the root README): the binary hands over its figures as
+//! named fields, and the words, columns and JSON fields are made here. The verdicts
+//! themselves are tested functions of `shared::report`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use shared::cli::Trace;
+use shared::primes::known_count;
+use shared::report::{
+    ParallelRun, Table, build_note, first_few, human_duration, load_average, lost_updates, out,
+    plural, print_json, speedup_table, speedup_verdict, thousands, times,
+};
+use shared::timeline::Timeline;
+
+use crate::cluster::Timed;
+use crate::pool::{self, Pool};
+
+/// `pool`'s report, filled in part by part; its figures are the `--json` output.
+pub struct PoolReport {
+    /// The machine's load before the run added to it.
+    load: Option<f64>,
+    /// What the workers did, for `--trace` (a few dozen spans).
+    timeline: &'static Timeline,
+    figures: PoolFigures,
+}
+
+/// The run's figures: the `--json` output.
+#[derive(Debug, Default, Serialize)]
+struct PoolFigures {
+    workers: u32,
+    squares: Vec<u64>,
+    pids: Vec<u32>,
+    tasks: usize,
+    primes: u64,
+    results_ok: bool,
+    /// Workers that died, over both pools.
+    replaced: usize,
+    /// Workers retired after `--max-tasks-per-child` tasks, over both pools.
+    retired: u32,
+    sequential_s: f64,
+    parallel_s: f64,
+    speedup: f64,
+}
+
+impl PoolReport {
+    /// Reads the machine's load, starts recording the workers' timeline, and says what runs.
+    pub fn announce(workers: u32) -> Result<Self> {
+        let (load, timeline) = (load_average(), pool::record_timeline());
+        let processes = plural(workers.into(), "worker process");
+        writeln!(out(), "A pool of {processes}; a worker runs the initializer when it starts.\n")?;
+        let figures = PoolFigures { workers, ..PoolFigures::default() };
+        Ok(PoolReport { load, timeline, figures })
+    }
+
+    /// Part 1: who computed each square (`squares[i]` came from process `pids[i]`), and
+    /// whether every worker had run its initializer exactly once.
+    pub fn squares(
+        &mut self,
+        squares: Vec<u64>,
+        pids: Vec<u32>,
+        initialized_once: bool,
+    ) -> Result<()> {
+        let mut table = Table::new(["input", "square", "worker pid"]);
+        for ((n, square), pid) in (1..).zip(&squares).zip(&pids) {
+            table.row([n.to_string(), square.to_string(), pid.to_string()]);
+        }
+        writeln!(out(), "{table}")?;
+        let ok = initialized_once && (1..).zip(&squares).all(|(n, &square)| square == n * n);
+        if ok {
+            writeln!(
+                out(),
+                "Each result came from a worker whose initializer had run exactly once."
+            )?;
+        }
+        (self.figures.results_ok, self.figures.squares, self.figures.pids) = (ok, squares, pids);
+        Ok(())
+    }
+
+    /// Part 2: says what is about to be counted.
+    pub fn announce_primes(&self, limit: u64, tasks: usize) -> Result<()> {
+        let (below, tasks) = (thousands(limit), plural(tasks as u64, "task"));
+        writeln!(
+            out(),
+            "\nCounting the primes below {below} in {tasks}: on a new pool, then alone."
+        )?;
+        writeln!(out(), "({})", build_note())?;
+        Ok(())
+    }
+
+    /// Part 2: the speedup table, from each task's count and the two timings.
+    pub fn primes(&mut self, counts: &[u64], took: PoolTimes) -> Result<()> {
+        let run = &mut self.figures;
+        (run.tasks, run.primes) = (counts.len(), counts.iter().sum());
+        (run.sequential_s, run.parallel_s) = (took.alone.as_secs_f64(), took.pool.as_secs_f64());
+        run.speedup = run.sequential_s / run.parallel_s;
+        let table = [("one process", took.alone), ("the pool, start-up included", took.pool)];
+        writeln!(out(), "{}Both found {} primes.", speedup_table(&table), thousands(run.primes))?;
+        Ok(())
+    }
+
+    /// The workers that died, the verdict, `--trace` and `--json`.
+    pub fn finish(self, max_tasks_per_child: Option<u32>, trace: &Trace, json: bool) -> Result<()> {
+        let run = &self.figures;
+        if let died @ 1.. = run.replaced {
+            writeln!(out(), "\nWorkers that died, over both pools: {died}, each replaced.")?;
+        }
+        // `--max-tasks-per-child` below half the tasks makes the pool start a process every few.
+        let restarts = max_tasks_per_child.filter(|&max| (max as usize) < run.tasks / 2);
+        let known_cost = restarts.map(|_| "--max-tasks-per-child started many processes".into());
+        let [alone, took] = [run.sequential_s, run.parallel_s].map(Duration::from_secs_f64);
+        let workers = run.workers as usize;
+        let parallel =
+            ParallelRun { known_cost, ..ParallelRun::new(alone, took, workers, self.load) };
+        writeln!(out(), "\n{}", speedup_verdict(&parallel, "worker processes"))?;
+        trace.write(self.timeline)?;
+        if json {
+            print_json(run)?;
+        }
+        Ok(())
+    }
+
+    /// Says what happened to `pool`'s workers meanwhile (a crash, a replacement, a worker
+    /// retired), and counts it.
+    pub fn what_happened<J, R>(&mut self, pool: &Pool<J, R>) -> Result<()>
+    where
+        J: Clone + Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        write!(out(), "{}", pool.what_happened())?;
+        self.figures.replaced += pool.deaths.len();
+        self.figures.retired += pool.retired;
+        Ok(())
+    }
+}
+
+/// `pool`, part 2: the two timings.
+pub struct PoolTimes {
+    /// One process, counting every range in turn.
+    pub alone: Duration,
+    /// The pool, its start-up included.
+    pub pool: Duration,
+}
+
+/// `shared-memory`: what the parent read back from the shared memory.
+pub struct SharedMemoryRead<'a> {
+    /// The numbers the parent wrote, and what it read back in their place.
+    pub numbers: &'a [u32],
+    pub squares: &'a [u64],
+    /// The value the child wrote, and the child's pid, from its "done" message.
+    pub sum: u64,
+    pub child_pid: u32,
+}
+
+/// `shared-memory`: the squares and the sum, whether they are right, and `--json`.
+pub fn shared_memory(read: &SharedMemoryRead, json: bool) -> Result<()> {
+    let SharedMemoryRead { numbers, squares, sum, child_pid } = *read;
+    writeln!(out(), "The child squared them in place: {squares:?}")?;
+    writeln!(out(), "The child put their sum in the value: {sum}")?;
+    let correct = squares.iter().zip(numbers).all(|(s, &n)| *s == u64::from(n).pow(2))
+        && sum == squares.iter().sum::<u64>();
+    let verdict = if correct {
+        THROUGH_THE_MEMORY
+    } else {
+        "Unexpected: the parent does not see what the child should have written."
+    };
+    writeln!(out(), "\n{verdict}")?;
+    if json {
+        print_json(&serde_json::json!({
+            "child_pid": child_pid, "array": squares, "value": sum, "correct": correct,
+        }))?;
+    }
+    Ok(())
+}
+
+/// What `shared-memory` shows when every square came back.
+const THROUGH_THE_MEMORY: &str = "The numbers went to the child and the squares came back through the \
+    memory itself: both processes mapped the same pages. The messages only said \"go\" and \"done\".";
+
+/// `crash-isolation`: how a child ended, and what it wrote; `--json` reports each child so.
+#[derive(Debug, Serialize)]
+pub struct Ended {
+    /// The child's role: `panics`, `aborts`, `hangs` or `works`.
+    pub role: String,
+    pub pid: u32,
+    pub code: Option<i32>,
+    pub how: String,
+    /// The child's last words: a panic's message, or its first line on stderr.
+    pub stderr: String,
+    pub stdout: String,
+}
+
+/// `crash-isolation`: a child's last words on stderr: a panic's message (the line after
+/// "… panicked at …"), or else its first line.
+pub fn last_words(stderr: &str) -> String {
+    let mut lines = stderr.lines();
+    let last_words = match lines.position(|line| line.contains("panicked at")) {
+        Some(_) => lines.next(),
+        None => stderr.lines().next(),
+    };
+    last_words.unwrap_or("").to_string()
+}
+
+/// `crash-isolation`: what `join` returned for a thread that panics.
+pub struct ThreadPanic {
+    /// `join` returned an `Err`: the panic was caught.
+    pub caught: bool,
+    /// The panic's message, if it was a `&str`.
+    pub message: Option<String>,
+}
+
+/// `crash-isolation`: says what the parent is about to do.
+pub fn crash_isolation_plan(parent_pid: u32) -> Result<()> {
+    writeln!(
+        out(),
+        "Parent (pid {parent_pid}) starts four children: one panics, one aborts, one hangs (the parent kills it), one works.\n"
+    )?;
+    Ok(())
+}
+
+/// `crash-isolation`: how each child ended, the healthy child's answer, the caught thread
+/// panic (its message, if it panicked), and `--json`.
+pub fn crash_isolation(
+    parent_pid: u32,
+    ended: &[Ended],
+    thread_panic: &ThreadPanic,
+    json: bool,
+) -> Result<()> {
+    let mut out = out();
+    let mut table = Table::new(["child", "pid", "how it ended", "its stderr"]);
+    for e in ended {
+        table.row([e.role.clone(), e.pid.to_string(), e.how.clone(), e.stderr.clone()]);
+    }
+    writeln!(out, "{table}")?;
+    let works = ended.iter().find(|e| e.role == "works").map_or("", |e| e.stdout.as_str());
+    writeln!(out, "The healthy child computed 1 + 2 + … + 100 = {works}.")?;
+    let crashed = ended.iter().filter(|e| e.code != Some(0)).count();
+    let message = thread_panic.message.as_ref();
+    writeln!(
+        out,
+        "\nThe parent (pid {parent_pid}) is still here: {crashed} children ended badly, each in its own process.\n\
+         A panicking thread is caught at join() too ({}), but an abort in a thread would end the whole process.",
+        message.map_or("though not this time".to_string(), |m| format!(
+            "join() just returned the panic {m:?}"
+        ))
+    )?;
+    if json {
+        let caught = thread_panic.caught;
+        print_json(&serde_json::json!({
+            "parent_pid": parent_pid, "children": ended, "thread_panic_caught": caught,
+        }))?;
+    }
+    Ok(())
+}
+
+/// `bank-balance`: says what is about to run.
+pub fn bank_balance_plan(operations: u32, runs: u32) -> Result<()> {
+    let (each, runs) = (times(operations.into()), plural(runs.into(), "run"));
+    writeln!(out(), "Two processes withdraw 1 and deposit 1, {each} each, from a balance of 100")?;
+    writeln!(out(), "in shared memory; {runs} of each variant.\n({})\n", build_note())?;
+    Ok(())
+}
+
+/// `bank-balance`: one variant's results: the balance after each run, and the time per
+/// operation.
+pub struct Outcome {
+    pub balances: Vec<i64>,
+    pub ns_per_op: f64,
+}
+
+/// `bank-balance`: the table of the three variants (unsynchronized, locked, atomic, in that
+/// order), the verdict, and `--json`.
+pub fn bank_balance(outcomes: &[Outcome], json: bool) -> Result<()> {
+    const NAMES: [&str; 3] = ["unsynchronized", "locked", "atomic"];
+    let mut table =
+        Table::new(["variant", "balance after each run (should be 100)", "time per operation"]);
+    for (name, Outcome { balances, ns_per_op }) in NAMES.iter().zip(outcomes) {
+        table.row([name.to_string(), first_few(balances, 10), format!("{ns_per_op:.0} ns")]);
+    }
+    let [racy, locked, atomic] = outcomes else { anyhow::bail!("three variants") };
+    let exact = [locked, atomic].iter().all(|o| o.balances.iter().all(|&b| b == 100));
+    let verdict = lost_updates(100, &racy.balances, exact, "processes", "the lock or the atomic");
+    let faster = locked.ns_per_op / atomic.ns_per_op;
+    writeln!(out(), "{table}\n{verdict}")?;
+    writeln!(out(), "The atomic was {faster:.0}× faster than locking a file for each operation.")?;
+    if json {
+        let ns: BTreeMap<_, _> =
+            NAMES.iter().zip(outcomes).map(|(n, o)| (n, o.ns_per_op)).collect();
+        let [u, l, a] = [racy, locked, atomic].map(|o| &o.balances);
+        print_json(
+            &serde_json::json!({"unsynchronized": u, "locked": l, "atomic": a, "ns_per_op": ns}),
+        )?;
+    }
+    Ok(())
+}
+
+/// `dataflow`: one configuration's run, as worker 0 saw it: a row of the table and of `--json`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Row {
+    pub config: String,
+    pub workers: usize,
+    pub processes: usize,
+    pub primes: Option<u64>,
+    pub connect_s: f64,
+    pub compute_s: f64,
+    pub speedup: f64,
+}
+
+impl Row {
+    pub fn new(config: &str, processes: usize, run: Timed<Option<u64>>) -> Row {
+        let (connect_s, compute_s) = (run.connecting.as_secs_f64(), run.computing.as_secs_f64());
+        let (config, workers, primes) = (config.to_string(), run.workers, run.output);
+        Row { config, workers, processes, primes, connect_s, compute_s, speedup: 1.0 }
+    }
+}
+
+/// `dataflow`: the table, the verdicts, the commands for two machines, and `--json`; an error
+/// if the rows disagree on the count, or it is not the known one.
+pub fn dataflow(limit: u64, rows: &[Row], load: Option<f64>, json: bool) -> Result<()> {
+    let columns = ["configuration", "processes", "workers", "connecting", "computing", "speedup"];
+    let mut table = Table::new(columns.into_iter().chain(["primes"]));
+    let time = |s: f64| human_duration(Duration::from_secs_f64(s));
+    for row in rows {
+        let (processes, workers) = (row.processes.to_string(), row.workers.to_string());
+        let (connecting, computing) = (time(row.connect_s), time(row.compute_s));
+        let (speedup, primes) = (format!("{:.2}×", row.speedup), row.primes.map(thousands));
+        let primes = primes.unwrap_or_default();
+        table.row([&row.config, &processes, &workers, &connecting, &computing, &speedup, &primes]);
+    }
+    writeln!(out(), "\n{table}")?;
+    let alone = Duration::from_secs_f64(rows[0].compute_s);
+    for row in &rows[1..] {
+        let parallel =
+            ParallelRun::new(alone, Duration::from_secs_f64(row.compute_s), row.workers, load);
+        writeln!(out(), "{}: {}", row.config, speedup_verdict(&parallel, "timely workers"))?;
+    }
+    let took = time(rows.last().map_or(0.0, |row| row.connect_s));
+    writeln!(
+        out(),
+        "Connecting the processes took {took} before any work (timely polls for its peers once a second):\na cost that threads in one process do not pay, and processes pay to reach other machines' cores."
+    )?;
+    let primes = rows[0].primes;
+    ensure!(rows.iter().all(|row| row.primes == primes), "the configurations disagree: {rows:?}");
+    ensure!(known_count(limit).is_none_or(|known| primes == Some(known)), "a wrong count");
+    let which = if rows.len() > 1 { "Every configuration" } else { "It" };
+    let found = thousands(primes.unwrap_or(0));
+    writeln!(out(), "\n{which} found {found} primes.{TWO_MACHINES}")?;
+    if json {
+        print_json(&serde_json::json!({ "limit": limit, "rows": rows }))?;
+    }
+    Ok(())
+}
+
+/// What `dataflow` prints last: the same computation on two machines.
+const TWO_MACHINES: &str = "
+On two machines, each with a clone of this repository, write the same hostfile on both, one
+HOST:PORT per process (a free port on each host), e.g. hosts.txt with the two lines
+\"machine-a:2101\" and \"machine-b:2101\"; then run, in the clone
+  on machine-a: cargo run -p multi-processing --bin dataflow -- --hostfile hosts.txt --process-index 0
+  on machine-b: cargo run -p multi-processing --bin dataflow -- --hostfile hosts.txt --process-index 1
+Process 0 prints the count; --workers N sets each one's worker threads (default: its cores).";
+
+/// `dataflow`, as one process of a cluster: the count (on process 0), and `--json`'s row.
+pub fn dataflow_one_process(
+    limit: u64,
+    processes: usize,
+    run: Timed<Option<u64>>,
+    json: bool,
+) -> Result<()> {
+    if let Some(primes) = run.output {
+        writeln!(out(), "The primes below {}: {}.", thousands(limit), thousands(primes))?;
+    }
+    if json {
+        print_json(&Row::new("one process of a cluster", processes, run))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,326 @@
+//! What a binary prints once its lesson has run: the tables, the verdict and `--json`.
+//!
+//! One item per binary, named after it. They live here so that each binary reads as its
+//! lesson (the Contributing rule in the root README): the binary hands over its figures as
+//! named fields, and the words, columns and JSON fields are made here. The verdicts
+//! themselves are tested functions of `shared::report`.
+
+use std::io::{self, Write};
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use serde_json::json;
+use shared::cli::Trace;
+use shared::primes::known_count;
+use shared::report::{
+    ParallelRun, Table, backpressure_verdict, build_note, human_duration, load_average,
+    lost_updates, optimized, out, plural, print_json, speedup_table, speedup_verdict, stamp,
+    thousands, times,
+};
+use shared::timeline::{Timeline, terminal_width};
+use shared::waits::TimeScale;
+
+/// `workers`: the plan, printed before the run.
+pub struct WorkersPlan<'a> {
+    pub limit: u64,
+    pub jobs: &'a [Range<u64>],
+    pub workers: usize,
+    /// The machine's load, read before the run's own threads add to it.
+    pub load: Option<f64>,
+}
+
+impl<'a> WorkersPlan<'a> {
+    /// Prints what is about to run, and reads the machine's load.
+    pub fn announce(limit: u64, jobs: &'a [Range<u64>], workers: usize) -> io::Result<Self> {
+        let (below, count, note) = (thousands(limit), jobs.len(), build_note());
+        writeln!(
+            out(),
+            "Counting primes below {below} in {count} jobs: first on 1 thread, then on {workers} worker threads.\n({note})\n"
+        )?;
+        Ok(WorkersPlan { limit, jobs, workers, load: load_average() })
+    }
+
+    /// Who ran what, the timeline, the speedup table, the verdict and `--json`; an error if
+    /// the counts disagree.
+    pub fn report(
+        &self,
+        ran: &WorkersRan,
+        svg: Option<&Path>,
+        trace: &Trace,
+        json: bool,
+    ) -> Result<()> {
+        let (workers, count) = (self.workers, self.jobs.len());
+        print_who_ran_what(self.jobs, ran, svg)?;
+        trace.write(&ran.timeline)?;
+        let parallel: u64 = ran.primes.iter().sum();
+        let threads = format!("{workers} worker threads");
+        let rows = [("one thread", ran.sequential_time), (&threads[..], ran.parallel_time)];
+        let known = known_count(self.limit);
+        let correct = ran.sequential == parallel && known.is_none_or(|k| k == parallel);
+        let known_note = if known.is_some() { " (the known answer)" } else { "" };
+        if correct {
+            let table = speedup_table(&rows);
+            writeln!(out(), "{table}Both runs found {} primes{known_note}.", thousands(parallel))?;
+        }
+        let run =
+            ParallelRun::new(ran.sequential_time, ran.parallel_time, workers.min(count), self.load);
+        writeln!(out(), "{}", speedup_verdict(&run, "threads"))?;
+        if run.close_to_ideal() && run.ideal > 1 {
+            writeln!(out(), "Rust has no GIL; Python threads would take turns and get about 1×.")?;
+        }
+        if json {
+            let (sequential_s, parallel_s) =
+                (ran.sequential_time.as_secs_f64(), run.took.as_secs_f64());
+            print_json(&json!({
+                "workers": workers, "jobs": count, "limit": self.limit, "primes": parallel,
+                "sequential_s": sequential_s, "parallel_s": parallel_s, "speedup": run.speedup,
+                "correct": correct, "optimized": optimized(), "runs": ran.runs_json(),
+            }))?;
+        }
+        let sequential = ran.sequential;
+        ensure!(
+            correct,
+            "the counts disagree: 1 thread {sequential}, workers {parallel}, known {known:?}"
+        );
+        Ok(())
+    }
+}
+
+/// `workers`: what the two runs found.
+pub struct WorkersRan {
+    /// Primes found by one thread, and its time.
+    pub sequential: u64,
+    pub sequential_time: Duration,
+    /// For each job, in job order: the primes the workers found, and which worker found them
+    /// (1, 2, …).
+    pub primes: Vec<u64>,
+    pub ran_on: Vec<usize>,
+    /// The worker run's time and timeline.
+    pub parallel_time: Duration,
+    pub timeline: Timeline,
+}
+
+impl WorkersRan {
+    /// `--json`'s `runs`: `{"job", "primes", "worker"}` per job.
+    fn runs_json(&self) -> serde_json::Value {
+        let per_job = (self.primes.iter().zip(&self.ran_on).enumerate())
+            .map(|(job, (primes, worker))| json!({"job": job, "primes": primes, "worker": worker}));
+        per_job.collect()
+    }
+}
+
+/// Which worker ran each job, as a table and as a timeline (and an SVG file, if asked).
+fn print_who_ran_what(jobs: &[Range<u64>], ran: &WorkersRan, svg: Option<&Path>) -> Result<()> {
+    let mut who = Table::new(["job", "numbers", "primes", "ran on"]);
+    for (job, range) in jobs.iter().enumerate() {
+        let numbers = format!("{}..{}", thousands(range.start), thousands(range.end));
+        let worker = format!("worker-{}", ran.ran_on[job]);
+        who.row([job.to_string(), numbers, thousands(ran.primes[job]), worker]);
+    }
+    writeln!(out(), "{who}")?;
+    writeln!(out(), "Timeline of the worker run (a row per thread, a box per job):")?;
+    writeln!(out(), "{}", ran.timeline.render_text(terminal_width()))?;
+    if let Some(path) = svg {
+        ran.timeline.write_svg(path).with_context(|| format!("writing {}", path.display()))?;
+        writeln!(out(), "Timeline written to {}\n", path.display())?;
+    }
+    Ok(())
+}
+
+/// `race-condition`: one run of the two counters, each counted by two threads.
+#[derive(Debug, Clone, Copy)]
+pub struct CounterRun {
+    /// The load-then-store counter's total.
+    pub racy: u64,
+    /// The `Mutex` counter's total.
+    pub locked: u64,
+}
+
+/// `race-condition`: says what the counters are about to do.
+pub fn race_condition_plan(increments: u64) -> io::Result<()> {
+    let (times, all) = (times(increments), thousands(2 * increments));
+    writeln!(out(), "(b) Two threads each add 1 to a shared counter {times}: {all} in all.\n")
+}
+
+/// `race-condition`: a row per run, the verdict, where the proofs are, and `--json`.
+pub fn race_condition(increments: u64, runs: &[CounterRun], json: bool) -> io::Result<()> {
+    let expected = 2 * increments;
+    let mut table = Table::new(["run", "load then store", "lost", "Mutex"]);
+    for (run, counted) in (1..).zip(runs) {
+        let lost = 100.0 * (expected - counted.racy) as f64 / expected as f64;
+        let lost = format!("{lost:.1} %");
+        table.row([run.to_string(), thousands(counted.racy), lost, thousands(counted.locked)]);
+    }
+    let exact = runs.iter().all(|counted| counted.locked == expected);
+    let racy: Vec<i64> = runs.iter().map(|counted| counted.racy as i64).collect();
+    let verdict = lost_updates(expected as i64, &racy, exact, "threads", "the Mutex");
+    writeln!(out(), "{table}\n{verdict}\n{WHERE_THE_PROOFS_ARE}")?;
+    if json {
+        let racy: Vec<u64> = runs.iter().map(|counted| counted.racy).collect();
+        let locked: Vec<u64> = runs.iter().map(|counted| counted.locked).collect();
+        print_json(&json!({ "expected": expected, "racy": racy, "locked": locked }))?;
+    }
+    Ok(())
+}
+
+const WHERE_THE_PROOFS_ARE: &str = "Each load and store is atomic, yet the other thread can \
+    write in between. The race that does not compile (two threads writing one plain variable) \
+    is the compile_fail doctest in src/lib.rs; tests/loom.rs checks every interleaving and \
+    finds those that lose an update.";
+
+/// `channels`: the pipeline's shape, as the flags set it.
+pub struct PipelinePlan {
+    pub items: u32,
+    pub capacity: u32,
+    pub consumers: u32,
+    pub work: Duration,
+}
+
+/// `channels`: what came out of the pipeline, and of std's mpsc.
+pub struct PipelineRan {
+    /// Which consumer handled each item, in the order the items reached the collector.
+    pub handled_by: Vec<u32>,
+    /// The last item to arrive, as `B6`.
+    pub last: String,
+    /// How long the pipeline took; how long the producers spent blocked in `send`, over
+    /// both; the run's timeline.
+    pub elapsed: Duration,
+    pub blocked: Duration,
+    pub timeline: Timeline,
+    /// The messages the one std `mpsc` receiver got.
+    pub mpsc_received: usize,
+}
+
+impl PipelinePlan {
+    /// Says what the pipeline is about to do.
+    pub fn announce(&self) -> io::Result<()> {
+        let (items, room, consumers) = (self.items, self.capacity, self.consumers);
+        writeln!(
+            out(),
+            "1. Pipeline: producers A and B send {items} items each into a channel with room for {room};"
+        )?;
+        let work = human_duration(self.work);
+        writeln!(
+            out(),
+            "{consumers} consumers take {work} per item and pass it on to a collector.\n"
+        )
+    }
+
+    /// The pipeline's timeline and verdict, std mpsc's count, and `--json`.
+    pub fn report(&self, ran: &PipelineRan, trace: &Trace, json: bool) -> Result<()> {
+        let (elapsed, took) = (ran.elapsed, human_duration(ran.elapsed));
+        let per_consumer = |c| ran.handled_by.iter().filter(|&&by| by == c).count().to_string();
+        let shares = (1..=self.consumers).map(per_consumer).collect::<Vec<_>>().join(", ");
+        writeln!(out(), "{}", ran.timeline.render_text(terminal_width()))?;
+        trace.write(&ran.timeline)?;
+        let (delivered, last) = (ran.handled_by.len(), &ran.last);
+        writeln!(
+            out(),
+            "All {delivered} items arrived, in {took}, the last {last}; per consumer: {shares}."
+        )?;
+        let verdict = backpressure_verdict(ran.blocked, elapsed);
+        let blocked_for = human_duration(ran.blocked);
+        writeln!(
+            out(),
+            "The two producers spent {blocked_for} in all blocked in send: {verdict}.\n"
+        )?;
+        let mpsc_received = ran.mpsc_received;
+        writeln!(
+            out(),
+            "2. std mpsc: 2 producers, 1 consumer (its Receiver cannot be cloned): received {mpsc_received} of 6 messages."
+        )?;
+        if json {
+            print_json(&json!({
+                "items": 2 * self.items, "delivered": delivered, "mpsc_received": mpsc_received,
+                "producers_blocked_s": ran.blocked.as_secs_f64(), "pipeline_s": elapsed.as_secs_f64(),
+            }))?;
+        }
+        Ok(())
+    }
+}
+
+/// `simple-threads`: the run's waits, for its lines and its `--json`.
+pub struct SimpleThreads {
+    pub seed: u64,
+    /// Each task's wait in seconds, before `--time-scale`: task 1's first.
+    pub waits: Vec<f64>,
+    pub scale: TimeScale,
+}
+
+impl SimpleThreads {
+    /// Says what is about to start.
+    pub fn announce(&self) -> io::Result<()> {
+        let (seed, scale) = (self.seed, self.scale);
+        let threads = plural(self.waits.len() as u64, "thread");
+        writeln!(
+            out(),
+            "Starting {threads} with random waits (--seed {seed}, time scale {scale}).\n"
+        )
+    }
+
+    /// `--no-join`: main is about to return with `started` threads, some of them still
+    /// waiting. Says which die with the process; `--json`.
+    pub fn returning_without_join(
+        &self,
+        timeline: &Timeline,
+        started: usize,
+        json: bool,
+    ) -> io::Result<()> {
+        // Lock stdout for good, so that no thread can print between main's last lines and
+        // the end of the process: with tiny waits they could still finish in that instant,
+        // and their "done" would contradict the count below. (At exit, std only *tries* to
+        // lock stdout, so a lock that is never released is safe.)
+        let stdout = io::stdout().lock();
+        let finished: Vec<usize> = timeline.spans().iter().map(|s| task_of(&s.lane)).collect();
+        let waiting = started - finished.len();
+        let fate = if waiting == 0 {
+            "every thread had already finished".to_string()
+        } else {
+            let threads = plural(waiting as u64, "thread");
+            format!("the {threads} still waiting die with it; their \"done\" never prints")
+        };
+        writeln!(
+            out(),
+            "\n{}  main returns without joining: the process exits, and {fate}. (Python \
+             would wait for them, unless they were daemon threads.)",
+            stamp(timeline.now())
+        )?;
+        if json {
+            print_json(&json!({ "seed": self.seed, "waits_s": self.waits, "finished": finished }))?;
+        }
+        std::mem::forget(stdout);
+        Ok(())
+    }
+
+    /// Every thread was joined: the timeline, the order they finished in, and `--json`.
+    pub fn joined(&self, timeline: &Timeline, trace: &Trace, json: bool) -> Result<()> {
+        let mut spans = timeline.spans();
+        spans.sort_by_key(|span| span.end);
+        let finished: Vec<usize> = spans.iter().map(|span| task_of(&span.lane)).collect();
+        writeln!(out(), "\nTimeline (a row per thread, in the order they started):")?;
+        writeln!(out(), "{}", timeline.render_text(terminal_width()))?;
+        trace.write(timeline)?;
+        let wait_of = |task: usize| self.waits[task - 1];
+        let listed: Vec<String> = (finished.iter())
+            .map(|&t| format!("task {t} ({})", human_duration(self.scale.secs(wait_of(t)))))
+            .collect();
+        let by_wait = finished.windows(2).all(|w| wait_of(w[0]) <= wait_of(w[1]));
+        let verdict = if by_wait {
+            "Finished in the order of their waits"
+        } else {
+            "Finished out of the order of their waits (the waits were too short to tell apart)"
+        };
+        writeln!(out(), "{verdict}: {}.", listed.join(", "))?;
+        if json {
+            print_json(&json!({ "seed": self.seed, "waits_s": self.waits, "finished": finished }))?;
+        }
+        Ok(())
+    }
+}
+
+/// The task number of a timeline lane named "task N".
+fn task_of(lane: &str) -> usize {
+    lane.trim_start_matches("task ").parse().expect("lanes are named \"task N\"")
+}
