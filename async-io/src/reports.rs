@@ -18,8 +18,8 @@ use serde::Serialize;
 use serde_json::json;
 use shared::cli::Trace;
 use shared::report::{
-    Table, build_note, gathered, heartbeat_verdict, human_duration, out, plural, print_json,
-    thousands, waits_overlapped,
+    Overlap, Table, build_note, gathered, heartbeat_verdict, human_duration, out, overlap, plural,
+    print_json, thousands, waits_overlapped,
 };
 use shared::timeline::Timeline;
 use shared::waits::TimeScale;
@@ -285,6 +285,266 @@ impl BlockingReport {
             print_json(&json!({
                 "limit": self.limit, "job_ms": ms(job), "inline_ms": ms(inline),
                 "spawn_blocking_ms": ms(spawn_blocking), "rayon_ms": ms(rayon),
+            }))?;
+        }
+        Ok(())
+    }
+}
+
+/// `tasks-vs-threads`: what one model measured, for `n` units that each waited `wait`.
+#[derive(Debug)]
+pub struct Sample {
+    /// From the first start until every unit was done, and how long starting them all took.
+    pub wall: Duration,
+    pub created: Duration,
+    /// The process's resident memory before the units started, and while they all waited.
+    pub before: Option<usize>,
+    pub during: Option<usize>,
+}
+
+/// `tasks-vs-threads`: one model's figures, per unit; `--json` shows them so.
+#[derive(Debug, Serialize)]
+struct Cost {
+    wall_s: f64,
+    create_us: f64,
+    bytes_per_unit: Option<f64>,
+}
+
+/// `tasks-vs-threads`'s report: `n` units of each model, each waiting `wait`.
+pub struct TasksVsThreads {
+    pub n: u32,
+    pub wait: Duration,
+}
+
+impl TasksVsThreads {
+    /// Says what is about to run.
+    pub fn announce(&self) -> io::Result<()> {
+        let (n, wait) = (thousands(self.n.into()), human_duration(self.wait));
+        writeln!(
+            out(),
+            "{n} waits of {wait} each: as tokio tasks on one thread, then as {n} OS threads.\n"
+        )
+    }
+
+    /// The table, how many times cheaper and smaller a task was, and `--json`.
+    pub fn report(&self, tasks: &Sample, threads: &Sample, json: bool) -> io::Result<()> {
+        let mut out = out();
+        let (tasks, threads) = (self.cost(tasks), self.cost(threads));
+        let columns =
+            ["model", "units", "all done after", "to start one", "memory per unit while waiting"];
+        let mut table = Table::new(columns);
+        let n = thousands(self.n.into());
+        for (name, cost) in [("tokio tasks, 1 thread", &tasks), ("OS threads", &threads)] {
+            let memory = cost
+                .bytes_per_unit
+                .map_or("— (no wait)".into(), |b| format!("{} bytes", thousands(b as u64)));
+            let wall = human_duration(Duration::from_secs_f64(cost.wall_s));
+            let create = format!("{:.2} µs", cost.create_us);
+            table.row([name.to_string(), n.clone(), wall, create, memory]);
+        }
+        writeln!(out, "{table}")?;
+        // How many times `big` is `small`, said only when the figures show it.
+        let ratio = |small: f64, big: f64| {
+            (small > 0.0 && big > small).then(|| format!("{:.0}×", big / small))
+        };
+        let cheaper = ratio(tasks.create_us, threads.create_us);
+        let smaller =
+            tasks.bytes_per_unit.zip(threads.bytes_per_unit).and_then(|(t, th)| ratio(t, th));
+        match (cheaper, smaller) {
+            (Some(c), Some(s)) => writeln!(
+                out,
+                "A task was {c} cheaper to start and {s} smaller while waiting than a thread."
+            )?,
+            (Some(c), None) => writeln!(
+                out,
+                "A task was {c} cheaper to start than a thread (memory: too little waiting to tell)."
+            )?,
+            _ => writeln!(
+                out,
+                "This run did not show a task cheaper than a thread; run it again with the defaults."
+            )?,
+        }
+        writeln!(
+            out,
+            "Waiting costs no CPU either way: use tasks for many waits at once, threads for work on many cores."
+        )?;
+        if json {
+            print_json(&json!({
+                "n": self.n, "wait_s": self.wait.as_secs_f64(), "tasks": tasks, "threads": threads,
+            }))?;
+        }
+        Ok(())
+    }
+
+    /// One model's figures, per unit.
+    fn cost(&self, sample: &Sample) -> Cost {
+        let n = f64::from(self.n);
+        let grown = sample.before.zip(sample.during).map(|(b, d)| d.saturating_sub(b) as f64);
+        // With no wait to speak of, the units may be gone before the memory is read.
+        let grown = grown.filter(|_| self.wait >= shared::report::TOO_SHORT_TO_TELL);
+        Cost {
+            wall_s: sample.wall.as_secs_f64(),
+            create_us: sample.created.as_secs_f64() * 1e6 / n,
+            bytes_per_unit: grown.map(|g| g / n),
+        }
+    }
+}
+
+/// `spawn-task`'s report: which runtime, at which `--time-scale`.
+pub struct SpawnTask {
+    /// `current-thread` or `multi-thread`.
+    pub runtime: &'static str,
+    pub scale: TimeScale,
+    /// When `first` ended, and the order of the words (set by [`SpawnTask::order`]).
+    elapsed: Duration,
+    order: Vec<String>,
+}
+
+impl SpawnTask {
+    /// Says which runtime runs the tasks.
+    pub fn announce(runtime: &'static str, scale: TimeScale) -> io::Result<Self> {
+        writeln!(out(), "Runtime: {runtime}; time scale {scale}\n")?;
+        Ok(SpawnTask { runtime, scale, elapsed: Duration::ZERO, order: Vec::new() })
+    }
+
+    /// The order of the words, whether the two sleeps overlapped, and why the task started
+    /// when it did.
+    pub fn order(&mut self, log: &Log) -> io::Result<()> {
+        let (scale, elapsed, words, order) = (self.scale, log.elapsed(), log.events(), log.order());
+        // Each sleep ran between two words: `first`'s from "four" to "five", `second`'s from
+        // "two" to "three". Claim overlap only if those two intervals really shared time.
+        let at = |word| words.iter().find(|(w, _)| w == word).map_or(Duration::ZERO, |&(_, t)| t);
+        let verdict = match overlap(scale.secs(1.0), at("four")..at("five"), at("two")..at("three"))
+        {
+            Overlap::Overlapped(shared) => {
+                format!("they overlapped for {}", human_duration(shared))
+            }
+            Overlap::OneAfterAnother => "one ran after the other".to_string(),
+            Overlap::TooShortToTell => {
+                "too short to show any overlap (try --time-scale 1)".to_string()
+            }
+        };
+        writeln!(
+            out(),
+            "\nOrder: {}. Total: {} for waits of {} and {}: {verdict}.",
+            order.join(", "),
+            human_duration(elapsed),
+            human_duration(scale.secs(1.0)),
+            human_duration(scale.secs(2.0))
+        )?;
+        // Say why this run came out in this order.
+        let four_first =
+            order.iter().position(|w| w == "four") < order.iter().position(|w| w == "two");
+        let why = match (self.runtime == "multi-thread", four_first) {
+            (false, _) => "with one thread, the task could start only at `first`'s first .await",
+            (true, true) => "this time `first` printed before another thread started the task",
+            (true, false) => "another thread started the task at once",
+        };
+        let (earlier, later) = if four_first { ("four", "two") } else { ("two", "four") };
+        writeln!(out(), "\"{earlier}\" came before \"{later}\": {why}.")?;
+        (self.elapsed, self.order) = (elapsed, order);
+        Ok(())
+    }
+
+    /// What a task spawned and awaited at once cost (the median of `rounds`), and `--json`.
+    pub fn task_cost(&self, each: Duration, rounds: usize, json: bool) -> io::Result<()> {
+        let (each_text, rounds, runtime) =
+            (human_duration(each), thousands(rounds as u64), self.runtime);
+        writeln!(
+            out(),
+            "\nA task spawned and awaited at once, {rounds} times on the {runtime} runtime: {each_text} each (median)."
+        )?;
+        if json {
+            print_json(&json!({
+                "runtime": runtime, "order": self.order, "elapsed_s": self.elapsed.as_secs_f64(),
+                "task_start_wait_us": each.as_secs_f64() * 1e6,
+            }))?;
+        }
+        Ok(())
+    }
+}
+
+/// `await-in-order`: the order of the words, and the total time against the two waits (2 s
+/// then 1 s, scaled), which ran one after the other; `--json`.
+pub fn await_in_order(log: &Log, scale: TimeScale, json: bool) -> io::Result<()> {
+    let (order, elapsed) = (log.order(), log.elapsed());
+    // Awaited in turn, the waits cannot overlap: the total is at least their sum.
+    writeln!(
+        out(),
+        "\nOrder: {}. Total: {} for waits of {} and {}: one after the other.",
+        order.join(", "),
+        human_duration(elapsed),
+        human_duration(scale.secs(2.0)),
+        human_duration(scale.secs(1.0))
+    )?;
+    if json {
+        print_json(&json!({ "order": order, "elapsed_s": elapsed.as_secs_f64() }))?;
+    }
+    Ok(())
+}
+
+/// `shared-state`'s report: a line per way of sharing, and `--json`.
+pub struct SharedState {
+    tasks: u32,
+    std_total: u64,
+    tokio_log_len: usize,
+}
+
+impl SharedState {
+    /// Says what is about to run.
+    pub fn announce(tasks: u32) -> io::Result<Self> {
+        writeln!(out(), "{tasks} tasks on tokio's multi-thread runtime share state three ways.\n")?;
+        Ok(SharedState { tasks, std_total: 0, tokio_log_len: 0 })
+    }
+
+    /// Part 1: the std `Mutex` counter's total.
+    pub fn std_mutex(&mut self, total: u64) -> io::Result<()> {
+        self.std_total = total;
+        writeln!(
+            out(),
+            "1. std Mutex: each task added 1 a thousand times: total {} of {} (the guard never crossed an .await).",
+            thousands(total),
+            thousands(u64::from(self.tasks) * 1_000)
+        )
+    }
+
+    /// Part 2: the tokio `Mutex`'s log: its `entries`, after `took`, each held for `write`.
+    pub fn tokio_mutex(
+        &mut self,
+        entries: usize,
+        took: Duration,
+        write: Duration,
+    ) -> io::Result<()> {
+        self.tokio_log_len = entries;
+        writeln!(
+            out(),
+            "2. tokio Mutex: each task held the log locked for its {} \"write\": {} entries in {}.\n   \
+             Holding a lock across an .await makes those tasks take turns: {} × {} ≥ {}.",
+            human_duration(write),
+            entries,
+            human_duration(took),
+            self.tasks,
+            human_duration(write),
+            human_duration(write * self.tasks)
+        )
+    }
+
+    /// Part 3: the results, in the order the `JoinSet` gave them back; `--json`.
+    pub fn joinset(&self, results: &[u64], json: bool) -> io::Result<()> {
+        let listed: Vec<String> = results.iter().take(5).map(u64::to_string).collect();
+        writeln!(
+            out(),
+            "3. JoinSet: {} tasks squared their numbers; the results came back as each task finished\n   \
+             ({}{}), in all {}.",
+            self.tasks,
+            listed.join(", "),
+            if results.len() > 5 { ", …" } else { "" },
+            thousands(results.iter().sum())
+        )?;
+        if json {
+            print_json(&json!({
+                "tasks": self.tasks, "std_total": self.std_total,
+                "tokio_log_len": self.tokio_log_len, "joinset_results": results,
             }))?;
         }
         Ok(())

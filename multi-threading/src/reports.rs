@@ -5,19 +5,21 @@
 //! named fields, and the words, columns and JSON fields are made here. The verdicts
 //! themselves are tested functions of `shared::report`.
 
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
+use serde::Serialize;
 use serde_json::json;
 use shared::cli::Trace;
 use shared::primes::known_count;
 use shared::report::{
-    ParallelRun, Table, backpressure_verdict, build_note, human_duration, load_average,
-    lost_updates, optimized, out, plural, print_json, speedup_table, speedup_verdict, stamp,
-    thousands, times,
+    ParallelRun, Table, backpressure_verdict, build_note, counting_verdict, human_duration,
+    load_average, lost_updates, optimized, out, plural, print_json, speedup_table, speedup_verdict,
+    stamp, thousands, times,
 };
 use shared::timeline::{Timeline, terminal_width};
 use shared::waits::TimeScale;
@@ -323,4 +325,129 @@ impl SimpleThreads {
 /// The task number of a timeline lane named "task N".
 fn task_of(lane: &str) -> usize {
     lane.trim_start_matches("task ").parse().expect("lanes are named \"task N\"")
+}
+
+/// `mutex-vs-atomic`: one way's count on two threads: its total, and the time until both
+/// threads were done.
+#[derive(Debug, Clone, Copy)]
+pub struct Tally {
+    pub total: u64,
+    pub time: Duration,
+}
+
+/// `mutex-vs-atomic`: says what is about to run.
+pub fn mutex_vs_atomic_plan(increments: u64) -> io::Result<()> {
+    let (each, note) = (times(increments), build_note());
+    writeln!(out(), "Two threads add 1 to a shared total {each} each, three ways ({note}).\n")
+}
+
+/// `mutex-vs-atomic`: the table of the three ways (a `Mutex`, `fetch_add`, partial sums, in
+/// that order), the verdict and `--json`; an error if a total is not exact.
+pub fn mutex_vs_atomic(increments: u64, tallies: &[Tally; 3], json: bool) -> Result<()> {
+    let expected = 2 * increments;
+    let ns_per_op = |tally: &Tally| tally.time.as_secs_f64() * 1e9 / expected as f64;
+    let cheapest = tallies.iter().map(ns_per_op).fold(f64::MAX, f64::min);
+    let mut table = Table::new(["method", "total", "time", "per increment", "vs cheapest"]);
+    for (name, tally) in ["Mutex", "fetch_add", "partial sums"].iter().zip(tallies) {
+        let per_op = format!("{:.2} ns", ns_per_op(tally));
+        let ratio = format!("{:.0}×", ns_per_op(tally) / cheapest.max(1e-9));
+        table.row([
+            name.to_string(),
+            thousands(tally.total),
+            human_duration(tally.time),
+            per_op,
+            ratio,
+        ]);
+    }
+    writeln!(out(), "{table}")?;
+    ensure!(tallies.iter().all(|tally| tally.total == expected), "a counter is not exact");
+    let [mutex, atomic, partial] =
+        tallies.map(|tally| json!({"total": tally.total, "ns_per_op": ns_per_op(&tally)}));
+    let fastest = tallies.iter().map(|tally| tally.time).min().unwrap_or_default();
+    let [m, a, p] = tallies.each_ref().map(ns_per_op);
+    writeln!(out(), "{}", counting_verdict(m, a, p, fastest))?;
+    if json {
+        print_json(&json!({
+            "expected": expected, "mutex": mutex, "atomic": atomic, "partial": partial,
+        }))?;
+    }
+    Ok(())
+}
+
+/// `thread-pool`: a job, and the thread that ran it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ran {
+    pub job: u32,
+    pub thread: String,
+}
+
+/// `thread-pool`: says what is about to run.
+pub fn thread_pool_plan(jobs: u32, workers: u32, wait: Duration) -> io::Result<()> {
+    writeln!(
+        out(),
+        "{jobs} jobs of {} each, on a hand-made pool of {workers} threads, then on a rayon pool of {workers}.\n",
+        human_duration(wait),
+    )
+}
+
+/// `thread-pool`: which thread ran each job on each pool, the timeline, whether the threads
+/// were reused, and `--json`.
+pub fn thread_pool(
+    hand_made: Vec<Ran>,
+    rayon: Vec<Ran>,
+    timeline: &Timeline,
+    trace: &Trace,
+    json: bool,
+) -> Result<()> {
+    let (hand_made, rayon) = (PoolSummary::new(hand_made), PoolSummary::new(rayon));
+    let mut table = Table::new(["job", "hand-made pool", "rayon pool"]);
+    for (id, (a, b)) in hand_made.threads.iter().zip(&rayon.threads).enumerate() {
+        table.row([id.to_string(), a.clone(), b.clone()]);
+    }
+    writeln!(out(), "{table}")?;
+    writeln!(out(), "Timeline (a row per pool thread, a box per job):")?;
+    writeln!(out(), "{}", timeline.render_text(terminal_width()))?;
+    trace.write(timeline)?;
+    writeln!(out(), "{}", hand_made.line("hand-made pool"))?;
+    writeln!(out(), "{}", rayon.line("rayon pool"))?;
+    // Reuse happened only if some thread ran more than one job.
+    if hand_made.distinct_threads < hand_made.jobs || rayon.distinct_threads < rayon.jobs {
+        writeln!(out(), "Each pool started its threads once and reused them from job to job.")?;
+    } else {
+        writeln!(
+            out(),
+            "No thread ran a second job, so nothing was reused: try more --jobs than --workers."
+        )?;
+    }
+    if json {
+        print_json(&json!({ "hand_made": hand_made, "rayon": rayon }))?;
+    }
+    Ok(())
+}
+
+/// What `--json` reports for one pool of `thread-pool`.
+#[derive(Debug, Serialize)]
+struct PoolSummary {
+    jobs: usize,
+    distinct_threads: usize,
+    /// The thread that ran each job, in job order.
+    threads: Vec<String>,
+}
+
+impl PoolSummary {
+    fn new(mut ran: Vec<Ran>) -> Self {
+        ran.sort();
+        let distinct: BTreeSet<&String> = ran.iter().map(|ran| &ran.thread).collect();
+        let distinct_threads = distinct.len();
+        let threads = ran.into_iter().map(|ran| ran.thread).collect::<Vec<_>>();
+        PoolSummary { jobs: threads.len(), distinct_threads, threads }
+    }
+
+    fn line(&self, pool: &str) -> String {
+        let names: BTreeSet<&String> = self.threads.iter().collect();
+        let names: Vec<&str> = names.into_iter().map(String::as_str).collect();
+        let jobs = plural(self.jobs as u64, "job");
+        let threads = plural(self.distinct_threads as u64, "thread");
+        format!("{pool}: {jobs} on {threads} ({})", names.join(", "))
+    }
 }

@@ -545,6 +545,33 @@ pub fn backpressure_verdict(blocked: Duration, run: Duration) -> &'static str {
     }
 }
 
+/// The verdict on three exact ways to count on two threads: a `Mutex`, an atomic `fetch_add`
+/// and partial sums combined once, at `mutex`, `atomic` and `partial` nanoseconds per
+/// increment. The usual order holds when each costs more than the next; if the fastest
+/// whole run took under a millisecond, starting the threads outweighed the increments.
+///
+/// ```
+/// use std::time::Duration;
+/// use shared::report::counting_verdict;
+/// let ms = Duration::from_millis;
+/// assert!(counting_verdict(20.0, 5.0, 0.3, ms(5)).contains("the cheapest lock is the one"));
+/// assert!(counting_verdict(20.0, 25.0, 0.3, ms(5)).contains("did not hold"));
+/// assert!(counting_verdict(20.0, 5.0, 0.3, Duration::from_micros(200)).contains("too few"));
+/// ```
+pub fn counting_verdict(mutex: f64, atomic: f64, partial: f64, fastest: Duration) -> &'static str {
+    if fastest < Duration::from_millis(1) {
+        "All three are exact, but too few increments to compare their cost: starting the \
+         threads took most of the time. Try the default --increments."
+    } else if mutex > atomic && atomic > partial {
+        "All three are exact. Per increment, the Mutex costs most, the atomic less, and \
+         partial sums least: the cheapest lock is the one you don't take — count on each \
+         thread, combine once at the end."
+    } else {
+        "All three are exact; this time the usual order of their costs (Mutex, then atomic, \
+         then partial sums) did not hold. Run it again on a quiet machine."
+    }
+}
+
 /// The verdict on a heartbeat that wants to tick every `tick`, while CPU work that took `work`
 /// ran inline in a task on its thread (the heartbeat's worst delay then: `inline`) and then
 /// off it (its worst delay: `moved`). The work stalled it only if the inline delay is over a

@@ -32,10 +32,10 @@ use std::io::{self, Write};
 
 use anyhow::Result;
 use asyncio::Log;
+use asyncio::reports::await_in_order;
 use clap::Parser;
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, ok_if_stdout_closed, out};
 use shared::waits::TimeScale;
 use tokio::time::sleep;
 
@@ -51,20 +51,7 @@ fn run(args: &Args) -> Result<()> {
     writeln!(out(), "Runtime: current-thread; time scale {scale}\n")?;
     let log = Log::new();
     runtime.block_on(first(&log, scale))?;
-    let (order, elapsed) = (log.order(), log.elapsed());
-    // Awaited in turn, the waits cannot overlap: the total is at least their sum.
-    writeln!(
-        out(),
-        "\nOrder: {}. Total: {} for waits of {} and {}: one after the other.",
-        order.join(", "),
-        human_duration(elapsed),
-        human_duration(scale.secs(2.0)),
-        human_duration(scale.secs(1.0))
-    )?;
-    if args.common.json {
-        print_json(&json!({ "order": order, "elapsed_s": elapsed.as_secs_f64() }))?;
-    }
-    Ok(())
+    Ok(await_in_order(&log, scale, args.common.json)?)
 }
 
 /// Await one async function inside another, and see the waits add up.

@@ -28,15 +28,14 @@
 //!    (100, 81, 64, 49, 36, …), in all 385.
 //! ```
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
+use asyncio::reports::SharedState;
 use clap::Parser;
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{MainResult, ok_if_stdout_closed};
 use shared::waits::TimeScale;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep};
@@ -48,51 +47,20 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let mut out = out();
     let (tasks, scale) = (args.tasks, args.common.time_scale);
     // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
     shared::limits::room_for_a_thread_per_core()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_time().build()?;
-    writeln!(out, "{tasks} tasks on tokio's multi-thread runtime share state three ways.\n")?;
+    let mut report = SharedState::announce(tasks)?;
 
     let total = runtime.block_on(with_std_mutex(tasks));
-    writeln!(
-        out,
-        "1. std Mutex: each task added 1 a thousand times: total {} of {} (the guard never crossed an .await).",
-        thousands(total),
-        thousands(u64::from(tasks) * 1_000)
-    )?;
-    // Half a second of writes in all, whatever the count: 50 ms each for 10 tasks.
+    report.std_mutex(total)?;
+    // Half a second of "writing" in all, whatever the number of tasks.
     let write = scale.secs(0.5 / f64::from(tasks));
     let (entries, took) = runtime.block_on(with_tokio_mutex(tasks, write));
-    writeln!(
-        out,
-        "2. tokio Mutex: each task held the log locked for its {} \"write\": {} entries in {}.\n   \
-         Holding a lock across an .await makes those tasks take turns: {} × {} ≥ {}.",
-        human_duration(write),
-        entries.len(),
-        human_duration(took),
-        tasks,
-        human_duration(write),
-        human_duration(write * tasks)
-    )?;
+    report.tokio_mutex(entries.len(), took, write)?;
     let results = runtime.block_on(collect_with_joinset(tasks, scale));
-    let listed: Vec<String> = results.iter().take(5).map(u64::to_string).collect();
-    writeln!(
-        out,
-        "3. JoinSet: {tasks} tasks squared their numbers; the results came back as each task finished\n   \
-         ({}{}), in all {}.",
-        listed.join(", "),
-        if results.len() > 5 { ", …" } else { "" },
-        thousands(results.iter().sum())
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "tasks": tasks, "std_total": total, "tokio_log_len": entries.len(),
-            "joinset_results": results,
-        }))?;
-    }
-    Ok(())
+    Ok(report.joinset(&results, args.common.json)?)
 }
 
 /// Share a counter between tasks with std's and tokio's Mutex, and collect results with JoinSet.

@@ -30,17 +30,15 @@
 //! "four" came before "two": with one thread, the task could start only at `first`'s first .await.
 //! ```
 
-use std::io::{self, Write};
+use std::io;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use asyncio::Log;
+use asyncio::reports::SpawnTask;
 use clap::Parser;
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{
-    MainResult, Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json, thousands,
-};
+use shared::report::{MainResult, ok_if_stdout_closed};
 use shared::waits::TimeScale;
 use tokio::time::sleep;
 
@@ -60,53 +58,14 @@ fn run(args: &Args) -> Result<()> {
     } else {
         (tokio::runtime::Builder::new_current_thread().enable_time().build()?, "current-thread")
     };
-    let mut out = out();
-    writeln!(out, "Runtime: {name}; time scale {scale}\n")?;
+    let mut report = SpawnTask::announce(name, scale)?;
 
     let log = Log::new();
     runtime.block_on(first(log.clone(), scale))?;
-    let elapsed = log.elapsed();
-    let words = log.events();
-    let order = log.order();
-    // Each sleep ran between two words: `first`'s from "four" to "five", `second`'s from
-    // "two" to "three". Claim overlap only if those two intervals really shared time.
-    let at = |word| words.iter().find(|(w, _)| w == word).map_or(Duration::ZERO, |&(_, t)| t);
-    let verdict = match overlap(scale.secs(1.0), at("four")..at("five"), at("two")..at("three")) {
-        Overlap::Overlapped(shared) => format!("they overlapped for {}", human_duration(shared)),
-        Overlap::OneAfterAnother => "one ran after the other".to_string(),
-        Overlap::TooShortToTell => "too short to show any overlap (try --time-scale 1)".to_string(),
-    };
-    writeln!(
-        out,
-        "\nOrder: {}. Total: {} for waits of {} and {}: {verdict}.",
-        order.join(", "),
-        human_duration(elapsed),
-        human_duration(scale.secs(1.0)),
-        human_duration(scale.secs(2.0))
-    )?;
-    // Say why this run came out in this order.
-    let four_first = order.iter().position(|w| w == "four") < order.iter().position(|w| w == "two");
-    let why = match (args.multi_thread, four_first) {
-        (false, _) => "with one thread, the task could start only at `first`'s first .await",
-        (true, true) => "this time `first` printed before another thread started the task",
-        (true, false) => "another thread started the task at once",
-    };
-    let (earlier, later) = if four_first { ("four", "two") } else { ("two", "four") };
-    writeln!(out, "\"{earlier}\" came before \"{later}\": {why}.")?;
+    report.order(&log)?;
     // What one task costs, after the lesson so that it changes nothing above.
-    let task = runtime.block_on(spawn_and_await(ROUNDS))?;
-    let (each, rounds) = (human_duration(task), thousands(ROUNDS as u64));
-    writeln!(
-        out,
-        "\nA task spawned and awaited at once, {rounds} times on the {name} runtime: {each} each (median)."
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "runtime": name, "order": order, "elapsed_s": elapsed.as_secs_f64(),
-            "task_start_wait_us": task.as_secs_f64() * 1e6,
-        }))?;
-    }
-    Ok(())
+    let each = runtime.block_on(spawn_and_await(ROUNDS))?;
+    Ok(report.task_cost(each, ROUNDS, args.common.json)?)
 }
 
 /// Show when a spawned task actually starts running.

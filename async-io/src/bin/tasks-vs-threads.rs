@@ -31,19 +31,15 @@
 //! runtime's queue (its first poll comes later, and costs little more), while starting a
 //! thread has the OS create it, stack and all.
 
-use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use asyncio::reports::{Sample, TasksVsThreads};
 use asyncio::resident_bytes;
 use clap::Parser;
-use serde::Serialize;
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{
-    MainResult, Table, human_duration, ok_if_stdout_closed, out, print_json, thousands,
-};
+use shared::report::{MainResult, ok_if_stdout_closed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -52,62 +48,12 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let mut out = out();
     let wait = args.common.time_scale.scaled(Duration::from_millis(args.wait_ms.into()));
-    let n = thousands(args.n.into());
-    writeln!(
-        out,
-        "{n} waits of {} each: as tokio tasks on one thread, then as {n} OS threads.\n",
-        human_duration(wait)
-    )?;
+    let report = TasksVsThreads { n: args.n, wait };
+    report.announce()?;
     let tasks = with_tasks(args.n, wait)?;
     let threads = with_threads(args.n, wait)?;
-
-    let mut table = Table::new([
-        "model",
-        "units",
-        "all done after",
-        "to start one",
-        "memory per unit while waiting",
-    ]);
-    for (name, cost) in [("tokio tasks, 1 thread", &tasks), ("OS threads", &threads)] {
-        let memory = cost
-            .bytes_per_unit
-            .map_or("— (no wait)".into(), |b| format!("{} bytes", thousands(b as u64)));
-        let wall = human_duration(Duration::from_secs_f64(cost.wall_s));
-        let create = format!("{:.2} µs", cost.create_us);
-        table.row([name.to_string(), n.clone(), wall, create, memory]);
-    }
-    writeln!(out, "{table}")?;
-    // How many times `big` is `small`, said only when the figures show it.
-    let ratio =
-        |small: f64, big: f64| (small > 0.0 && big > small).then(|| format!("{:.0}×", big / small));
-    let cheaper = ratio(tasks.create_us, threads.create_us);
-    let smaller = tasks.bytes_per_unit.zip(threads.bytes_per_unit).and_then(|(t, th)| ratio(t, th));
-    match (cheaper, smaller) {
-        (Some(c), Some(s)) => writeln!(
-            out,
-            "A task was {c} cheaper to start and {s} smaller while waiting than a thread."
-        )?,
-        (Some(c), None) => writeln!(
-            out,
-            "A task was {c} cheaper to start than a thread (memory: too little waiting to tell)."
-        )?,
-        _ => writeln!(
-            out,
-            "This run did not show a task cheaper than a thread; run it again with the defaults."
-        )?,
-    }
-    writeln!(
-        out,
-        "Waiting costs no CPU either way: use tasks for many waits at once, threads for work on many cores."
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "n": args.n, "wait_s": wait.as_secs_f64(), "tasks": tasks, "threads": threads,
-        }))?;
-    }
-    Ok(())
+    Ok(report.report(&tasks, &threads, args.common.json)?)
 }
 
 /// Wait N times as tokio tasks on one thread, then as N OS threads, and compare the costs.
@@ -125,34 +71,8 @@ struct Args {
     common: Common,
 }
 
-/// What one model cost.
-#[derive(Debug, Serialize)]
-struct Cost {
-    wall_s: f64,
-    create_us: f64,
-    bytes_per_unit: Option<f64>,
-}
-
-/// The figures of one model, from its timings and the memory before and during the waits.
-fn cost(
-    (n, wait): (u32, Duration),
-    wall: Duration,
-    create: Duration,
-    before: Option<usize>,
-    during: Option<usize>,
-) -> Cost {
-    let grown = before.zip(during).map(|(b, d)| d.saturating_sub(b) as f64);
-    // With no wait to speak of, the units may be gone before the memory is read.
-    let grown = grown.filter(|_| wait >= shared::report::TOO_SHORT_TO_TELL);
-    Cost {
-        wall_s: wall.as_secs_f64(),
-        create_us: create.as_secs_f64() * 1e6 / f64::from(n),
-        bytes_per_unit: grown.map(|g| g / f64::from(n)),
-    }
-}
-
 /// N tokio tasks on a current-thread runtime, each waiting `wait`.
-fn with_tasks(n: u32, wait: Duration) -> Result<Cost> {
+fn with_tasks(n: u32, wait: Duration) -> Result<Sample> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     runtime.block_on(async {
         let (before, start) = (resident_bytes(), Instant::now());
@@ -164,12 +84,12 @@ fn with_tasks(n: u32, wait: Duration) -> Result<Cost> {
         for task in tasks {
             task.await.context("a task panicked")?;
         }
-        Ok(cost((n, wait), start.elapsed(), created, before, during))
+        Ok(Sample { wall: start.elapsed(), created, before, during })
     })
 }
 
 /// N OS threads, each waiting `wait`.
-fn with_threads(n: u32, wait: Duration) -> Result<Cost> {
+fn with_threads(n: u32, wait: Duration) -> Result<Sample> {
     let (before, start) = (resident_bytes(), Instant::now());
     let mut threads = Vec::with_capacity(n as usize);
     for i in 0..n {
@@ -185,7 +105,7 @@ fn with_threads(n: u32, wait: Duration) -> Result<Cost> {
     for thread in threads {
         thread.join().expect("a waiting thread panicked");
     }
-    Ok(cost((n, wait), start.elapsed(), created, before, during))
+    Ok(Sample { wall: start.elapsed(), created, before, during })
 }
 
 #[cfg(test)]
@@ -195,10 +115,10 @@ mod tests {
     #[test]
     fn both_models_wait_for_every_unit() {
         let wait = Duration::from_millis(50);
-        for cost in [with_tasks(200, wait).unwrap(), with_threads(200, wait).unwrap()] {
+        for sample in [with_tasks(200, wait).unwrap(), with_threads(200, wait).unwrap()] {
             // Every unit waited its 50 ms before the run could end.
-            assert!(cost.wall_s >= 0.05, "{cost:?}");
-            assert!(cost.create_us > 0.0);
+            assert!(sample.wall >= wait, "{sample:?}");
+            assert!(sample.created > Duration::ZERO);
         }
     }
 }

@@ -31,21 +31,17 @@
 //! ```
 
 use std::hint::black_box;
-use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, ensure};
+use anyhow::Result;
 use clap::Parser;
 use multi_threading::counter::{atomic_increment, locked_increment};
-use serde::Serialize;
-use serde_json::json;
+use multi_threading::reports::{Tally, mutex_vs_atomic, mutex_vs_atomic_plan};
 use shared::cli::Common;
-use shared::report::{
-    MainResult, Table, human_duration, ok_if_stdout_closed, out, print_json, thousands, times,
-};
+use shared::report::{MainResult, ok_if_stdout_closed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -56,55 +52,10 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(2)?;
-    let mut out = out();
-    let expected = 2 * args.increments;
-    writeln!(
-        out,
-        "Two threads add 1 to a shared total {} each, three ways ({}).\n",
-        times(args.increments),
-        shared::report::build_note()
-    )?;
-    let results = [
-        ("Mutex", with_mutex(args.increments)),
-        ("fetch_add", with_atomic(args.increments)),
-        ("partial sums", with_partial_sums(args.increments)),
-    ];
-    let ns_per_op = |time: Duration| time.as_secs_f64() * 1e9 / expected as f64;
-    let cheapest = results.iter().map(|(_, (_, time))| ns_per_op(*time)).fold(f64::MAX, f64::min);
-    let mut table = Table::new(["method", "total", "time", "per increment", "vs cheapest"]);
-    for (name, (total, time)) in &results {
-        let per_op = format!("{:.2} ns", ns_per_op(*time));
-        let ratio = format!("{:.0}×", ns_per_op(*time) / cheapest.max(1e-9));
-        table.row([name.to_string(), thousands(*total), human_duration(*time), per_op, ratio]);
-    }
-    writeln!(out, "{table}")?;
-    ensure!(results.iter().all(|(_, (total, _))| *total == expected), "a counter is not exact");
-
-    let [mutex, atomic, partial] =
-        results.map(|(_, (total, time))| Method { total, ns_per_op: ns_per_op(time) });
-    let fastest = results.iter().map(|(_, (_, time))| *time).min().unwrap_or_default();
-    let lesson = if fastest < Duration::from_millis(1) {
-        // Then the times are mostly the two threads starting, not the increments.
-        "All three are exact, but too few increments to compare their cost: starting the \
-         threads took most of the time. Try the default --increments."
-            .to_string()
-    } else if mutex.ns_per_op > atomic.ns_per_op && atomic.ns_per_op > partial.ns_per_op {
-        "All three are exact. Per increment, the Mutex costs most, the atomic less, and \
-         partial sums least: the cheapest lock is the one you don't take — count on each \
-         thread, combine once at the end."
-            .to_string()
-    } else {
-        "All three are exact; this time the usual order of their costs (Mutex, then atomic, \
-         then partial sums) did not hold. Run it again on a quiet machine."
-            .to_string()
-    };
-    writeln!(out, "{lesson}")?;
-    if args.common.json {
-        print_json(&json!({
-            "expected": expected, "mutex": mutex, "atomic": atomic, "partial": partial,
-        }))?;
-    }
-    Ok(())
+    mutex_vs_atomic_plan(args.increments)?;
+    let n = args.increments;
+    let tallies = [with_mutex(n), with_atomic(n), with_partial_sums(n)];
+    mutex_vs_atomic(n, &tallies, args.common.json)
 }
 
 /// Count with a Mutex, an atomic and partial sums on two threads, and compare the cost.
@@ -128,19 +79,19 @@ fn on_two_threads(count: impl Fn() + Sync) -> Duration {
     start.elapsed()
 }
 
-fn with_mutex(increments: u64) -> (u64, Duration) {
+fn with_mutex(increments: u64) -> Tally {
     let total = Mutex::new(0);
     let time = on_two_threads(|| (0..increments).for_each(|_| locked_increment(&total)));
-    (total.into_inner().expect("counter lock poisoned"), time)
+    Tally { total: total.into_inner().expect("counter lock poisoned"), time }
 }
 
-fn with_atomic(increments: u64) -> (u64, Duration) {
+fn with_atomic(increments: u64) -> Tally {
     let total = AtomicU64::new(0);
     let time = on_two_threads(|| (0..increments).for_each(|_| atomic_increment(&total)));
-    (total.into_inner(), time)
+    Tally { total: total.into_inner(), time }
 }
 
-fn with_partial_sums(increments: u64) -> (u64, Duration) {
+fn with_partial_sums(increments: u64) -> Tally {
     let total = AtomicU64::new(0);
     let time = on_two_threads(|| {
         let mut mine = 0;
@@ -151,14 +102,7 @@ fn with_partial_sums(increments: u64) -> (u64, Duration) {
         }
         total.fetch_add(mine, Ordering::Relaxed); // New! One shared write per thread.
     });
-    (total.into_inner(), time)
-}
-
-/// One method's figures in `--json`.
-#[derive(Debug, Serialize)]
-struct Method {
-    total: u64,
-    ns_per_op: f64,
+    Tally { total: total.into_inner(), time }
 }
 
 #[cfg(test)]
@@ -168,7 +112,7 @@ mod tests {
     #[test]
     fn every_method_is_exact() {
         for method in [with_mutex, with_atomic, with_partial_sums] {
-            assert_eq!(method(100_000).0, 200_000);
+            assert_eq!(method(100_000).total, 200_000);
         }
     }
 }

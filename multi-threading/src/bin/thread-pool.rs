@@ -28,8 +28,6 @@
 //! Each pool started its threads once and reused them from job to job.
 //! ```
 
-use std::collections::BTreeSet;
-use std::io::Write;
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
@@ -37,13 +35,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 use multi_threading::pool::ThreadPool;
-use serde::Serialize;
-use serde_json::json;
+use multi_threading::reports::{Ran, thread_pool, thread_pool_plan};
 use shared::cli::{Common, Trace};
-use shared::report::{
-    MainResult, Table, human_duration, ok_if_stdout_closed, out, plural, print_json,
-};
-use shared::timeline::{Timeline, terminal_width};
+use shared::report::{MainResult, ok_if_stdout_closed};
+use shared::timeline::Timeline;
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -52,49 +47,14 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let mut out = out();
-    let wait = args.common.time_scale.secs(args.wait);
-    writeln!(
-        out,
-        "{} jobs of {} each, on a hand-made pool of {} threads, then on a rayon pool of {}.\n",
-        args.jobs,
-        human_duration(wait),
-        args.workers,
-        args.workers
-    )?;
+    let (jobs, workers, wait) = (args.jobs, args.workers, args.common.time_scale.secs(args.wait));
+    thread_pool_plan(jobs, workers, wait)?;
     let timeline = Arc::new(Timeline::new());
-    let hand_made = run_hand_made(args.jobs, args.workers, wait, &timeline);
-    let hand_made = PoolSummary::new(
-        hand_made.context("starting the hand-made pool's threads (is ulimit -u too low?)")?,
-    );
-    let rayon = run_rayon(args.jobs, args.workers, wait, &timeline);
-    let rayon = PoolSummary::new(
-        rayon.context("starting the rayon pool's threads (is ulimit -u too low?)")?,
-    );
-
-    let mut table = Table::new(["job", "hand-made pool", "rayon pool"]);
-    for (id, (a, b)) in hand_made.threads.iter().zip(&rayon.threads).enumerate() {
-        table.row([id.to_string(), a.clone(), b.clone()]);
-    }
-    writeln!(out, "{table}")?;
-    writeln!(out, "Timeline (a row per pool thread, a box per job):")?;
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    args.trace.write(&timeline)?;
-    writeln!(out, "{}", hand_made.line("hand-made pool"))?;
-    writeln!(out, "{}", rayon.line("rayon pool"))?;
-    // Reuse happened only if some thread ran more than one job.
-    if hand_made.distinct_threads < hand_made.jobs || rayon.distinct_threads < rayon.jobs {
-        writeln!(out, "Each pool started its threads once and reused them from job to job.")?;
-    } else {
-        writeln!(
-            out,
-            "No thread ran a second job, so nothing was reused: try more --jobs than --workers."
-        )?;
-    }
-    if args.common.json {
-        print_json(&json!({ "hand_made": hand_made, "rayon": rayon }))?;
-    }
-    Ok(())
+    let hand_made = run_hand_made(jobs, workers, wait, &timeline)
+        .context("starting the hand-made pool's threads (is ulimit -u too low?)")?;
+    let rayon = run_rayon(jobs, workers, wait, &timeline)
+        .context("starting the rayon pool's threads (is ulimit -u too low?)")?;
+    thread_pool(hand_made, rayon, &timeline, &args.trace, args.common.json)
 }
 
 /// Run jobs on a hand-made thread pool and on a rayon pool, and show the threads reused.
@@ -118,19 +78,19 @@ struct Args {
 }
 
 /// One job: wait, as if for I/O, and say which thread ran it.
-fn job(id: u32, wait: Duration, timeline: &Timeline) -> (u32, String) {
-    let name = thread::current().name().unwrap_or("unnamed").to_string();
-    timeline.measure(&name, id.to_string(), || thread::sleep(wait));
-    (id, name)
+fn job(id: u32, wait: Duration, timeline: &Timeline) -> Ran {
+    let thread = thread::current().name().unwrap_or("unnamed").to_string();
+    timeline.measure(&thread, id.to_string(), || thread::sleep(wait));
+    Ran { job: id, thread }
 }
 
-/// Runs the jobs on the hand-made pool; returns (job, thread name) in finishing order.
+/// Runs the jobs on the hand-made pool; returns who ran each, in finishing order.
 fn run_hand_made(
     jobs: u32,
     workers: u32,
     wait: Duration,
     timeline: &Arc<Timeline>,
-) -> Result<Vec<(u32, String)>> {
+) -> Result<Vec<Ran>> {
     let pool = ThreadPool::new("hand-made", workers as usize)?;
     let (results, received) = mpsc::channel();
     for id in 0..jobs {
@@ -145,12 +105,7 @@ fn run_hand_made(
 }
 
 /// Runs the jobs on a rayon pool of `workers` threads.
-fn run_rayon(
-    jobs: u32,
-    workers: u32,
-    wait: Duration,
-    timeline: &Timeline,
-) -> Result<Vec<(u32, String)>> {
+fn run_rayon(jobs: u32, workers: u32, wait: Duration, timeline: &Timeline) -> Result<Vec<Ran>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers as usize)
         .thread_name(|i| format!("rayon-{}", i + 1))
@@ -167,48 +122,26 @@ fn run_rayon(
     Ok(received.into_iter().collect())
 }
 
-/// What `--json` reports for one pool.
-#[derive(Debug, Serialize)]
-struct PoolSummary {
-    jobs: usize,
-    distinct_threads: usize,
-    /// The thread that ran each job, in job order.
-    threads: Vec<String>,
-}
-
-impl PoolSummary {
-    fn new(mut results: Vec<(u32, String)>) -> Self {
-        results.sort();
-        let distinct: BTreeSet<&String> = results.iter().map(|(_, name)| name).collect();
-        let distinct_threads = distinct.len();
-        let threads = results.into_iter().map(|(_, name)| name).collect::<Vec<_>>();
-        PoolSummary { jobs: threads.len(), distinct_threads, threads }
-    }
-
-    fn line(&self, pool: &str) -> String {
-        let names: BTreeSet<&String> = self.threads.iter().collect();
-        let names: Vec<&str> = names.into_iter().map(String::as_str).collect();
-        let jobs = plural(self.jobs as u64, "job");
-        let threads = plural(self.distinct_threads as u64, "thread");
-        format!("{pool}: {jobs} on {threads} ({})", names.join(", "))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     #[test]
     fn both_pools_run_every_job_once_on_their_own_threads() {
         let timeline = Arc::new(Timeline::new());
-        for (results, prefix) in [
+        for (mut ran, prefix) in [
             (run_hand_made(20, 3, Duration::ZERO, &timeline).unwrap(), "hand-made-"),
             (run_rayon(20, 3, Duration::ZERO, &timeline).unwrap(), "rayon-"),
         ] {
-            let summary = PoolSummary::new(results);
-            assert_eq!(summary.jobs, 20);
-            assert!((1..=3).contains(&summary.distinct_threads));
-            assert!(summary.threads.iter().all(|t| t.starts_with(prefix)), "{:?}", summary.threads);
+            ran.sort();
+            assert_eq!(
+                ran.iter().map(|ran| ran.job).collect::<Vec<_>>(),
+                (0..20).collect::<Vec<_>>()
+            );
+            let threads: BTreeSet<&str> = ran.iter().map(|ran| ran.thread.as_str()).collect();
+            assert!((1..=3).contains(&threads.len()));
+            assert!(threads.iter().all(|t| t.starts_with(prefix)), "{threads:?}");
         }
         assert_eq!(timeline.spans().len(), 40);
     }
