@@ -17,9 +17,9 @@ use serde_json::json;
 use shared::cli::Trace;
 use shared::primes::known_count;
 use shared::report::{
-    ParallelRun, Table, backpressure_verdict, build_note, counting_verdict, human_duration,
-    load_average, lost_updates, optimized, out, plural, print_json, speedup_table, speedup_verdict,
-    stamp, thousands, times,
+    Overlap, ParallelRun, Table, backpressure_verdict, build_note, counting_verdict,
+    human_duration, load_average, lost_updates, optimized, out, overlap, plural, print_json,
+    speedup_table, speedup_verdict, stamp, thousands, times,
 };
 use shared::timeline::{Timeline, terminal_width};
 use shared::waits::TimeScale;
@@ -450,4 +450,186 @@ impl PoolSummary {
         let threads = plural(self.distinct_threads as u64, "thread");
         format!("{pool}: {jobs} on {threads} ({})", names.join(", "))
     }
+}
+
+/// `spawn-join`: says what the two threads are about to do, `wait` per number (`--wait`
+/// seconds at `--time-scale`).
+pub fn spawn_join_plan(
+    numbers: &[u64],
+    wait: Duration,
+    seconds: f64,
+    scale: TimeScale,
+) -> io::Result<()> {
+    let listed: Vec<String> = numbers.iter().map(u64::to_string).collect();
+    writeln!(
+        out(),
+        "The main thread starts two threads: one squares {}, the other cubes them.\n\
+         Each takes {} per number ({seconds} s × time scale {scale}).\n",
+        listed.join(", "),
+        human_duration(wait),
+    )
+}
+
+/// `spawn-join`: the timeline of the two threads, whether they overlapped (each had `work`
+/// to do), and `--json`.
+pub fn spawn_join(
+    timeline: &Timeline,
+    work: Duration,
+    squares: &[u64],
+    cubes: &[u64],
+    trace: &Trace,
+    json: bool,
+) -> Result<()> {
+    let elapsed = timeline.now();
+    writeln!(out(), "\nTimeline (a row per thread, a box per number):")?;
+    writeln!(out(), "{}", timeline.render_text(terminal_width()))?;
+    trace.write(timeline)?;
+    // Each thread's interval, from its first span's start to its last span's end.
+    let worked = |lane: &str| {
+        let spans: Vec<_> = timeline.spans().into_iter().filter(|s| s.lane == lane).collect();
+        let start = spans.iter().map(|s| s.start).min().unwrap_or_default();
+        start..spans.iter().map(|s| s.end).max().unwrap_or_default()
+    };
+    let together = match overlap(work, worked("square thread"), worked("cube thread")) {
+        Overlap::Overlapped(shared) => {
+            format!("The two threads ran at the same time for {}", human_duration(shared))
+        }
+        Overlap::OneAfterAnother => "The two threads ran one after the other".to_string(),
+        Overlap::TooShortToTell => "The threads had too little work to show overlap".to_string(),
+    };
+    writeln!(
+        out(),
+        "{together}. join() waited for each and handed back the Vec it returned: \
+         no shared list, no lock."
+    )?;
+    if json {
+        print_json(&json!({
+            "squares": squares, "cubes": cubes, "elapsed_s": elapsed.as_secs_f64(),
+        }))?;
+    }
+    Ok(())
+}
+
+/// `scoped-threads`: what step 1 read (the primes in each half) and step 2 wrote (the flags
+/// set), for the numbers below `limit`.
+pub struct ScopedSteps {
+    pub limit: u64,
+    pub primes_read: [u64; 2],
+    pub primes_written: u64,
+}
+
+impl ScopedSteps {
+    /// Step 1's line.
+    pub fn read(limit: u64, primes_read: [u64; 2]) -> io::Result<Self> {
+        let [left, right] = primes_read;
+        writeln!(
+            out(),
+            "1. Two threads read it, a half each: {} + {} = {} primes.",
+            thousands(left),
+            thousands(right),
+            thousands(left + right)
+        )?;
+        Ok(ScopedSteps { limit, primes_read, primes_written: 0 })
+    }
+
+    /// Step 2's line, the timeline, whether both steps agree, and `--json`.
+    pub fn wrote(
+        mut self,
+        primes_written: u64,
+        timeline: &Timeline,
+        trace: &Trace,
+        json: bool,
+    ) -> Result<()> {
+        self.primes_written = primes_written;
+        writeln!(
+            out(),
+            "2. Two threads wrote a flag per number into the two halves of another local Vec: {} set.\n",
+            thousands(primes_written)
+        )?;
+        writeln!(out(), "Timeline (a row per thread; each step is one scope):")?;
+        writeln!(out(), "{}", timeline.render_text(terminal_width()))?;
+        trace.write(timeline)?;
+        let total = self.primes_read.iter().sum::<u64>();
+        ensure!(total == primes_written, "the two steps disagree: {total} and {primes_written}");
+        writeln!(
+            out(),
+            "Both steps found {} primes below {}.",
+            thousands(total),
+            thousands(self.limit)
+        )?;
+        writeln!(
+            out(),
+            "The threads borrowed the local Vecs directly: `thread::scope` joins them before it \
+             returns,\nso no borrow can outlive the data. No Arc, no clone, no lock."
+        )?;
+        if json {
+            print_json(&json!({
+                "limit": self.limit, "primes_read": self.primes_read, "primes_written": primes_written,
+            }))?;
+        }
+        Ok(())
+    }
+}
+
+/// `rayon-parallel`: says what is about to run.
+pub fn rayon_parallel_plan(limit: u64, threads: usize) -> io::Result<()> {
+    let (below, note) = (thousands(limit), build_note());
+    writeln!(
+        out(),
+        "Counting the primes below {below} four ways; rayon's pool has {threads} threads.\n({note})\n"
+    )
+}
+
+/// `rayon-parallel`: how long each way took to count the `primes` below `limit` on
+/// `threads` threads, and (the medians of many runs) below `tiny`.
+pub struct RayonTimes {
+    pub limit: u64,
+    pub threads: usize,
+    pub primes: u64,
+    pub sequential: Duration,
+    pub channel: Duration,
+    pub par_iter: Duration,
+    pub join: Duration,
+    pub tiny: u64,
+    pub tiny_sequential: Duration,
+    pub tiny_rayon: Duration,
+    /// The machine's load before the run.
+    pub load: Option<f64>,
+}
+
+/// `rayon-parallel`: the speedup table, par_iter's verdict, the tiny input's, and `--json`.
+pub fn rayon_parallel(times: &RayonTimes, json: bool) -> io::Result<()> {
+    let RayonTimes { limit, threads, primes, sequential, tiny, .. } = *times;
+    let rows = [
+        ("sequential", sequential),
+        ("par_iter", times.par_iter),
+        ("rayon::join", times.join),
+        ("channel + threads", times.channel),
+    ];
+    writeln!(out(), "{}", speedup_table(&rows))?;
+    let run = ParallelRun::new(sequential, times.par_iter, threads, times.load);
+    let verdict = speedup_verdict(&run, "rayon threads");
+    writeln!(out(), "par_iter, by changing one word of the code: {verdict}")?;
+    let (slower_or_faster, lesson) = if times.tiny_rayon > times.tiny_sequential {
+        ("slower", "Parallelism pays only at scale.")
+    } else {
+        ("not slower", "Here the work was still big enough to share; try a smaller --tiny.")
+    };
+    let (below, alone, rayon) =
+        (thousands(tiny), human_duration(times.tiny_sequential), human_duration(times.tiny_rayon));
+    writeln!(
+        out(),
+        "Below {below} it was {slower_or_faster}: {alone} on one thread, {rayon} with par_iter. {lesson}"
+    )?;
+    if json {
+        print_json(&json!({
+            "limit": limit, "threads": threads, "primes": primes,
+            "sequential_s": sequential.as_secs_f64(), "rayon_s": run.took.as_secs_f64(),
+            "speedup": run.speedup, "join_s": times.join.as_secs_f64(),
+            "channel_s": times.channel.as_secs_f64(), "tiny": tiny,
+            "tiny_sequential_s": times.tiny_sequential.as_secs_f64(),
+            "tiny_rayon_s": times.tiny_rayon.as_secs_f64(),
+        }))?;
+    }
+    Ok(())
 }

@@ -29,7 +29,6 @@
 //! Below 1,000 it was slower: 1.90 µs on one thread, 23.4 µs with par_iter. Parallelism pays only at scale.
 //! ```
 
-use std::io::Write;
 use std::ops::Range;
 use std::thread;
 use std::time::Duration;
@@ -37,14 +36,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use crossbeam::channel;
+use multi_threading::reports::{RayonTimes, rayon_parallel, rayon_parallel_plan};
 use rayon::prelude::*;
-use serde_json::json;
 use shared::cli::Common;
 use shared::primes::{count_primes, is_prime, split_balanced};
-use shared::report::{
-    MainResult, ParallelRun, human_duration, load_average, ok_if_stdout_closed, out,
-};
-use shared::report::{build_note, print_json, speedup_table, speedup_verdict, thousands, timed};
+use shared::report::{MainResult, load_average, ok_if_stdout_closed, timed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -85,59 +81,40 @@ fn count_channel(range: Range<u64>, threads: usize) -> std::io::Result<u64> {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let mut out = out();
     let (limit, tiny) = (args.limit, args.tiny);
     let load = load_average(); // Before we add to it.
     // Start rayon's global pool now, outside the timings; `build_global` returns the error
     // where the pool's first use would panic (the OS refused a thread).
     rayon::ThreadPoolBuilder::new().build_global().context(CANNOT_START)?;
-    let (threads, below, note) = (rayon::current_num_threads(), thousands(limit), build_note());
-    writeln!(
-        out,
-        "Counting the primes below {below} four ways; rayon's pool has {threads} threads.\n({note})\n"
-    )?;
+    let threads = rayon::current_num_threads();
+    rayon_parallel_plan(limit, threads)?;
+
     let (primes, sequential) = timed(|| count_primes(0..limit));
-    let (counted, took) = timed(|| count_channel(0..limit, threads));
-    let channel = (counted.context(CANNOT_START)?, took);
-    let runs = [
-        ("sequential", (primes, sequential)),
-        ("par_iter", timed(|| count_par_iter(0..limit))),
-        ("rayon::join", timed(|| count_join(0..limit))),
-        ("channel + threads", channel),
-    ];
-    for (name, (count, _)) in &runs {
-        ensure!(*count == primes, "{name} counted {count} primes, not {primes}");
+    let (by_channel, channel) = timed(|| count_channel(0..limit, threads));
+    let (by_par_iter, par_iter) = timed(|| count_par_iter(0..limit));
+    let (by_join, join) = timed(|| count_join(0..limit));
+    let by_channel = by_channel.context(CANNOT_START)?;
+    let counted = [("channel", by_channel), ("par_iter", by_par_iter), ("rayon::join", by_join)];
+    for (name, count) in counted {
+        ensure!(count == primes, "{name} counted {count} primes, not {primes}");
     }
-    let [_, par_iter, join, channel] = runs.map(|(name, (_, time))| (name, time));
-    writeln!(out, "{}", speedup_table(&[("sequential", sequential), par_iter, join, channel]))?;
-    let run = ParallelRun::new(sequential, par_iter.1, threads, load);
-    let verdict = speedup_verdict(&run, "rayon threads");
-    writeln!(out, "par_iter, by changing one word of the code: {verdict}")?;
     // The tiny input: time many runs and keep the median, each is only microseconds.
     let tiny_sequential = median_time(201, || count_primes(0..tiny));
     let tiny_rayon = median_time(201, || count_par_iter(0..tiny));
-    let (slower_or_faster, lesson) = if tiny_rayon > tiny_sequential {
-        ("slower", "Parallelism pays only at scale.")
-    } else {
-        ("not slower", "Here the work was still big enough to share; try a smaller --tiny.")
+    let times = RayonTimes {
+        limit,
+        threads,
+        primes,
+        sequential,
+        channel,
+        par_iter,
+        join,
+        tiny,
+        tiny_sequential,
+        tiny_rayon,
+        load,
     };
-    let (below, alone, rayon) =
-        (thousands(tiny), human_duration(tiny_sequential), human_duration(tiny_rayon));
-    writeln!(
-        out,
-        "Below {below} it was {slower_or_faster}: {alone} on one thread, {rayon} with par_iter. {lesson}"
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "limit": limit, "threads": threads, "primes": primes,
-            "sequential_s": sequential.as_secs_f64(), "rayon_s": run.took.as_secs_f64(),
-            "speedup": run.speedup, "join_s": join.1.as_secs_f64(),
-            "channel_s": channel.1.as_secs_f64(), "tiny": tiny,
-            "tiny_sequential_s": tiny_sequential.as_secs_f64(),
-            "tiny_rayon_s": tiny_rayon.as_secs_f64(),
-        }))?;
-    }
-    Ok(())
+    Ok(rayon_parallel(&times, args.common.json)?)
 }
 
 /// The error when the OS refuses a thread.

@@ -31,13 +31,13 @@
 use std::io::Write;
 use std::thread;
 
-use anyhow::{Result, ensure};
+use anyhow::Result;
 use clap::Parser;
-use serde_json::json;
+use multi_threading::reports::ScopedSteps;
 use shared::cli::{Common, Trace};
 use shared::primes::is_prime;
-use shared::report::{MainResult, ok_if_stdout_closed, out, print_json, thousands};
-use shared::timeline::{Timeline, terminal_width};
+use shared::report::{MainResult, ok_if_stdout_closed, out, thousands};
+use shared::timeline::Timeline;
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -48,50 +48,18 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(2)?;
-    let mut out = out();
     let limit = args.limit;
     // Local data, owned by this function; the threads below only borrow it.
     let numbers: Vec<u64> = (0..limit).collect();
-    writeln!(
-        out,
-        "A local Vec holds the {} numbers below {}.",
-        thousands(limit),
-        thousands(limit)
-    )?;
+    let below = thousands(limit);
+    writeln!(out(), "A local Vec holds the {below} numbers below {below}.")?;
     let timeline = Timeline::new();
 
     let primes_read = count_in_halves(&numbers, &timeline);
-    let total = primes_read[0] + primes_read[1];
-    writeln!(
-        out,
-        "1. Two threads read it, a half each: {} + {} = {} primes.",
-        thousands(primes_read[0]),
-        thousands(primes_read[1]),
-        thousands(total)
-    )?;
+    let steps = ScopedSteps::read(limit, primes_read)?;
     let flags = flag_primes(&numbers, &timeline);
-    let primes_written = flags.iter().filter(|&&f| f).count() as u64;
-    writeln!(
-        out,
-        "2. Two threads wrote a flag per number into the two halves of another local Vec: {} set.\n",
-        thousands(primes_written)
-    )?;
-    writeln!(out, "Timeline (a row per thread; each step is one scope):")?;
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    args.trace.write(&timeline)?;
-    ensure!(total == primes_written, "the two steps disagree: {total} and {primes_written}");
-    writeln!(out, "Both steps found {} primes below {}.", thousands(total), thousands(limit))?;
-    writeln!(
-        out,
-        "The threads borrowed the local Vecs directly: `thread::scope` joins them before it \
-         returns,\nso no borrow can outlive the data. No Arc, no clone, no lock."
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "limit": limit, "primes_read": primes_read, "primes_written": primes_written,
-        }))?;
-    }
-    Ok(())
+    let primes_written = flags.iter().filter(|&&flag| flag).count() as u64;
+    steps.wrote(primes_written, &timeline, &args.trace, args.common.json)
 }
 
 /// Borrow a local Vec from two threads, then write to its two halves at once.

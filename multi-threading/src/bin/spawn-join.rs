@@ -36,12 +36,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
-use serde_json::json;
+use multi_threading::reports::{spawn_join, spawn_join_plan};
 use shared::cli::{Common, Trace};
-use shared::report::{
-    MainResult, Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json,
-};
-use shared::timeline::{Timeline, terminal_width};
+use shared::report::{MainResult, ok_if_stdout_closed, out};
+use shared::timeline::Timeline;
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -52,19 +50,9 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(2)?;
-    let mut out = out();
     let numbers: Vec<u64> = args.numbers.iter().copied().map(u64::from).collect();
-    let wait = args.common.time_scale.secs(args.wait);
-    let listed: Vec<String> = numbers.iter().map(u64::to_string).collect();
-    writeln!(
-        out,
-        "The main thread starts two threads: one squares {}, the other cubes them.\n\
-         Each takes {} per number ({} s × time scale {}).\n",
-        listed.join(", "),
-        human_duration(wait),
-        args.wait,
-        args.common.time_scale
-    )?;
+    let (wait, scale) = (args.common.time_scale.secs(args.wait), args.common.time_scale);
+    spawn_join_plan(&numbers, wait, args.wait, scale)?;
 
     // `thread::spawn` needs everything its closure uses to live as long as the thread may:
     // each thread gets its own copy of the numbers, and shares the timeline through an `Arc`.
@@ -80,42 +68,10 @@ fn run(args: &Args) -> Result<()> {
     // `join` waits for the thread to end and hands back what its closure returned.
     let (squares, square_id) = square_thread.join().expect("the square thread panicked");
     let (cubes, cube_id) = cube_thread.join().expect("the cube thread panicked");
-    let elapsed = timeline.now();
-
-    writeln!(out, "join() returned the squares: {squares:?} (from {square_id:?})")?;
-    writeln!(out, "join() returned the cubes: {cubes:?} (from {cube_id:?})")?;
-    writeln!(out, "\nTimeline (a row per thread, a box per number):")?;
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    args.trace.write(&timeline)?;
-
-    // Each thread's interval, from its first span's start to its last span's end.
-    let worked = |lane: &str| {
-        let spans: Vec<_> = timeline.spans().into_iter().filter(|s| s.lane == lane).collect();
-        let start = spans.iter().map(|s| s.start).min().unwrap_or_default();
-        start..spans.iter().map(|s| s.end).max().unwrap_or_default()
-    };
-    let together = match overlap(
-        wait * args.numbers.len() as u32,
-        worked("square thread"),
-        worked("cube thread"),
-    ) {
-        Overlap::Overlapped(shared) => {
-            format!("The two threads ran at the same time for {}", human_duration(shared))
-        }
-        Overlap::OneAfterAnother => "The two threads ran one after the other".to_string(),
-        Overlap::TooShortToTell => "The threads had too little work to show overlap".to_string(),
-    };
-    writeln!(
-        out,
-        "{together}. join() waited for each and handed back the Vec it returned: \
-         no shared list, no lock."
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "squares": squares, "cubes": cubes, "elapsed_s": elapsed.as_secs_f64(),
-        }))?;
-    }
-    Ok(())
+    writeln!(out(), "join() returned the squares: {squares:?} (from {square_id:?})")?;
+    writeln!(out(), "join() returned the cubes: {cubes:?} (from {cube_id:?})")?;
+    let work = wait * args.numbers.len() as u32;
+    spawn_join(&timeline, work, &squares, &cubes, &args.trace, args.common.json)
 }
 
 /// Square and cube numbers on two threads, and get the results back through join.
