@@ -15,10 +15,11 @@ use serde::{Deserialize, Serialize};
 use shared::cli::Trace;
 use shared::primes::known_count;
 use shared::report::{
-    ParallelRun, Table, build_note, first_few, human_duration, load_average, lost_updates, out,
-    plural, print_json, speedup_table, speedup_verdict, thousands, times,
+    Overlap, ParallelRun, Table, build_note, first_few, human_duration, load_average, lost_updates,
+    out, overlap, plural, print_json, speedup_table, speedup_verdict, thousands, times,
 };
-use shared::timeline::Timeline;
+use shared::timeline::{Span, Timeline, terminal_width};
+use shared::waits::TimeScale;
 
 use crate::cluster::Timed;
 use crate::pool::{self, Pool};
@@ -379,6 +380,175 @@ pub fn dataflow_one_process(
     }
     if json {
         print_json(&Row::new("one process of a cluster", processes, run))?;
+    }
+    Ok(())
+}
+
+/// `separate-memory`: what each process saw in its `RESULTS`.
+pub struct SeparateMemory {
+    /// The child's pid, and its RESULTS after its appends.
+    pub child_pid: u32,
+    pub child: Vec<u64>,
+    /// The parent's RESULTS after the child, then after its own thread's appends.
+    pub parent_after_child: Vec<u64>,
+    pub parent_after_thread: Vec<u64>,
+}
+
+/// `separate-memory`: the three lists, whether the memories were separate, and `--json`.
+pub fn separate_memory(saw: &SeparateMemory, json: bool) -> Result<()> {
+    let SeparateMemory { child_pid, child, parent_after_child, parent_after_thread } = saw;
+    let mut out = out();
+    writeln!(out, "The child (pid {child_pid}) appended to its RESULTS and saw: {child:?}")?;
+    writeln!(out, "The parent's RESULTS after the child:  {parent_after_child:?}")?;
+    writeln!(out, "A thread appended to RESULTS; the parent now sees: {parent_after_thread:?}")?;
+    let separate = parent_after_child.is_empty() && !child.is_empty();
+    let shared = parent_after_thread == child;
+    writeln!(
+        out,
+        "\n{}",
+        if separate && shared {
+            "The child changed its own copy of RESULTS, in its own memory; the thread changed the \
+             parent's, which it shares.\nBetween processes, data must be sent (a pipe, a channel) \
+             or put in memory shared on purpose."
+        } else {
+            "Unexpected: the results do not show separate memories."
+        }
+    )?;
+    if json {
+        print_json(&serde_json::json!({
+            "child": {"pid": child_pid, "results": child}, "parent_after_child": parent_after_child,
+            "parent_after_thread": parent_after_thread,
+        }))?;
+    }
+    Ok(())
+}
+
+/// `child-processes`: what a child reported: its operation (`square` or `cube`), its pid,
+/// each number with its power, and its spans on the shared clock.
+pub struct ChildWork<'a> {
+    pub op: &'a str,
+    pub pid: u32,
+    pub results: &'a [(u64, u64)],
+    pub spans: &'a [Span],
+}
+
+/// `child-processes`: the parent's view of the run.
+pub struct ChildProcesses {
+    pub parent_pid: u32,
+    /// The work each child was given (its numbers × the wait per number), and how long the
+    /// parent waited for both.
+    pub planned: Duration,
+    pub elapsed: Duration,
+}
+
+impl ChildProcesses {
+    /// Says what the parent is about to start: each child works `wait` per number
+    /// (`--wait` seconds at `--time-scale`).
+    pub fn announce(wait: Duration, seconds: f64, scale: TimeScale) -> Result<()> {
+        writeln!(
+            out(),
+            "Parent (pid {}) starts two children: copies of itself, in the worker role.\n\
+             Each works {} per number ({seconds} s × time scale {scale}).\n",
+            std::process::id(),
+            human_duration(wait),
+        )?;
+        Ok(())
+    }
+
+    /// Each child's results, the timeline, whether they overlapped, and `--json`.
+    pub fn report(&self, children: &[ChildWork], trace: &Trace, json: bool) -> Result<()> {
+        let mut out = out();
+        let timeline = Timeline::new();
+        for child in children {
+            let exponent = if child.op == "square" { "²" } else { "³" };
+            let results: Vec<String> =
+                child.results.iter().map(|(n, v)| format!("{n}{exponent} = {v}")).collect();
+            writeln!(out, "{} (pid {}): {}", child.op, child.pid, results.join(", "))?;
+            timeline.extend(child.spans.iter().cloned());
+        }
+        writeln!(
+            out,
+            "\nTimeline (a row per child process, a box per number; one clock for all):"
+        )?;
+        writeln!(out, "{}", timeline.render_text(terminal_width()))?;
+        trace.write(&timeline)?;
+        // Judge from the spans the children measured, on the one clock: each child worked from
+        // its first span's start to its last span's end. Did those two intervals share time?
+        let worked = |child: &ChildWork| {
+            let start = child.spans.iter().map(|s| s.start).min().unwrap_or_default();
+            start..child.spans.iter().map(|s| s.end).max().unwrap_or_default()
+        };
+        let [first, second] = children else { anyhow::bail!("two children") };
+        let (square, cube) = (worked(first), worked(second));
+        let figures = format!(
+            "The children worked for {} and {}",
+            human_duration(square.end - square.start),
+            human_duration(cube.end - cube.start)
+        );
+        match overlap(self.planned, square, cube) {
+            Overlap::Overlapped(shared) => writeln!(
+                out,
+                "{figures}, {} of it at the same time: two processes, running side by side.",
+                human_duration(shared)
+            )?,
+            Overlap::OneAfterAnother => writeln!(out, "{figures}: one ran after the other.")?,
+            Overlap::TooShortToTell => writeln!(
+                out,
+                "{figures}: too little to show whether they overlap (the waits were too short)."
+            )?,
+        }
+        if json {
+            let children: Vec<_> = (children.iter())
+                .map(|c| serde_json::json!({"op": c.op, "pid": c.pid, "results": c.results, "spans": c.spans}))
+                .collect();
+            print_json(&serde_json::json!({
+                "parent_pid": self.parent_pid, "children": children,
+                "elapsed_s": self.elapsed.as_secs_f64(),
+            }))?;
+        }
+        Ok(())
+    }
+}
+
+/// `pipe`: says what the child is about to send, `wait` apart.
+pub fn pipe_plan(messages: usize, wait: Duration) -> Result<()> {
+    writeln!(
+        out(),
+        "The child writes {} into a pipe, {} apart; the parent reads them as they come.\n",
+        plural(messages as u64, "message"),
+        human_duration(wait)
+    )?;
+    Ok(())
+}
+
+/// `pipe`: whether what the parent `received` is what the child `sent`, and `--json` (the
+/// pipe ended with "END" after `elapsed`).
+pub fn pipe_arrived(
+    sent: &[String],
+    received: &[String],
+    elapsed: Duration,
+    json: bool,
+) -> Result<()> {
+    let verdict = if received == sent && received.len() == 1 {
+        "The message arrived as the child wrote it.".to_string()
+    } else if received == sent {
+        format!(
+            "All {} arrived in order, as the child wrote them.",
+            plural(received.len() as u64, "message")
+        )
+    } else {
+        let same = received.iter().zip(sent).filter(|(got, sent)| got == sent).count();
+        format!("Only {same} of {} arrived as sent.", plural(sent.len() as u64, "message"))
+    };
+    writeln!(
+        out(),
+        "\n{verdict} A pipe is a byte stream with two ends: the line breaks and the \"END\" are \
+         the two programs' own agreement."
+    )?;
+    if json {
+        print_json(&serde_json::json!({
+            "received": received, "ended_with_end": true, "elapsed_s": elapsed.as_secs_f64(),
+        }))?;
     }
     Ok(())
 }

@@ -36,14 +36,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
+use multi_processing::reports::{ChildProcesses, ChildWork};
 use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use shared::cli::{Common, Trace};
-use shared::report::{
-    MainResult, Overlap, human_duration, ok_if_stdout_closed, out, overlap, print_json,
-};
-use shared::timeline::{Span, Timeline, terminal_width};
+use shared::report::{MainResult, ok_if_stdout_closed};
+use shared::timeline::{Span, Timeline};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -61,16 +59,8 @@ fn main() -> MainResult {
 /// The parent's role: start both children, collect their reports, show what happened.
 fn run_parent(args: &Args) -> Result<()> {
     shared::report::warn_if_unoptimized();
-    let mut out = out();
-    let parent_pid = std::process::id();
-    writeln!(
-        out,
-        "Parent (pid {parent_pid}) starts two children: copies of itself, in the worker role.\n\
-         Each works {} per number ({} s × time scale {}).\n",
-        human_duration(args.common.time_scale.secs(args.wait)),
-        args.wait,
-        args.common.time_scale
-    )?;
+    let wait = args.common.time_scale.secs(args.wait);
+    ChildProcesses::announce(wait, args.wait, args.common.time_scale)?;
     let timeline = Timeline::new();
     let start = Instant::now();
     // Start both before waiting for either: that is what lets them run at the same time.
@@ -79,48 +69,15 @@ fn run_parent(args: &Args) -> Result<()> {
     let children = workers.into_iter().map(collect).collect::<Result<Vec<_>>>()?;
     let elapsed = start.elapsed();
 
-    for child in &children {
-        let exponent = if child.op == Op::Square { "²" } else { "³" };
-        let results: Vec<String> =
-            child.results.iter().map(|(n, v)| format!("{n}{exponent} = {v}")).collect();
-        writeln!(out, "{} (pid {}): {}", child.op.name(), child.pid, results.join(", "))?;
-        timeline.extend(child.spans.iter().cloned());
-    }
-    writeln!(out, "\nTimeline (a row per child process, a box per number; one clock for all):")?;
-    writeln!(out, "{}", timeline.render_text(terminal_width()))?;
-    args.trace.write(&timeline)?;
-
-    // Judge from the spans the children measured, on the one clock: each child worked from
-    // its first span's start to its last span's end. Did those two intervals share time?
-    let worked = |c: &Report| {
-        let start = c.spans.iter().map(|s| s.start).min().unwrap_or_default();
-        start..c.spans.iter().map(|s| s.end).max().unwrap_or_default()
-    };
-    let (square, cube) = (worked(&children[0]), worked(&children[1]));
-    let figures = format!(
-        "The children worked for {} and {}",
-        human_duration(square.end - square.start),
-        human_duration(cube.end - cube.start)
-    );
-    let planned = args.common.time_scale.secs(args.wait) * args.numbers.len() as u32;
-    match overlap(planned, square, cube) {
-        Overlap::Overlapped(shared) => writeln!(
-            out,
-            "{figures}, {} of it at the same time: two processes, running side by side.",
-            human_duration(shared)
-        )?,
-        Overlap::OneAfterAnother => writeln!(out, "{figures}: one ran after the other.")?,
-        Overlap::TooShortToTell => writeln!(
-            out,
-            "{figures}: too little to show whether they overlap (the waits were too short)."
-        )?,
-    }
-    if args.common.json {
-        print_json(&json!({
-            "parent_pid": parent_pid, "children": children, "elapsed_s": elapsed.as_secs_f64(),
-        }))?;
-    }
-    Ok(())
+    let planned = wait * args.numbers.len() as u32;
+    let parent = ChildProcesses { parent_pid: std::process::id(), planned, elapsed };
+    let work = children.iter().map(|child| ChildWork {
+        op: child.op.name(),
+        pid: child.pid,
+        results: &child.results,
+        spans: &child.spans,
+    });
+    parent.report(&work.collect::<Vec<_>>(), &args.trace, args.common.json)
 }
 
 /// Square and cube numbers in two child processes.

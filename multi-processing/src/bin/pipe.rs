@@ -35,24 +35,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
+use multi_processing::reports::{pipe_arrived, pipe_plan};
 use multi_processing::{ChildRole, Worker, exit_with_parent};
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{
-    MainResult, human_duration, ok_if_stdout_closed, out, plural, print_json, stamp,
-};
+use shared::report::{MainResult, ok_if_stdout_closed, out, stamp};
 
 fn main() -> MainResult {
     let args = Args::parse();
-    // The framing is one message per line: a line break, or a carriage return (which a line
-    // reader drops before a line break), would change the message on its way.
-    if args.messages.iter().any(|m| m == "END" || m.contains(['\n', '\r'])) {
-        // Not a clap error, but the same exit code: the value cannot be sent as asked.
-        eprintln!(
-            "error: a message may not be \"END\" or contain a line break or a carriage return"
-        );
-        std::process::exit(2);
-    }
     if args.child.is("send") {
         exit_with_parent();
         return Ok(send(&args)?);
@@ -66,7 +55,7 @@ fn main() -> MainResult {
 struct Args {
     /// The messages the child sends (each on its own line; none may be "END"; at most 1,000)
     #[arg(default_values_t = ["hello".to_string(), "world".into(), "through a".into(), "pipe".into()],
-          num_args = 1..=1000)]
+          num_args = 1..=1000, value_parser = message)]
     messages: Vec<String>,
     /// Simulated seconds between two messages
     #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
@@ -75,6 +64,17 @@ struct Args {
     common: Common,
     #[command(flatten)]
     child: ChildRole,
+}
+
+/// A message the framing can carry: one message per line, so neither a line break nor a
+/// carriage return (which a line reader drops before a line break), and not "END".
+fn message(text: &str) -> Result<String, String> {
+    match text == "END" || text.contains(['\n', '\r']) {
+        true => {
+            Err("a message may not be \"END\" or contain a line break or a carriage return".into())
+        }
+        false => Ok(text.to_string()),
+    }
 }
 
 /// The child: one message per line into its stdout — the pipe — then "END".
@@ -95,12 +95,7 @@ fn send(args: &Args) -> Result<()> {
 fn receive(args: &Args) -> Result<()> {
     let mut out = out();
     let scale = args.common.time_scale;
-    writeln!(
-        out,
-        "The child writes {} into a pipe, {} apart; the parent reads them as they come.\n",
-        plural(args.messages.len() as u64, "message"),
-        human_duration(scale.secs(args.wait))
-    )?;
+    pipe_plan(args.messages.len(), scale.secs(args.wait))?;
     let mut passed = vec![format!("--wait={}", args.wait), format!("--time-scale={scale}")];
     // `--` first, so that a message such as "-x" reaches the child as a message, not a flag.
     passed.push("--".to_string());
@@ -126,27 +121,5 @@ fn receive(args: &Args) -> Result<()> {
     let elapsed = start.elapsed();
     ensure!(child.wait()?.success(), "the child failed");
     ensure!(ended_with_end, "the pipe closed before \"END\"");
-    let verdict = if received == args.messages && received.len() == 1 {
-        "The message arrived as the child wrote it.".to_string()
-    } else if received == args.messages {
-        format!(
-            "All {} arrived in order, as the child wrote them.",
-            plural(received.len() as u64, "message")
-        )
-    } else {
-        let same = received.iter().zip(&args.messages).filter(|(got, sent)| got == sent).count();
-        format!("Only {same} of {} arrived as sent.", plural(args.messages.len() as u64, "message"))
-    };
-    writeln!(
-        out,
-        "\n{verdict} A pipe is a byte stream with two ends: the line breaks and the \"END\" are \
-         the two programs' own agreement."
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "received": received, "ended_with_end": ended_with_end,
-            "elapsed_s": elapsed.as_secs_f64(),
-        }))?;
-    }
-    Ok(())
+    pipe_arrived(&args.messages, &received, elapsed, args.common.json)
 }

@@ -32,11 +32,11 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
+use multi_processing::reports::{SeparateMemory, separate_memory};
 use multi_processing::{ChildRole, Worker, exit_with_parent};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, ok_if_stdout_closed, out};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -55,8 +55,7 @@ fn main() -> MainResult {
 fn run_parent(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(1)?;
-    let mut out = out();
-    writeln!(out, "A global list, RESULTS, starts empty in every process.\n")?;
+    writeln!(out(), "A global list, RESULTS, starts empty in every process.\n")?;
 
     let mut child = Worker::start("append", &[], |command| {
         command.stdout(Stdio::piped());
@@ -68,38 +67,17 @@ fn run_parent(args: &Args) -> Result<()> {
     let child: ChildSaw =
         serde_json::from_str(report.trim()).context("reading the child's report")?;
     let parent_after_child = snapshot();
-    writeln!(
-        out,
-        "The child (pid {}) appended to its RESULTS and saw: {:?}",
-        child.pid, child.results
-    )?;
-    writeln!(out, "The parent's RESULTS after the child:  {parent_after_child:?}")?;
 
     // New! The same appends from a thread of this process.
     std::thread::spawn(append_squares).join().expect("the thread panicked");
     let parent_after_thread = snapshot();
-    writeln!(out, "A thread appended to RESULTS; the parent now sees: {parent_after_thread:?}")?;
-
-    let separate = parent_after_child.is_empty() && !child.results.is_empty();
-    let shared = parent_after_thread == child.results;
-    writeln!(
-        out,
-        "\n{}",
-        if separate && shared {
-            "The child changed its own copy of RESULTS, in its own memory; the thread changed the \
-             parent's, which it shares.\nBetween processes, data must be sent (a pipe, a channel) \
-             or put in memory shared on purpose."
-        } else {
-            "Unexpected: the results do not show separate memories."
-        }
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "child": child, "parent_after_child": parent_after_child,
-            "parent_after_thread": parent_after_thread,
-        }))?;
-    }
-    Ok(())
+    let saw = SeparateMemory {
+        child_pid: child.pid,
+        child: child.results,
+        parent_after_child,
+        parent_after_thread,
+    };
+    separate_memory(&saw, args.common.json)
 }
 
 /// A global list changed in a child process, then in a thread: who sees the change?
