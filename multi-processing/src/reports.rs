@@ -552,3 +552,74 @@ pub fn pipe_arrived(
     }
     Ok(())
 }
+
+/// `process-ids`: says what the parent is about to start: a sleeper that works `wait`, and a
+/// quitter that works half as long.
+pub fn process_ids_plan(wait: Duration) -> Result<()> {
+    writeln!(
+        out(),
+        "Parent pid {} starts two children: a sleeper ({:.2} s, then exit code 0) and a \
+         quitter ({:.2} s, then exit code 7).\n",
+        std::process::id(),
+        wait.as_secs_f64(),
+        (wait / 2).as_secs_f64()
+    )?;
+    Ok(())
+}
+
+/// `process-ids`: one child, as the parent saw it and as it said; `--json` reports each so.
+#[derive(Debug, Serialize)]
+pub struct ChildReport {
+    /// `sleeper` or `quitter`.
+    pub role: String,
+    pub pid: u32,
+    /// The child's own pid and its parent's, as the child said them.
+    pub says_pid: u32,
+    pub says_parent: String,
+    /// Whether `try_wait` found it running before `wait`, and after.
+    pub alive_before_wait: bool,
+    pub alive_after_wait: bool,
+    pub exit_code: Option<i32>,
+}
+
+/// `process-ids`: the table, whether the pids agree, what `wait` did, and `--json`.
+pub fn process_ids(reports: &[ChildReport], json: bool) -> Result<()> {
+    let parent_pid = std::process::id();
+    let columns =
+        ["child", "pid", "it says: pid, parent", "alive before wait", "after", "exit code"];
+    let mut table = Table::new(columns);
+    let yes_no = |alive: bool| if alive { "yes" } else { "no" }.to_string();
+    for r in reports {
+        let says = format!("{}, {}", r.says_pid, r.says_parent);
+        let (before, after) = (yes_no(r.alive_before_wait), yes_no(r.alive_after_wait));
+        let code = r.exit_code.map_or("none (killed by a signal)".into(), |c| c.to_string());
+        table.row([r.role.clone(), r.pid.to_string(), says, before, after, code]);
+    }
+    writeln!(out(), "{table}")?;
+    let agree =
+        reports.iter().all(|r| r.says_pid == r.pid && r.says_parent == parent_pid.to_string());
+    let agreed = match agree {
+        true => "Each child's own pid and parent pid agree with the parent's view.",
+        false => "A child saw another pid or parent than the parent expected.",
+    };
+    writeln!(out(), "{agreed}")?;
+    // Say "running before the wait" only if the check found them running.
+    let alive = reports.iter().filter(|r| r.alive_before_wait).count();
+    let before = match alive {
+        2 => "Both were still running before the wait".to_string(),
+        n => format!(
+            "{n} of 2 were still running before the wait (with no work, a child ends at once)"
+        ),
+    };
+    // `try_wait` after the wait: a child still running then would be a broken `wait`.
+    let after = if reports.iter().any(|r| r.alive_after_wait) {
+        "one still ran after it?"
+    } else {
+        "neither after it"
+    };
+    writeln!(out(), "{before}, and {after}: `wait` (Python's join) returned each exit code.")?;
+    if json {
+        print_json(&serde_json::json!({ "parent_pid": parent_pid, "children": reports }))?;
+    }
+    Ok(())
+}

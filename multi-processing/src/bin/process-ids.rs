@@ -27,11 +27,10 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
+use multi_processing::reports::{ChildReport, process_ids, process_ids_plan};
 use multi_processing::{ChildRole, Worker, exit_with_parent};
-use serde::Serialize;
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, Table, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, ok_if_stdout_closed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -44,16 +43,8 @@ fn main() -> MainResult {
 }
 
 fn run_parent(args: &Args) -> Result<()> {
-    let mut out = out();
-    let parent_pid = std::process::id();
     let scale = args.common.time_scale;
-    writeln!(
-        out,
-        "Parent pid {parent_pid} starts two children: a sleeper ({:.2} s, then exit code 0) and a \
-         quitter ({:.2} s, then exit code 7).\n",
-        scale.secs(args.wait).as_secs_f64(),
-        scale.secs(args.wait / 2.0).as_secs_f64()
-    )?;
+    process_ids_plan(scale.secs(args.wait))?;
     let passed = [format!("--wait={}", args.wait), format!("--time-scale={scale}")];
     let mut children = Vec::new();
     for role in [Role::Sleeper, Role::Quitter] {
@@ -84,7 +75,7 @@ fn run_parent(args: &Args) -> Result<()> {
         let alive_after_wait = worker.child().try_wait()?.is_none();
         let pid = worker.id();
         reports.push(ChildReport {
-            role,
+            role: format!("{role:?}").to_lowercase(),
             pid,
             says_pid,
             says_parent,
@@ -94,47 +85,8 @@ fn run_parent(args: &Args) -> Result<()> {
         });
     }
 
-    let mut table = Table::new(COLUMNS);
-    let yes_no = |alive: bool| if alive { "yes" } else { "no" }.to_string();
-    for r in &reports {
-        let role = format!("{:?}", r.role).to_lowercase();
-        let says = format!("{}, {}", r.says_pid, r.says_parent);
-        let (before, after) = (yes_no(r.alive_before_wait), yes_no(r.alive_after_wait));
-        let code = r.exit_code.map_or("none (killed by a signal)".into(), |c| c.to_string());
-        table.row([role, r.pid.to_string(), says, before, after, code]);
-    }
-    writeln!(out, "{table}")?;
-    let agree =
-        reports.iter().all(|r| r.says_pid == r.pid && r.says_parent == parent_pid.to_string());
-    let agreed = match agree {
-        true => "Each child's own pid and parent pid agree with the parent's view.",
-        false => "A child saw another pid or parent than the parent expected.",
-    };
-    writeln!(out, "{agreed}")?;
-    // Say "running before the wait" only if the check found them running.
-    let alive = reports.iter().filter(|r| r.alive_before_wait).count();
-    let before = match alive {
-        2 => "Both were still running before the wait".to_string(),
-        n => format!(
-            "{n} of 2 were still running before the wait (with no work, a child ends at once)"
-        ),
-    };
-    // `try_wait` after the wait: a child still running then would be a broken `wait`.
-    let after = if reports.iter().any(|r| r.alive_after_wait) {
-        "one still ran after it?"
-    } else {
-        "neither after it"
-    };
-    writeln!(out, "{before}, and {after}: `wait` (Python's join) returned each exit code.")?;
-    if args.common.json {
-        print_json(&json!({ "parent_pid": parent_pid, "children": reports }))?;
-    }
-    Ok(())
+    process_ids(&reports, args.common.json)
 }
-
-/// The table's columns.
-const COLUMNS: [&str; 6] =
-    ["child", "pid", "it says: pid, parent", "alive before wait", "after", "exit code"];
 
 /// Start two children, ask whether they are alive, wait for them, read their exit codes.
 #[derive(Debug, Parser)]
@@ -148,8 +100,7 @@ struct Args {
     child: ChildRole,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
 enum Role {
     Sleeper,
     Quitter,
@@ -170,16 +121,4 @@ fn run_worker(role: Role, args: &Args) -> Result<()> {
     };
     std::thread::sleep(args.common.time_scale.secs(work));
     std::process::exit(code);
-}
-
-/// What `--json` reports for each child.
-#[derive(Debug, Serialize)]
-struct ChildReport {
-    role: Role,
-    pid: u32,
-    says_pid: u32,
-    says_parent: String,
-    alive_before_wait: bool,
-    alive_after_wait: bool,
-    exit_code: Option<i32>,
 }
