@@ -623,3 +623,47 @@ pub fn process_ids(reports: &[ChildReport], json: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// `queue`: says what is about to run.
+pub fn queue_plan(items: u32, wait: Duration) -> Result<()> {
+    writeln!(
+        out(),
+        "A producer process sends {items} items, {} apart, to a consumer process, over an ipc-channel.\n",
+        human_duration(wait)
+    )?;
+    Ok(())
+}
+
+/// `queue`: an item as the consumer got it: its number, when it was sent and when it
+/// arrived (seconds on the parent's clock). The consumer sends the parent a list of them.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Arrival {
+    pub n: u32,
+    pub sent_s: f64,
+    pub got_s: f64,
+}
+
+/// `queue`: when each of the `items` was sent and got, whether all arrived in order, and
+/// `--json`.
+pub fn queue(items: u32, received: &[Arrival], json: bool) -> Result<()> {
+    for Arrival { n, sent_s, got_s } in received {
+        writeln!(out(), "{sent_s:6.2} s  producer sent {n:<4}{got_s:6.2} s  consumer got {n}")?;
+    }
+    let numbers: Vec<u32> = received.iter().map(|arrival| arrival.n).collect();
+    let in_order = numbers == (1..=items).collect::<Vec<_>>();
+    writeln!(
+        out(),
+        "\n{} The consumer stopped when the producer exited and the queue closed.",
+        if in_order {
+            format!("All {} items arrived, in order.", numbers.len())
+        } else {
+            format!("Only {} of {items} items arrived, or out of order.", numbers.len())
+        }
+    )?;
+    if json {
+        print_json(
+            &serde_json::json!({ "items": items, "received": numbers, "in_order": in_order }),
+        )?;
+    }
+    Ok(())
+}

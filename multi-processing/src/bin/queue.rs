@@ -25,18 +25,17 @@
 //! A producer process sends 5 items, 100 ms apart, to a consumer process, over an ipc-channel.
 //! ```
 
-use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use clap::{Parser, ValueEnum};
 use ipc_channel::IpcError;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use multi_processing::reports::{Arrival, queue, queue_plan};
 use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, ok_if_stdout_closed};
 use shared::timeline::Timeline;
 
 fn main() -> MainResult {
@@ -51,14 +50,8 @@ fn main() -> MainResult {
 }
 
 fn run_parent(args: &Args) -> Result<()> {
-    let mut out = out();
     let wait = args.common.time_scale.secs(args.wait);
-    writeln!(
-        out,
-        "A producer process sends {} items, {} apart, to a consumer process, over an ipc-channel.\n",
-        args.items,
-        human_duration(wait)
-    )?;
+    queue_plan(args.items, wait)?;
     let timeline = Timeline::new();
     let clock = [format!("--clock={}", timeline.origin_token())];
     let (producer, to_producer) =
@@ -81,24 +74,7 @@ fn run_parent(args: &Args) -> Result<()> {
     ensure!(producer.success(), "the producer failed ({producer})");
     ensure!(consumer.success(), "the consumer failed ({consumer})");
 
-    for (n, sent, got) in &received {
-        writeln!(out, "{sent:6.2} s  producer sent {n:<4}{got:6.2} s  consumer got {n}")?;
-    }
-    let numbers: Vec<u32> = received.iter().map(|&(n, _, _)| n).collect();
-    let in_order = numbers == (1..=args.items).collect::<Vec<_>>();
-    writeln!(
-        out,
-        "\n{} The consumer stopped when the producer exited and the queue closed.",
-        if in_order {
-            format!("All {} items arrived, in order.", numbers.len())
-        } else {
-            format!("Only {} of {} items arrived, or out of order.", numbers.len(), args.items)
-        }
-    )?;
-    if args.common.json {
-        print_json(&json!({ "items": args.items, "received": numbers, "in_order": in_order }))?;
-    }
-    Ok(())
+    queue(args.items, &received, args.common.json)
 }
 
 /// A producer and a consumer process, joined by an ipc-channel the parent sets up.
@@ -130,8 +106,8 @@ struct Item {
     sent_s: f64,
 }
 
-/// What the consumer got: each item's number, when it was sent, when it arrived.
-type Received = Vec<(u32, f64, f64)>;
+/// What the consumer got: each item, with when it arrived.
+type Received = Vec<Arrival>;
 
 /// What the parent sends each child once it has connected.
 #[derive(Serialize, Deserialize)]
@@ -157,7 +133,9 @@ fn run_worker(name: &str, clock: &str) -> Result<()> {
             let mut received = Received::new();
             loop {
                 match from.recv() {
-                    Ok(item) => received.push((item.n, item.sent_s, timeline.now().as_secs_f64())),
+                    Ok(Item { n, sent_s }) => {
+                        received.push(Arrival { n, sent_s, got_s: timeline.now().as_secs_f64() })
+                    }
                     // Every sender is gone and nothing is left: the queue is closed.
                     Err(IpcError::Disconnected) => break,
                     Err(err) => return Err(err.into()),
