@@ -38,8 +38,9 @@ pub struct Waited {
     pub elapsed: Duration,
     /// The threads the tasks ran on.
     pub threads: HashSet<ThreadId>,
+    /// The process's resident memory before the tasks started, and while they all waited.
+    pub memory_before: Option<usize>,
     pub memory_during: Option<usize>,
-    pub bytes_per_task: Option<f64>,
 }
 
 impl EventLoopPlan {
@@ -58,7 +59,10 @@ impl EventLoopPlan {
         let (elapsed, threads) = (waited.elapsed, waited.threads.len());
         let each = human_duration(self.wait);
         let memory_mb = waited.memory_during.map(|bytes| bytes as f64 / 1e6);
-        let per_task = waited.bytes_per_task.map(|bytes| thousands(bytes as u64));
+        let grown = waited.memory_before.zip(waited.memory_during);
+        let grown = grown.map(|(before, during)| during.saturating_sub(before));
+        let bytes_per_task = grown.map(|grown| grown as f64 / f64::from(self.tasks));
+        let per_task = bytes_per_task.map(|bytes| thousands(bytes as u64));
         let mut table = Table::new(EVENT_LOOP_COLUMNS);
         let memory = memory_mb.map_or("unknown".into(), |mb| format!("{mb:.1} MB"));
         let per = per_task.as_ref().map_or("unknown".into(), |bytes| format!("{bytes} bytes"));
@@ -76,7 +80,7 @@ impl EventLoopPlan {
             print_json(&json!({
                 "flavor": self.flavor, "tasks": self.tasks, "wait_s": self.wait.as_secs_f64(),
                 "elapsed_s": elapsed.as_secs_f64(), "threads": threads, "rss_mb": memory_mb,
-                "bytes_per_task": waited.bytes_per_task,
+                "bytes_per_task": bytes_per_task,
             }))?;
         }
         Ok(())
@@ -203,7 +207,7 @@ impl GatherReport {
 pub struct CountRun {
     pub primes: u64,
     /// When the count started and ended.
-    pub count: Range<Instant>,
+    pub counting: Range<Instant>,
     pub ticks: Vec<Tick>,
 }
 
@@ -217,7 +221,7 @@ pub struct Tick {
 impl CountRun {
     /// How long the count took.
     pub fn took(&self) -> Duration {
-        self.count.end - self.count.start
+        self.counting.end - self.counting.start
     }
 
     /// How late the latest tick came.
@@ -225,6 +229,13 @@ impl CountRun {
         self.ticks.iter().map(|tick| tick.came - tick.due).max().unwrap_or_default()
     }
 }
+
+/// `blocking-the-loop`: each way of counting, as the table names it, and the thread it runs on.
+const WAYS: [(&str, &str); 3] = [
+    ("inline in a task", "the runtime's thread"),
+    ("spawn_blocking", "a spawn_blocking thread"),
+    ("rayon + oneshot", "a rayon thread"),
+];
 
 /// `blocking-the-loop`'s report: a row per way of counting, and a timeline of them all.
 pub struct BlockingReport {
@@ -252,9 +263,9 @@ impl BlockingReport {
         Ok(BlockingReport { tick, limit, table: Table::new(columns), took, worst, timeline })
     }
 
-    /// Adds the count that ran `way` (as the table names it), on `thread` (as the timeline
-    /// names it).
-    pub fn add(&mut self, way: &str, thread: &str, run: &CountRun) {
+    /// Adds the next count: inline in a task first, then in `spawn_blocking`, then on rayon.
+    pub fn add(&mut self, run: &CountRun) {
+        let (way, thread) = WAYS[self.took.len().min(WAYS.len() - 1)];
         let (took, late) = (run.took(), run.worst_delay());
         let row =
             [way.to_string(), thousands(run.primes), human_duration(took), human_duration(late)];
@@ -263,7 +274,7 @@ impl BlockingReport {
         self.worst.push(late);
         let at = |instant: Instant| self.timeline.offset_of(instant.into_std());
         let lane = format!("count ({thread})");
-        self.timeline.record(lane, "counting primes", at(run.count.start), at(run.count.end));
+        self.timeline.record(lane, "counting primes", at(run.counting.start), at(run.counting.end));
         for tick in &run.ticks {
             let late = format!("tick, {} late", human_duration(tick.came - tick.due));
             let lane = "heartbeat (the runtime's thread)";
@@ -575,14 +586,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_late_tick_is_drawn_across_the_counts_end() {
         let (start, ms) = (Instant::now(), Duration::from_millis);
-        let count = start + ms(30)..start + ms(230);
+        let counting = start + ms(30)..start + ms(230);
         let ticks = vec![Tick { due: start + ms(40), came: start + ms(231) }];
         let mut report = BlockingReport::announce(ms(10), 1_000).unwrap();
-        report.add(
-            "inline in a task",
-            "the runtime's thread",
-            &CountRun { primes: 168, count, ticks },
-        );
+        report.add(&CountRun { primes: 168, counting, ticks });
         let spans = report.timeline.spans();
         let count = spans.iter().find(|s| s.lane == "count (the runtime's thread)").unwrap();
         let tick = spans.iter().find(|s| s.lane.starts_with("heartbeat")).unwrap();

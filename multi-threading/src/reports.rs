@@ -270,11 +270,6 @@ impl SimpleThreads {
         started: usize,
         json: bool,
     ) -> io::Result<()> {
-        // Lock stdout for good, so that no thread can print between main's last lines and
-        // the end of the process: with tiny waits they could still finish in that instant,
-        // and their "done" would contradict the count below. (At exit, std only *tries* to
-        // lock stdout, so a lock that is never released is safe.)
-        let stdout = io::stdout().lock();
         let finished: Vec<usize> = timeline.spans().iter().map(|s| task_of(&s.lane)).collect();
         let waiting = started - finished.len();
         let fate = if waiting == 0 {
@@ -292,7 +287,6 @@ impl SimpleThreads {
         if json {
             print_json(&json!({ "seed": self.seed, "waits_s": self.waits, "finished": finished }))?;
         }
-        std::mem::forget(stdout);
         Ok(())
     }
 

@@ -12,6 +12,11 @@ use std::io;
 /// allocation of … bytes failed"); this leaves a wide margin.
 pub const MIN_ADDRESS_SPACE: u64 = 64 << 20;
 
+/// The context of an error from starting a thread (`.context(CANNOT_START_THREADS)`): where
+/// the OS refused one, this is what to look at.
+pub const CANNOT_START_THREADS: &str =
+    "starting threads (is a limit such as ulimit -u or -v too low?)";
+
 /// [`room_for_threads`] for one thread per core: what tokio's multi-thread runtime starts.
 pub fn room_for_a_thread_per_core() -> io::Result<()> {
     room_for_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))

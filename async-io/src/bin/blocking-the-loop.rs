@@ -36,6 +36,7 @@ use anyhow::{Context, Result};
 use asyncio::reports::{BlockingReport, CountRun, Tick};
 use clap::Parser;
 use shared::cli::{Common, Trace};
+use shared::limits::CANNOT_START_THREADS;
 use shared::primes::count_primes;
 use shared::report::{MainResult, ok_if_stdout_closed};
 use tokio::time::{Instant, sleep, sleep_until};
@@ -51,13 +52,12 @@ fn run(args: &Args) -> Result<()> {
     // Room for rayon's threads, one per core, and for spawn_blocking's thread.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     shared::limits::room_for_threads(cores + 1)?;
-    rayon::ThreadPoolBuilder::new()
-        .build_global()
-        .context("starting rayon's threads (is a limit such as ulimit -u or -v too low?)")?;
+    rayon::ThreadPoolBuilder::new().build_global().context(CANNOT_START_THREADS)?;
     let mut report = BlockingReport::announce(TICK, args.limit)?;
+    // In this order: the report names the rows so.
     for way in [Way::Inline, Way::SpawnBlocking, Way::Rayon] {
-        let run = runtime.block_on(count_beside_heartbeat(way, args.limit));
-        report.add(way.name(), way.thread(), &run);
+        let counted = runtime.block_on(count_beside_heartbeat(way, args.limit));
+        report.add(&counted);
     }
     report.finish(&args.trace, args.common.json)
 }
@@ -96,26 +96,6 @@ enum Way {
     Rayon,
 }
 
-impl Way {
-    /// The way, as the table names it.
-    fn name(self) -> &'static str {
-        match self {
-            Way::Inline => "inline in a task",
-            Way::SpawnBlocking => "spawn_blocking",
-            Way::Rayon => "rayon + oneshot",
-        }
-    }
-
-    /// The thread the count runs on.
-    fn thread(self) -> &'static str {
-        match self {
-            Way::Inline => "the runtime's thread",
-            Way::SpawnBlocking => "a spawn_blocking thread",
-            Way::Rayon => "a rayon thread",
-        }
-    }
-}
-
 /// Counts the primes below `limit` the given way while the heartbeat ticks.
 async fn count_beside_heartbeat(way: Way, limit: u64) -> CountRun {
     let stop = Arc::new(AtomicBool::new(false));
@@ -137,10 +117,10 @@ async fn count_beside_heartbeat(way: Way, limit: u64) -> CountRun {
             receive.await.expect("rayon dropped the job")
         }
     };
-    let count = start..Instant::now();
+    let counting = start..Instant::now();
     sleep(TICK * 3).await; // Let the heartbeat tick after the work, too.
     stop.store(true, Ordering::Relaxed);
-    CountRun { primes, count, ticks: beat.await.expect("the heartbeat panicked") }
+    CountRun { primes, counting, ticks: beat.await.expect("the heartbeat panicked") }
 }
 
 #[cfg(test)]
@@ -156,7 +136,8 @@ mod tests {
         assert_eq!(run.primes, 78_498);
         assert!(late + TICK >= took, "late {late:?}, took {took:?}");
         // A tick was due before the count ended and came only after it: it waited for it.
-        let waited = run.ticks.iter().any(|t| t.due < run.count.end && t.came >= run.count.end);
+        let waited =
+            run.ticks.iter().any(|t| t.due < run.counting.end && t.came >= run.counting.end);
         assert!(waited, "{run:?}");
     }
 

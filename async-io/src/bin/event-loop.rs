@@ -85,10 +85,7 @@ async fn wait_many(tasks: u32, wait: Duration) -> Waited {
     for handle in handles {
         threads.insert(handle.await.expect("a task panicked"));
     }
-    let grown =
-        memory_before.zip(memory_during).map(|(before, during)| during.saturating_sub(before));
-    let bytes_per_task = grown.map(|grown| grown as f64 / f64::from(tasks));
-    Waited { elapsed: start.elapsed(), threads, memory_during, bytes_per_task }
+    Waited { elapsed: start.elapsed(), threads, memory_before, memory_during }
 }
 
 /// Run many concurrent waits on one thread's event loop, and measure time and memory.

@@ -66,7 +66,7 @@ fn run_parent(args: &Args) -> Result<()> {
     // Start both before waiting for either: that is what lets them run at the same time.
     let workers =
         [spawn_worker(Op::Square, args, &timeline)?, spawn_worker(Op::Cube, args, &timeline)?];
-    let children = workers.into_iter().map(collect).collect::<Result<Vec<_>>>()?;
+    let children = workers.into_iter().map(read_report).collect::<Result<Vec<_>>>()?;
     let elapsed = start.elapsed();
 
     let planned = wait * args.numbers.len() as u32;
@@ -159,7 +159,7 @@ fn spawn_worker(op: Op, args: &Args, timeline: &Timeline) -> Result<Worker> {
 }
 
 /// Reads a worker's report from its stdout, then waits for it to exit.
-fn collect(mut worker: Worker) -> Result<Report> {
+fn read_report(mut worker: Worker) -> Result<Report> {
     let mut line = String::new();
     let mut stdout = worker.child().stdout.take().context("the worker has no stdout pipe")?;
     stdout.read_to_string(&mut line)?;

@@ -38,6 +38,7 @@ use clap::Parser;
 use crossbeam::channel;
 use multi_threading::reports::{PipelinePlan, PipelineRan};
 use shared::cli::{Common, Trace};
+use shared::limits::CANNOT_START_THREADS;
 use shared::report::{MainResult, ok_if_stdout_closed};
 use shared::timeline::Timeline;
 
@@ -53,10 +54,10 @@ fn run(args: &Args) -> Result<()> {
     let plan = PipelinePlan { items, capacity, consumers, work };
     plan.announce()?;
     let timeline = Timeline::new();
-    let arrived = pipeline(args, &timeline).context(CANNOT_START)?;
+    let arrived = pipeline(args, &timeline).context(CANNOT_START_THREADS)?;
     // Backpressure, measured: the time the producers spent waiting for room in the channel.
     let (elapsed, blocked) = (timeline.now(), timeline.total("blocked"));
-    let mpsc_received = std_mpsc(3).context(CANNOT_START)?;
+    let mpsc_received = std_mpsc(3).context(CANNOT_START_THREADS)?;
 
     let handled_by = arrived.iter().map(|d| d.consumer).collect();
     let last = arrived.last().map_or(String::new(), |d| format!("{}{}", d.item.producer, d.item.n));
@@ -135,9 +136,6 @@ struct Delivered {
     consumer: u32,
     item: Item,
 }
-
-/// The error when the OS refuses a thread.
-const CANNOT_START: &str = "starting a thread (is a limit such as ulimit -u or -v too low?)";
 
 /// A pipeline over bounded channels, and std mpsc.
 #[derive(Debug, Parser)]

@@ -39,6 +39,7 @@ use clap::Parser;
 use multi_threading::counter::{locked_increment, racy_increment};
 use multi_threading::reports::{CounterRun, race_condition, race_condition_plan};
 use shared::cli::Common;
+use shared::limits::CANNOT_START_THREADS;
 use shared::report::{MainResult, ok_if_stdout_closed, out};
 use shared::waits::TimeScale;
 
@@ -50,7 +51,7 @@ fn main() -> MainResult {
 
 fn run(args: &Args) -> Result<()> {
     writeln!(out(), "(a) Two threads append A1..A4 and B1..B4 to one list, with waits between:")?;
-    let list = interleaved_list(args.common.time_scale).context(CANNOT_START)?;
+    let list = interleaved_list(args.common.time_scale).context(CANNOT_START_THREADS)?;
     writeln!(out(), "{}\n", list.join(" "))?;
 
     let each = args.increments;
@@ -58,7 +59,7 @@ fn run(args: &Args) -> Result<()> {
     let runs = (0..args.runs)
         .map(|_| Ok(CounterRun { racy: racy_total(each)?, locked: locked_total(each)? }))
         .collect::<io::Result<Vec<_>>>()
-        .context(CANNOT_START)?;
+        .context(CANNOT_START_THREADS)?;
     Ok(race_condition(each, &runs, args.common.json)?)
 }
 
@@ -107,9 +108,6 @@ fn on_two_threads(work: impl Fn() + Sync) -> io::Result<()> {
         Ok(())
     })
 }
-
-/// The error when the OS refuses a thread.
-const CANNOT_START: &str = "starting a thread (is a limit such as ulimit -u or -v too low?)";
 
 /// Show threads interleaving, and a counter that loses updates without a lock.
 #[derive(Debug, Parser)]

@@ -39,6 +39,7 @@ use crossbeam::channel;
 use multi_threading::reports::{RayonTimes, rayon_parallel, rayon_parallel_plan};
 use rayon::prelude::*;
 use shared::cli::Common;
+use shared::limits::CANNOT_START_THREADS;
 use shared::primes::{count_primes, is_prime, split_balanced};
 use shared::report::{MainResult, load_average, ok_if_stdout_closed, timed};
 
@@ -85,7 +86,7 @@ fn run(args: &Args) -> Result<()> {
     let load = load_average(); // Before we add to it.
     // Start rayon's global pool now, outside the timings; `build_global` returns the error
     // where the pool's first use would panic (the OS refused a thread).
-    rayon::ThreadPoolBuilder::new().build_global().context(CANNOT_START)?;
+    rayon::ThreadPoolBuilder::new().build_global().context(CANNOT_START_THREADS)?;
     let threads = rayon::current_num_threads();
     rayon_parallel_plan(limit, threads)?;
 
@@ -93,7 +94,7 @@ fn run(args: &Args) -> Result<()> {
     let (by_channel, channel) = timed(|| count_channel(0..limit, threads));
     let (by_par_iter, par_iter) = timed(|| count_par_iter(0..limit));
     let (by_join, join) = timed(|| count_join(0..limit));
-    let by_channel = by_channel.context(CANNOT_START)?;
+    let by_channel = by_channel.context(CANNOT_START_THREADS)?;
     let counted = [("channel", by_channel), ("par_iter", by_par_iter), ("rayon::join", by_join)];
     for (name, count) in counted {
         ensure!(count == primes, "{name} counted {count} primes, not {primes}");
@@ -116,9 +117,6 @@ fn run(args: &Args) -> Result<()> {
     };
     Ok(rayon_parallel(&times, args.common.json)?)
 }
-
-/// The error when the OS refuses a thread.
-const CANNOT_START: &str = "starting threads (is a limit such as ulimit -u or -v too low?)";
 
 /// Count primes with rayon's par_iter and join, against one thread and a hand-made channel.
 #[derive(Debug, Parser)]

@@ -37,6 +37,7 @@ use clap::Parser;
 use crossbeam::channel;
 use multi_threading::reports::{WorkersPlan, WorkersRan};
 use shared::cli::{Common, Trace};
+use shared::limits::CANNOT_START_THREADS;
 use shared::primes::{count_primes, split_balanced};
 use shared::report::{MainResult, ok_if_stdout_closed, timed};
 use shared::timeline::Timeline;
@@ -60,7 +61,7 @@ fn run(args: &Args) -> Result<()> {
         timed(|| jobs.iter().cloned().map(count_primes).sum::<u64>());
     let timeline = Timeline::new();
     let (results, parallel_time) = timed(|| run_workers(&jobs, workers, &timeline));
-    let mut results = results.context(CANNOT_START)?;
+    let mut results = results.context(CANNOT_START_THREADS)?;
     results.sort_by_key(|r| r.job);
 
     let (primes, ran_on) = results.iter().map(|r| (r.primes, r.worker)).unzip();
@@ -70,12 +71,12 @@ fn run(args: &Args) -> Result<()> {
 
 /// Runs `jobs` on `workers` threads that pull from a channel; returns results in arrival order.
 fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Result<Vec<JobResult>> {
-    let (job_tx, job_rx) = channel::unbounded::<(usize, Range<u64>)>();
+    let (job_tx, job_rx) = channel::unbounded::<Job>();
     let (result_tx, result_rx) = channel::unbounded::<JobResult>();
 
     // Queue every job, then drop the sender: a worker's loop ends when the queue is empty.
     for (id, range) in jobs.iter().cloned().enumerate() {
-        job_tx.send((id, range))?;
+        job_tx.send(Job { id, range })?;
     }
     drop(job_tx);
 
@@ -85,10 +86,10 @@ fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Resu
             let (job_rx, result_tx) = (job_rx.clone(), result_tx.clone());
             let name = format!("worker-{worker}");
             thread::Builder::new().name(name.clone()).spawn_scoped(scope, move || {
-                for (job, range) in job_rx {
-                    let primes = timeline.measure(&name, job.to_string(), || count_primes(range));
+                for Job { id, range } in job_rx {
+                    let primes = timeline.measure(&name, id.to_string(), || count_primes(range));
                     // The receiver outlives every worker, so this send cannot fail.
-                    let _ = result_tx.send(JobResult { job, worker, primes });
+                    let _ = result_tx.send(JobResult { job: id, worker, primes });
                 }
             })?;
         }
@@ -99,6 +100,13 @@ fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Resu
     Ok(result_rx.into_iter().collect())
 }
 
+/// A job on the queue: its number, and the numbers to test.
+#[derive(Debug)]
+struct Job {
+    id: usize,
+    range: Range<u64>,
+}
+
 /// What a worker sends back for each job it ran.
 #[derive(Debug)]
 struct JobResult {
@@ -106,9 +114,6 @@ struct JobResult {
     worker: usize,
     primes: u64,
 }
-
-/// The error when the OS refuses a thread.
-const CANNOT_START: &str = "starting the worker threads (is a limit such as ulimit -u too low?)";
 
 /// Count primes on worker threads fed by a channel, and compare with one thread.
 #[derive(Debug, Parser)]
