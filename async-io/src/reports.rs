@@ -435,14 +435,7 @@ impl SpawnTask {
                 "too short to show any overlap (try --time-scale 1)".to_string()
             }
         };
-        writeln!(
-            out(),
-            "\nOrder: {}. Total: {} for waits of {} and {}: {verdict}.",
-            order.join(", "),
-            human_duration(elapsed),
-            human_duration(scale.secs(1.0)),
-            human_duration(scale.secs(2.0))
-        )?;
+        order_line(&order, elapsed, [scale.secs(1.0), scale.secs(2.0)], &verdict)?;
         // Say why this run came out in this order.
         let four_first =
             order.iter().position(|w| w == "four") < order.iter().position(|w| w == "two");
@@ -480,14 +473,8 @@ impl SpawnTask {
 pub fn await_in_order(log: &Log, scale: TimeScale, json: bool) -> io::Result<()> {
     let (order, elapsed) = (log.order(), log.elapsed());
     // Awaited in turn, the waits cannot overlap: the total is at least their sum.
-    writeln!(
-        out(),
-        "\nOrder: {}. Total: {} for waits of {} and {}: one after the other.",
-        order.join(", "),
-        human_duration(elapsed),
-        human_duration(scale.secs(2.0)),
-        human_duration(scale.secs(1.0))
-    )?;
+    let waits = [scale.secs(2.0), scale.secs(1.0)];
+    order_line(&order, elapsed, waits, "one after the other")?;
     if json {
         print_json(&json!({ "order": order, "elapsed_s": elapsed.as_secs_f64() }))?;
     }
@@ -560,6 +547,19 @@ impl SharedState {
         }
         Ok(())
     }
+}
+
+/// The line that `spawn-task` and `await-in-order` end their story with: the order of the
+/// words, the total time, the two waits, and whether they overlapped.
+fn order_line(
+    order: &[String],
+    elapsed: Duration,
+    waits: [Duration; 2],
+    verdict: &str,
+) -> io::Result<()> {
+    let (order, total, [a, b]) =
+        (order.join(", "), human_duration(elapsed), waits.map(human_duration));
+    writeln!(out(), "\nOrder: {order}. Total: {total} for waits of {a} and {b}: {verdict}.")
 }
 
 #[cfg(test)]
