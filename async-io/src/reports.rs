@@ -2,8 +2,10 @@
 //!
 //! One item per binary, named after it. They live here so that each binary reads as its
 //! lesson (the Contributing rule in the root README): the binary hands over its figures as
-//! named fields, and the words, columns and JSON fields are made here. The verdicts
-//! themselves are tested functions of `shared::report`.
+//! named fields, and the words, columns and JSON fields are made here. A verdict that weighs
+//! timings is a tested function (of `shared::report` where binaries share it); the others
+//! state an exact result (every item, in order), which the chapter's tests check through
+//! `--json`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, Write};
@@ -355,26 +357,10 @@ impl TasksVsThreads {
         }
         writeln!(out, "{table}")?;
         // How many times `big` is `small`, said only when the figures show it.
-        let ratio = |small: f64, big: f64| {
-            (small > 0.0 && big > small).then(|| format!("{:.0}×", big / small))
-        };
-        let cheaper = ratio(tasks.create_us, threads.create_us);
-        let smaller =
-            tasks.bytes_per_unit.zip(threads.bytes_per_unit).and_then(|(t, th)| ratio(t, th));
-        match (cheaper, smaller) {
-            (Some(c), Some(s)) => writeln!(
-                out,
-                "A task was {c} cheaper to start and {s} smaller while waiting than a thread."
-            )?,
-            (Some(c), None) => writeln!(
-                out,
-                "A task was {c} cheaper to start than a thread (memory: too little waiting to tell)."
-            )?,
-            _ => writeln!(
-                out,
-                "This run did not show a task cheaper than a thread; run it again with the defaults."
-            )?,
-        }
+        let cheaper = times_larger(tasks.create_us, threads.create_us);
+        let smaller = (tasks.bytes_per_unit.zip(threads.bytes_per_unit))
+            .and_then(|(task, thread)| times_larger(task, thread));
+        writeln!(out, "{}", task_vs_thread(cheaper, smaller))?;
         writeln!(
             out,
             "Waiting costs no CPU either way: use tasks for many waits at once, threads for work on many cores."
@@ -549,6 +535,28 @@ impl SharedState {
     }
 }
 
+/// How many times `big` is `small`, if the figures show it larger.
+fn times_larger(small: f64, big: f64) -> Option<f64> {
+    (small > 0.0 && big > small).then(|| big / small)
+}
+
+/// `tasks-vs-threads`' verdict: how many times a thread was dearer to start, and larger while
+/// waiting, than a task, where the run showed it.
+fn task_vs_thread(cheaper: Option<f64>, smaller: Option<f64>) -> String {
+    match (cheaper, smaller) {
+        (Some(c), Some(s)) => {
+            format!(
+                "A task was {c:.0}× cheaper to start and {s:.0}× smaller while waiting than a thread."
+            )
+        }
+        (Some(c), None) => format!(
+            "A task was {c:.0}× cheaper to start than a thread (memory: too little waiting to tell)."
+        ),
+        _ => "This run did not show a task cheaper than a thread; run it again with the defaults."
+            .to_string(),
+    }
+}
+
 /// The line that `spawn-task` and `await-in-order` end their story with: the order of the
 /// words, the total time, the two waits, and whether they overlapped.
 fn order_line(
@@ -595,5 +603,20 @@ mod tests {
         let tick = spans.iter().find(|s| s.lane.starts_with("heartbeat")).unwrap();
         assert!(tick.start < count.end && tick.end >= count.end, "{spans:?}");
         assert_eq!(tick.label, "tick, 191 ms late");
+    }
+
+    /// The verdict says only what the figures show.
+    #[test]
+    fn a_task_is_called_cheaper_only_when_it_was() {
+        assert_eq!(times_larger(0.5, 20.0), Some(40.0));
+        assert_eq!(times_larger(20.0, 0.5), None);
+        assert_eq!(times_larger(0.0, 1.0), None);
+        let both = task_vs_thread(Some(66.4), Some(21.0));
+        assert_eq!(
+            both,
+            "A task was 66× cheaper to start and 21× smaller while waiting than a thread."
+        );
+        assert!(task_vs_thread(Some(66.4), None).contains("too little waiting to tell"));
+        assert!(task_vs_thread(None, Some(21.0)).starts_with("This run did not show"));
     }
 }

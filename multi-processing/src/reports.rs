@@ -2,8 +2,10 @@
 //!
 //! One item per binary, named after it. They live here so that each binary reads as its
 //! lesson (the Contributing rule in the root README): the binary hands over its figures as
-//! named fields, and the words, columns and JSON fields are made here. The verdicts
-//! themselves are tested functions of `shared::report`.
+//! named fields, and the words, columns and JSON fields are made here. A verdict that weighs
+//! timings is a tested function (of `shared::report` where binaries share it); the others
+//! state an exact result (every item, in order), which the chapter's tests check through
+//! `--json`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -426,7 +428,7 @@ pub fn separate_memory(saw: &SeparateMemory, json: bool) -> Result<()> {
 /// `child-processes`: what a child reported: its operation (`square` or `cube`), its pid,
 /// each number with its power, and its spans on the shared clock.
 pub struct ChildWork<'a> {
-    pub op: &'a str,
+    pub op: String,
     pub pid: u32,
     pub results: &'a [(u64, u64)],
     pub spans: &'a [Span],

@@ -2,8 +2,10 @@
 //!
 //! One item per binary, named after it. They live here so that each binary reads as its
 //! lesson (the Contributing rule in the root README): the binary hands over its figures as
-//! named fields, and the words, columns and JSON fields are made here. The verdicts
-//! themselves are tested functions of `shared::report`.
+//! named fields, and the words, columns and JSON fields are made here. A verdict that weighs
+//! timings is a tested function (of `shared::report` where binaries share it); the others
+//! state an exact result (every item, in order), which the chapter's tests check through
+//! `--json`.
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -604,17 +606,7 @@ pub fn rayon_parallel(times: &RayonTimes, json: bool) -> io::Result<()> {
     let run = ParallelRun::new(sequential, times.par_iter, threads, times.load);
     let verdict = speedup_verdict(&run, "rayon threads");
     writeln!(out(), "par_iter, by changing one word of the code: {verdict}")?;
-    let (slower_or_faster, lesson) = if times.tiny_rayon > times.tiny_sequential {
-        ("slower", "Parallelism pays only at scale.")
-    } else {
-        ("not slower", "Here the work was still big enough to share; try a smaller --tiny.")
-    };
-    let (below, alone, rayon) =
-        (thousands(tiny), human_duration(times.tiny_sequential), human_duration(times.tiny_rayon));
-    writeln!(
-        out(),
-        "Below {below} it was {slower_or_faster}: {alone} on one thread, {rayon} with par_iter. {lesson}"
-    )?;
+    writeln!(out(), "{}", tiny_verdict(tiny, times.tiny_sequential, times.tiny_rayon))?;
     if json {
         print_json(&json!({
             "limit": limit, "threads": threads, "primes": primes,
@@ -626,4 +618,34 @@ pub fn rayon_parallel(times: &RayonTimes, json: bool) -> io::Result<()> {
         }))?;
     }
     Ok(())
+}
+
+/// `rayon-parallel`'s verdict on the tiny input (the primes below `tiny`): whether `par_iter`
+/// was slower there than one thread.
+fn tiny_verdict(tiny: u64, alone: Duration, rayon: Duration) -> String {
+    let (slower_or_not, lesson) = if rayon > alone {
+        ("slower", "Parallelism pays only at scale.")
+    } else {
+        ("not slower", "Here the work was still big enough to share; try a smaller --tiny.")
+    };
+    let (below, alone, rayon) = (thousands(tiny), human_duration(alone), human_duration(rayon));
+    format!(
+        "Below {below} it was {slower_or_not}: {alone} on one thread, {rayon} with par_iter. {lesson}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tiny_input_is_called_slower_only_when_it_was() {
+        let us = Duration::from_micros;
+        let slower = tiny_verdict(1_000, us(6), us(19));
+        assert_eq!(
+            slower,
+            "Below 1,000 it was slower: 6.00 µs on one thread, 19.0 µs with par_iter. Parallelism pays only at scale."
+        );
+        assert!(tiny_verdict(1_000, us(19), us(6)).contains("not slower"));
+    }
 }

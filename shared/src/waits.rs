@@ -122,9 +122,26 @@ impl Random {
     }
 }
 
+/// `n` simulated waits in seconds, all different and 0.5 s apart (0.5, 1.0, 1.5, …), in the
+/// random order that `seed` gives: the same seed, the same order.
+pub fn shuffled_waits(n: u32, seed: u64) -> Vec<f64> {
+    let mut waits: Vec<f64> = (1..=n).map(|i| 0.5 * f64::from(i)).collect();
+    Random::new(seed).shuffle(&mut waits);
+    waits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shuffled_waits_are_reproducible_distinct_and_apart() {
+        assert_eq!(shuffled_waits(5, 7), shuffled_waits(5, 7));
+        let mut waits = shuffled_waits(5, 7);
+        waits.sort_by(f64::total_cmp);
+        assert_eq!(waits, [0.5, 1.0, 1.5, 2.0, 2.5]);
+        assert_ne!(shuffled_waits(5, 7), shuffled_waits(5, 8), "seeds 7 and 8 give one order");
+    }
 
     #[test]
     fn scale_multiplies_every_wait() {

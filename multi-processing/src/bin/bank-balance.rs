@@ -79,7 +79,7 @@ fn run_parent(args: &Args) -> Result<()> {
         let ns_per_op = nanos as f64 / (2.0 * f64::from(args.operations) * f64::from(args.runs));
         outcomes.push(Outcome { balances, ns_per_op });
     }
-    for Child { worker, ends } in children {
+    for ChildProcess { worker, ends } in children {
         drop(ends); // No more runs: the child's `recv` fails, and it exits.
         worker.finish("a child process")?;
     }
@@ -133,12 +133,12 @@ fn run_child(role: Role, name: &str, memory: &Path) -> Result<()> {
 }
 
 /// Starts the child in `role`, with the file to map; returns it with the ends of its channels.
-fn start_child(role: Role, memory: &Path) -> Result<Child> {
+fn start_child(role: Role, memory: &Path) -> Result<ChildProcess> {
     let name = format!("{role:?}").to_lowercase();
     let memory = format!("--file={}", memory.display());
     let child = Worker::start_connected::<Ends>(&name, &[memory], |_| {});
     let (worker, ends) = child.with_context(|| format!("starting the {name} process"))?;
-    Ok(Child { worker, ends })
+    Ok(ChildProcess { worker, ends })
 }
 
 /// Two processes update one balance in shared memory, three ways.
@@ -172,7 +172,7 @@ enum Variant {
 }
 
 /// A child process, and the parent's ends of its channels.
-struct Child {
+struct ChildProcess {
     worker: Worker,
     ends: Ends,
 }

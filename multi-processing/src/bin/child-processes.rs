@@ -107,11 +107,9 @@ enum Op {
 }
 
 impl Op {
-    fn name(self) -> &'static str {
-        match self {
-            Op::Square => "square",
-            Op::Cube => "cube",
-        }
+    /// The role's name, as `--worker` takes it: `square` or `cube`.
+    fn name(self) -> String {
+        format!("{self:?}").to_lowercase()
     }
 }
 
@@ -152,7 +150,7 @@ fn spawn_worker(op: Op, args: &Args, timeline: &Timeline) -> Result<Worker> {
         format!("--wait={}", args.wait),
     ];
     worker_args.extend(args.numbers.iter().map(u32::to_string));
-    Worker::start(op.name(), &worker_args, |command| {
+    Worker::start(&op.name(), &worker_args, |command| {
         command.stdout(Stdio::piped());
     })
     .with_context(|| format!("starting the {} worker", op.name()))

@@ -69,19 +69,19 @@ fn run(args: &Args) -> Result<()> {
 /// → this thread, which collects. Returns what arrived, in the order it arrived.
 fn pipeline(args: &Args, timeline: &Timeline) -> io::Result<Vec<Delivered>> {
     let (items, work) = (args.items, args.common.time_scale.secs(args.work));
-    let (to_workers, from_producers) = channel::bounded::<Item>(args.capacity as usize);
-    let (to_collector, from_workers) = channel::bounded(args.capacity as usize);
+    let (to_consumers, from_producers) = channel::bounded::<Item>(args.capacity as usize);
+    let (to_collector, from_consumers) = channel::bounded(args.capacity as usize);
     // `move`: the scope owns this thread's channel ends. If a thread cannot start, `?` drops
     // them, every send and receive then fails, the started threads stop, and the scope ends.
     thread::scope(move |s| {
         for producer in ['A', 'B'] {
-            let to_workers = to_workers.clone();
+            let to_consumers = to_consumers.clone();
             thread::Builder::new().spawn_scoped(s, move || {
                 for n in 1..=items {
                     // Blocks while the channel is full: this is the backpressure (drawn when
                     // it held the producer back for more than a millisecond).
                     let lane = format!("producer {producer}");
-                    let send = || to_workers.send(Item { producer, n });
+                    let send = || to_consumers.send(Item { producer, n });
                     let sent =
                         timeline.measure_if_longer(Duration::from_millis(1), lane, "blocked", send);
                     if sent.is_err() {
@@ -105,8 +105,8 @@ fn pipeline(args: &Args, timeline: &Timeline) -> io::Result<Vec<Delivered>> {
         }
         // Drop this thread's other ends: each loop above ends when every sender of its channel
         // is gone and the channel is empty, and so does the collecting loop below.
-        drop((to_workers, from_producers, to_collector));
-        Ok(from_workers.iter().collect())
+        drop((to_consumers, from_producers, to_collector));
+        Ok(from_consumers.iter().collect())
     })
 }
 

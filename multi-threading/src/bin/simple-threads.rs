@@ -38,7 +38,7 @@ use multi_threading::reports::SimpleThreads;
 use shared::cli::{Common, Trace};
 use shared::report::{MainResult, human_duration, ok_if_stdout_closed, stamp};
 use shared::timeline::Timeline;
-use shared::waits::Random;
+use shared::waits::{Random, shuffled_waits};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -50,7 +50,7 @@ fn run(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(args.tasks as usize)?;
     let (seed, scale) = (args.seed.unwrap_or_else(Random::clock_seed), args.common.time_scale);
-    let waits = random_waits(args.tasks, seed);
+    let waits = shuffled_waits(args.tasks, seed);
     let report = SimpleThreads { seed, waits: waits.clone(), scale };
     report.announce()?;
 
@@ -108,25 +108,4 @@ struct Args {
     common: Common,
     #[command(flatten)]
     trace: Trace,
-}
-
-/// Random waits in seconds, all different and at least 0.5 s apart: 0.5, 1.0, 1.5, … shuffled.
-fn random_waits(tasks: u32, seed: u64) -> Vec<f64> {
-    let mut waits: Vec<f64> = (1..=tasks).map(|i| 0.5 * f64::from(i)).collect();
-    Random::new(seed).shuffle(&mut waits);
-    waits
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn waits_are_reproducible_distinct_and_apart() {
-        assert_eq!(random_waits(5, 7), random_waits(5, 7));
-        let mut waits = random_waits(5, 7);
-        waits.sort_by(f64::total_cmp);
-        assert_eq!(waits, [0.5, 1.0, 1.5, 2.0, 2.5]);
-        assert_ne!(random_waits(5, 7), random_waits(5, 8), "seeds 7 and 8 give the same order");
-    }
 }
