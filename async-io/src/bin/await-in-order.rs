@@ -54,13 +54,6 @@ fn run(args: &Args) -> Result<()> {
     Ok(await_in_order(&log, scale, args.common.json)?)
 }
 
-/// Await one async function inside another, and see the waits add up.
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    common: Common,
-}
-
 async fn second(log: &Log, scale: TimeScale) -> io::Result<()> {
     log.say("two")?;
     sleep(scale.secs(2.0)).await;
@@ -74,6 +67,13 @@ async fn first(log: &Log, scale: TimeScale) -> io::Result<()> {
     log.say("four")?;
     sleep(scale.secs(1.0)).await;
     log.say("five")
+}
+
+/// Await one async function inside another, and see the waits add up.
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
 }
 
 #[cfg(test)]

@@ -62,19 +62,6 @@ fn run(args: &Args) -> Result<()> {
     report.finish(&args.trace, args.common.json)
 }
 
-/// Run CPU work inline, in spawn_blocking and on rayon, and watch a heartbeat task stall.
-#[derive(Debug, Parser)]
-struct Args {
-    /// The CPU work: count the primes below N
-    #[arg(long, value_name = "N≤100000000", default_value = "2000000",
-          value_parser = shared::cli::whole::<u64>(1..=100_000_000))]
-    limit: u64,
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    trace: Trace,
-}
-
 /// How often the heartbeat wants to tick.
 const TICK: Duration = Duration::from_millis(10);
 
@@ -121,6 +108,19 @@ async fn count_beside_heartbeat(way: Way, limit: u64) -> CountRun {
     sleep(TICK * 3).await; // Let the heartbeat tick after the work, too.
     stop.store(true, Ordering::Relaxed);
     CountRun { primes, counting, ticks: beat.await.expect("the heartbeat panicked") }
+}
+
+/// Run CPU work inline, in spawn_blocking and on rayon, and watch a heartbeat task stall.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The CPU work: count the primes below N
+    #[arg(long, value_name = "N≤100000000", default_value = "2000000",
+          value_parser = shared::cli::whole::<u64>(1..=100_000_000))]
+    limit: u64,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 #[cfg(test)]

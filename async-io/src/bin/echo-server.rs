@@ -90,25 +90,6 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// A TCP echo server and many concurrent clients on loopback, all on one thread.
-#[derive(Debug, Parser)]
-struct Args {
-    /// How many clients connect
-    #[arg(long, value_name = "N≤100000", default_value = "1000",
-          value_parser = shared::cli::whole::<u32>(1..=100_000))]
-    clients: u32,
-    /// Messages each client sends
-    #[arg(long, value_name = "N≤1000", default_value = "5",
-          value_parser = shared::cli::whole::<u32>(1..=1000))]
-    messages: u32,
-    /// At most this many clients connected at once (two sockets each)
-    #[arg(long, value_name = "N≤10000", default_value = "250",
-          value_parser = shared::cli::whole::<u32>(1..=10_000))]
-    concurrency: u32,
-    #[command(flatten)]
-    common: Common,
-}
-
 /// Turns "too many open files" into advice; other errors pass unchanged.
 fn explain(err: io::Error) -> anyhow::Error {
     // EMFILE (24) on Unix: this process has used up its file descriptors.
@@ -195,6 +176,25 @@ async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<(usize, u
             Ok((connections.load(Ordering::Relaxed), bytes?))
         }
     }
+}
+
+/// A TCP echo server and many concurrent clients on loopback, all on one thread.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How many clients connect
+    #[arg(long, value_name = "N≤100000", default_value = "1000",
+          value_parser = shared::cli::whole::<u32>(1..=100_000))]
+    clients: u32,
+    /// Messages each client sends
+    #[arg(long, value_name = "N≤1000", default_value = "5",
+          value_parser = shared::cli::whole::<u32>(1..=1000))]
+    messages: u32,
+    /// At most this many clients connected at once (two sockets each)
+    #[arg(long, value_name = "N≤10000", default_value = "250",
+          value_parser = shared::cli::whole::<u32>(1..=10_000))]
+    concurrency: u32,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[cfg(test)]

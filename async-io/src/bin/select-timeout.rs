@@ -83,13 +83,6 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Timeouts, select!, cancellation by drop, abort, and a graceful Ctrl-C shutdown.
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    common: Common,
-}
-
 /// Prints when it is dropped while still armed: shows that a cancelled future's destructors
 /// run. A future that finishes disarms it first.
 struct Cleanup<'a> {
@@ -193,6 +186,13 @@ async fn graceful_shutdown(
         result.expect("a worker panicked")?;
     }
     log.say("shutdown: every worker finished its job and stopped")
+}
+
+/// Timeouts, select!, cancellation by drop, abort, and a graceful Ctrl-C shutdown.
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
 }
 
 #[cfg(test)]

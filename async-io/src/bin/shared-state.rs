@@ -63,17 +63,6 @@ fn run(args: &Args) -> Result<()> {
     Ok(report.joinset(&results, args.common.json)?)
 }
 
-/// Share a counter between tasks with std's and tokio's Mutex, and collect results with JoinSet.
-#[derive(Debug, Parser)]
-struct Args {
-    /// How many tasks share the state
-    #[arg(long, value_name = "N≤1000", default_value = "10",
-          value_parser = shared::cli::whole::<u32>(1..=1_000))]
-    tasks: u32,
-    #[command(flatten)]
-    common: Common,
-}
-
 /// Part 1: each task adds 1,000 to a std `Mutex` counter, one at a time, never holding the
 /// guard across an `.await`.
 async fn with_std_mutex(tasks: u32) -> u64 {
@@ -131,6 +120,17 @@ async fn collect_with_joinset(tasks: u32, scale: TimeScale) -> Vec<u64> {
         results.push(result.expect("a task panicked"));
     }
     results
+}
+
+/// Share a counter between tasks with std's and tokio's Mutex, and collect results with JoinSet.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How many tasks share the state
+    #[arg(long, value_name = "N≤1000", default_value = "10",
+          value_parser = shared::cli::whole::<u32>(1..=1_000))]
+    tasks: u32,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[cfg(test)]

@@ -68,16 +68,6 @@ fn run(args: &Args) -> Result<()> {
     Ok(report.task_cost(each, ROUNDS, args.common.json)?)
 }
 
-/// Show when a spawned task actually starts running.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Use tokio's multi-threaded runtime instead of the current-thread one
-    #[arg(long)]
-    multi_thread: bool,
-    #[command(flatten)]
-    common: Common,
-}
-
 async fn second(log: Log, scale: TimeScale) -> io::Result<()> {
     log.say("two")?;
     sleep(scale.secs(2.0)).await;
@@ -109,6 +99,16 @@ async fn spawn_and_await(rounds: usize) -> Result<Duration> {
     }
     took.sort();
     Ok(took[rounds / 2])
+}
+
+/// Show when a spawned task actually starts running.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Use tokio's multi-threaded runtime instead of the current-thread one
+    #[arg(long)]
+    multi_thread: bool,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[cfg(test)]

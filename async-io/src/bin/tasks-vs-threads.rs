@@ -56,21 +56,6 @@ fn run(args: &Args) -> Result<()> {
     Ok(report.report(&tasks, &threads, args.common.json)?)
 }
 
-/// Wait N times as tokio tasks on one thread, then as N OS threads, and compare the costs.
-#[derive(Debug, Parser)]
-struct Args {
-    /// How many tasks, then threads, wait at once
-    #[arg(long, value_name = "N≤50000", default_value = "10000",
-          value_parser = shared::cli::whole::<u32>(1..=50_000))]
-    n: u32,
-    /// How long each one waits, in milliseconds (scaled by --time-scale)
-    #[arg(long, value_name = "MS≤60000", default_value = "1000",
-          value_parser = shared::cli::whole::<u32>(0..=60_000))]
-    wait_ms: u32,
-    #[command(flatten)]
-    common: Common,
-}
-
 /// N tokio tasks on a current-thread runtime, each waiting `wait`.
 fn with_tasks(n: u32, wait: Duration) -> Result<Sample> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
@@ -106,6 +91,21 @@ fn with_threads(n: u32, wait: Duration) -> Result<Sample> {
         thread.join().expect("a waiting thread panicked");
     }
     Ok(Sample { wall: start.elapsed(), created, before, during })
+}
+
+/// Wait N times as tokio tasks on one thread, then as N OS threads, and compare the costs.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How many tasks, then threads, wait at once
+    #[arg(long, value_name = "N≤50000", default_value = "10000",
+          value_parser = shared::cli::whole::<u32>(1..=50_000))]
+    n: u32,
+    /// How long each one waits, in milliseconds (scaled by --time-scale)
+    #[arg(long, value_name = "MS≤60000", default_value = "1000",
+          value_parser = shared::cli::whole::<u32>(0..=60_000))]
+    wait_ms: u32,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[cfg(test)]

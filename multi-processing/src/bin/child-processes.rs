@@ -80,25 +80,6 @@ fn run_parent(args: &Args) -> Result<()> {
     parent.report(&work.collect::<Vec<_>>(), &args.trace, args.common.json)
 }
 
-/// Square and cube numbers in two child processes.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64; at most
-    /// 1,000 of them)
-    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5], num_args = 1..=1000,
-          value_parser = shared::cli::whole::<u32>(0..=2_000_000))]
-    numbers: Vec<u32>,
-    /// Simulated seconds of work per number, so the two processes visibly overlap
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
-    wait: f64,
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    trace: Trace,
-    #[command(flatten)]
-    child: ChildRole,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum Op {
@@ -164,4 +145,23 @@ fn read_report(mut worker: Worker) -> Result<Report> {
     let id = worker.id();
     worker.finish(&format!("worker {id}"))?;
     serde_json::from_str(line.trim()).context("reading the worker's report")
+}
+
+/// Square and cube numbers in two child processes.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64; at most
+    /// 1,000 of them)
+    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5], num_args = 1..=1000,
+          value_parser = shared::cli::whole::<u32>(0..=2_000_000))]
+    numbers: Vec<u32>,
+    /// Simulated seconds of work per number, so the two processes visibly overlap
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    trace: Trace,
+    #[command(flatten)]
+    child: ChildRole,
 }

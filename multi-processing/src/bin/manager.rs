@@ -174,22 +174,6 @@ fn run_parent(args: &Args) -> Result<()> {
 /// What the run shows, when every record was kept.
 const KEPT: &str = "The server kept every record, and stopped when both clients had hung up. No client touched the list: each asked, and the server answered one request at a time.";
 
-/// A server process owns a list; client processes insert and list through it.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Records each client inserts
-    #[arg(long, value_name = "N≤1000", default_value = "3",
-          value_parser = shared::cli::whole::<u32>(1..=1000))]
-    records: u32,
-    /// Simulated seconds each client waits before each request
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.05, value_parser = shared::cli::seconds)]
-    wait: f64,
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    child: ChildRole,
-}
-
 /// The server's channel ends, as the parent holds them.
 type ServerEnds = (IpcSender<Request>, IpcReceiver<ServerReport>);
 
@@ -207,4 +191,20 @@ fn run_worker(role: &str, name: &str, clock: &str) -> Result<()> {
         run_client(role, setup.recv()?)?;
     }
     Ok(())
+}
+
+/// A server process owns a list; client processes insert and list through it.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Records each client inserts
+    #[arg(long, value_name = "N≤1000", default_value = "3",
+          value_parser = shared::cli::whole::<u32>(1..=1000))]
+    records: u32,
+    /// Simulated seconds each client waits before each request
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.05, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    child: ChildRole,
 }

@@ -50,22 +50,6 @@ fn main() -> MainResult {
     ok_if_stdout_closed(receive(&args))
 }
 
-/// Send messages from a child to its parent through an OS pipe, ending with "END".
-#[derive(Debug, Parser)]
-struct Args {
-    /// The messages the child sends (each on its own line; none may be "END"; at most 1,000)
-    #[arg(default_values_t = ["hello".to_string(), "world".into(), "through a".into(), "pipe".into()],
-          num_args = 1..=1000, value_parser = message)]
-    messages: Vec<String>,
-    /// Simulated seconds between two messages
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
-    wait: f64,
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    child: ChildRole,
-}
-
 /// A message the framing can carry: one message per line, so neither a line break nor a
 /// carriage return (which a line reader drops before a line break), and not "END".
 fn message(text: &str) -> Result<String, String> {
@@ -122,4 +106,20 @@ fn receive(args: &Args) -> Result<()> {
     ensure!(child.wait()?.success(), "the child failed");
     ensure!(ended_with_end, "the pipe closed before \"END\"");
     pipe_arrived(&args.messages, &received, elapsed, args.common.json)
+}
+
+/// Send messages from a child to its parent through an OS pipe, ending with "END".
+#[derive(Debug, Parser)]
+struct Args {
+    /// The messages the child sends (each on its own line; none may be "END"; at most 1,000)
+    #[arg(default_values_t = ["hello".to_string(), "world".into(), "through a".into(), "pipe".into()],
+          num_args = 1..=1000, value_parser = message)]
+    messages: Vec<String>,
+    /// Simulated seconds between two messages
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    child: ChildRole,
 }

@@ -88,18 +88,6 @@ fn run_parent(args: &Args) -> Result<()> {
     process_ids(&reports, args.common.json)
 }
 
-/// Start two children, ask whether they are alive, wait for them, read their exit codes.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Simulated seconds the sleeper works (the quitter works half as long)
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = shared::cli::seconds)]
-    wait: f64,
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    child: ChildRole,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
 enum Role {
     Sleeper,
@@ -121,4 +109,16 @@ fn run_worker(role: Role, args: &Args) -> Result<()> {
     };
     std::thread::sleep(args.common.time_scale.secs(work));
     std::process::exit(code);
+}
+
+/// Start two children, ask whether they are alive, wait for them, read their exit codes.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Simulated seconds the sleeper works (the quitter works half as long)
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    child: ChildRole,
 }

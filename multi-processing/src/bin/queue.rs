@@ -77,22 +77,6 @@ fn run_parent(args: &Args) -> Result<()> {
     queue(args.items, &received, args.common.json)
 }
 
-/// A producer and a consumer process, joined by an ipc-channel the parent sets up.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Items the producer sends
-    #[arg(long, value_name = "N≤10000", default_value = "5",
-          value_parser = shared::cli::whole::<u32>(1..=10_000))]
-    items: u32,
-    /// Simulated seconds the producer takes to make each item
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.1, value_parser = shared::cli::seconds)]
-    wait: f64,
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    child: ChildRole,
-}
-
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Role {
     Producer,
@@ -145,4 +129,20 @@ fn run_worker(name: &str, clock: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A producer and a consumer process, joined by an ipc-channel the parent sets up.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Items the producer sends
+    #[arg(long, value_name = "N≤10000", default_value = "5",
+          value_parser = shared::cli::whole::<u32>(1..=10_000))]
+    items: u32,
+    /// Simulated seconds the producer takes to make each item
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.1, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    child: ChildRole,
 }

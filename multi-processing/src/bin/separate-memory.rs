@@ -80,15 +80,6 @@ fn run_parent(args: &Args) -> Result<()> {
     separate_memory(&saw, args.common.json)
 }
 
-/// A global list changed in a child process, then in a thread: who sees the change?
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    child: ChildRole,
-}
-
 /// The global list: one per process, shared by that process's threads.
 static RESULTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
@@ -107,4 +98,13 @@ fn snapshot() -> Vec<u64> {
 struct ChildSaw {
     pid: u32,
     results: Vec<u64>,
+}
+
+/// A global list changed in a child process, then in a thread: who sees the change?
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    child: ChildRole,
 }

@@ -58,17 +58,6 @@ fn run(args: &Args) -> Result<()> {
     mutex_vs_atomic(n, &tallies, args.common.json)
 }
 
-/// Count with a Mutex, an atomic and partial sums on two threads, and compare the cost.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Increments by each of the two threads, per method
-    #[arg(long, value_name = "N≤1000000000", default_value = "5000000",
-          value_parser = shared::cli::whole::<u64>(1..=1_000_000_000))]
-    increments: u64,
-    #[command(flatten)]
-    common: Common,
-}
-
 /// Runs `count` on two threads at once; returns the time until both are done.
 fn on_two_threads(count: impl Fn() + Sync) -> Duration {
     let start = Instant::now();
@@ -103,6 +92,17 @@ fn with_partial_sums(increments: u64) -> Tally {
         total.fetch_add(mine, Ordering::Relaxed); // New! One shared write per thread.
     });
     Tally { total: total.into_inner(), time }
+}
+
+/// Count with a Mutex, an atomic and partial sums on two threads, and compare the cost.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Increments by each of the two threads, per method
+    #[arg(long, value_name = "N≤1000000000", default_value = "5000000",
+          value_parser = shared::cli::whole::<u64>(1..=1_000_000_000))]
+    increments: u64,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[cfg(test)]

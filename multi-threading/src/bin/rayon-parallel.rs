@@ -118,6 +118,13 @@ fn run(args: &Args) -> Result<()> {
     Ok(rayon_parallel(&times, args.common.json)?)
 }
 
+/// The median time of `runs` runs of `count` (for inputs too small to time once).
+fn median_time(runs: usize, count: impl Fn() -> u64) -> Duration {
+    let mut times: Vec<Duration> = (0..runs).map(|_| timed(&count).1).collect();
+    times.sort();
+    times[runs / 2]
+}
+
 /// Count primes with rayon's par_iter and join, against one thread and a hand-made channel.
 #[derive(Debug, Parser)]
 struct Args {
@@ -131,13 +138,6 @@ struct Args {
     tiny: u64,
     #[command(flatten)]
     common: Common,
-}
-
-/// The median time of `runs` runs of `count` (for inputs too small to time once).
-fn median_time(runs: usize, count: impl Fn() -> u64) -> Duration {
-    let mut times: Vec<Duration> = (0..runs).map(|_| timed(&count).1).collect();
-    times.sort();
-    times[runs / 2]
 }
 
 #[cfg(test)]

@@ -62,19 +62,6 @@ fn run(args: &Args) -> Result<()> {
     steps.wrote(primes_written, &timeline, &args.trace, args.common.json)
 }
 
-/// Borrow a local Vec from two threads, then write to its two halves at once.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Work on the numbers below N (at most 100,000,000: the Vecs take 9 bytes per number)
-    #[arg(long, value_name = "N≤100000000", default_value = "2000000",
-          value_parser = shared::cli::whole::<u64>(1..=100_000_000))]
-    limit: u64,
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    trace: Trace,
-}
-
 fn primes_in(numbers: &[u64]) -> u64 {
     numbers.iter().filter(|&&n| is_prime(n)).count() as u64
 }
@@ -109,6 +96,19 @@ fn flag_primes(numbers: &[u64], timeline: &Timeline) -> Vec<bool> {
         s.spawn(|| timeline.measure("thread 2", "write right", || flag_each(right, right_numbers)));
     });
     flags
+}
+
+/// Borrow a local Vec from two threads, then write to its two halves at once.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Work on the numbers below N (at most 100,000,000: the Vecs take 9 bytes per number)
+    #[arg(long, value_name = "N≤100000000", default_value = "2000000",
+          value_parser = shared::cli::whole::<u64>(1..=100_000_000))]
+    limit: u64,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 #[cfg(test)]

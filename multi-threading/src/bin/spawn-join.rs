@@ -74,23 +74,6 @@ fn run(args: &Args) -> Result<()> {
     spawn_join(&timeline, work, &squares, &cubes, &args.trace, args.common.json)
 }
 
-/// Square and cube numbers on two threads, and get the results back through join.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64; at most
-    /// 1,000 of them)
-    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5], num_args = 1..=1000,
-          value_parser = shared::cli::whole::<u32>(0..=2_000_000))]
-    numbers: Vec<u32>,
-    /// Simulated seconds of work per number, so the two threads visibly overlap
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
-    wait: f64,
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    trace: Trace,
-}
-
 /// Raises each number to `exponent`, taking `wait` per number (recorded on `lane`); returns
 /// the results and the id of the thread that computed them.
 fn powers(
@@ -110,6 +93,23 @@ fn powers(
         })
         .collect();
     (results, thread::current().id())
+}
+
+/// Square and cube numbers on two threads, and get the results back through join.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Numbers to square and cube (at most 2,000,000, so that the cube fits in a u64; at most
+    /// 1,000 of them)
+    #[arg(value_name = "N≤2000000", default_values_t = [1, 2, 3, 4, 5], num_args = 1..=1000,
+          value_parser = shared::cli::whole::<u32>(0..=2_000_000))]
+    numbers: Vec<u32>,
+    /// Simulated seconds of work per number, so the two threads visibly overlap
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 #[cfg(test)]

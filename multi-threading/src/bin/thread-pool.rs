@@ -57,26 +57,6 @@ fn run(args: &Args) -> Result<()> {
     thread_pool(hand_made, rayon, &timeline, &args.trace, args.common.json)
 }
 
-/// Run jobs on a hand-made thread pool and on a rayon pool, and show the threads reused.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Jobs to run on each pool
-    #[arg(long, value_name = "N≤1000", default_value = "6",
-          value_parser = shared::cli::whole::<u32>(1..=1000))]
-    jobs: u32,
-    /// Threads in each pool
-    #[arg(long, value_name = "N≤64", default_value = "2",
-          value_parser = shared::cli::whole::<u32>(1..=64))]
-    workers: u32,
-    /// Simulated seconds each job waits
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
-    wait: f64,
-    #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
-    trace: Trace,
-}
-
 /// One job: wait, as if for I/O, and say which thread ran it.
 fn job(id: u32, wait: Duration, timeline: &Timeline) -> Ran {
     let thread = thread::current().name().unwrap_or("unnamed").to_string();
@@ -120,6 +100,26 @@ fn run_rayon(jobs: u32, workers: u32, wait: Duration, timeline: &Timeline) -> Re
     });
     drop(results);
     Ok(received.into_iter().collect())
+}
+
+/// Run jobs on a hand-made thread pool and on a rayon pool, and show the threads reused.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Jobs to run on each pool
+    #[arg(long, value_name = "N≤1000", default_value = "6",
+          value_parser = shared::cli::whole::<u32>(1..=1000))]
+    jobs: u32,
+    /// Threads in each pool
+    #[arg(long, value_name = "N≤64", default_value = "2",
+          value_parser = shared::cli::whole::<u32>(1..=64))]
+    workers: u32,
+    /// Simulated seconds each job waits
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.2, value_parser = shared::cli::seconds)]
+    wait: f64,
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    trace: Trace,
 }
 
 #[cfg(test)]
