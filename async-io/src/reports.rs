@@ -139,6 +139,7 @@ pub struct GatherReport {
 }
 
 impl GatherReport {
+    /// A report for runs at `scale`; nothing is printed yet.
     pub fn new(scale: TimeScale) -> Self {
         GatherReport { scale, timeline: Timeline::new(), joined: Duration::ZERO, order: Vec::new() }
     }
@@ -267,6 +268,7 @@ impl BlockingReport {
 
     /// Adds the next count: inline in a task first, then in `spawn_blocking`, then on rayon.
     pub fn add(&mut self, run: &CountRun) {
+        debug_assert!(self.took.len() < WAYS.len(), "three counts, in the order of WAYS");
         let (way, thread) = WAYS[self.took.len().min(WAYS.len() - 1)];
         let (took, late) = (run.took(), run.worst_delay());
         let row =
@@ -390,8 +392,8 @@ impl TasksVsThreads {
 /// `spawn-task`'s report: which runtime, at which `--time-scale`.
 pub struct SpawnTask {
     /// `current-thread` or `multi-thread`.
-    pub runtime: &'static str,
-    pub scale: TimeScale,
+    runtime: &'static str,
+    scale: TimeScale,
     /// When `first` ended, and the order of the words (set by [`SpawnTask::order`]).
     elapsed: Duration,
     order: Vec<String>,
