@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::cli::Trace;
@@ -324,41 +324,91 @@ impl Row {
     }
 }
 
-/// `dataflow`: the table, the verdicts, the commands for two machines, and `--json`; an error
-/// if the rows disagree on the count, or it is not the known one.
-pub fn dataflow(limit: u64, rows: &[Row], load: Option<f64>, json: bool) -> Result<()> {
-    let columns = ["configuration", "processes", "workers", "connecting", "computing", "speedup"];
-    let mut table = Table::new(columns.into_iter().chain(["primes"]));
-    let time = |s: f64| human_duration(Duration::from_secs_f64(s));
-    for row in rows {
-        let (processes, workers) = (row.processes.to_string(), row.workers.to_string());
-        let (connecting, computing) = (time(row.connect_s), time(row.compute_s));
-        let (speedup, primes) = (format!("{:.2}×", row.speedup), row.primes.map(thousands));
-        let primes = primes.unwrap_or_default();
-        table.row([&row.config, &processes, &workers, &connecting, &computing, &speedup, &primes]);
+/// `dataflow`: the rows of its table, gathered configuration by configuration.
+pub struct Dataflow {
+    limit: u64,
+    /// The load average before the first configuration added to it.
+    load: Option<f64>,
+    rows: Vec<Row>,
+}
+
+impl Dataflow {
+    /// Takes the load average, then prints what the run counts.
+    pub fn announce(limit: u64) -> Result<Self> {
+        let load = load_average();
+        let below = thousands(limit);
+        writeln!(
+            out(),
+            "Counting the primes below {below} with timely dataflow. ({})",
+            build_note()
+        )?;
+        Ok(Dataflow { limit, load, rows: Vec::new() })
     }
-    writeln!(out(), "\n{table}")?;
-    let alone = Duration::from_secs_f64(rows[0].compute_s);
-    for row in &rows[1..] {
-        let parallel =
-            ParallelRun::new(alone, Duration::from_secs_f64(row.compute_s), row.workers, load);
-        writeln!(out(), "{}: {}", row.config, speedup_verdict(&parallel, "timely workers"))?;
+
+    /// A configuration run in this process.
+    pub fn add(&mut self, config: &str, processes: usize, run: Timed<Option<u64>>) {
+        self.rows.push(Row::new(config, processes, run));
     }
-    let took = time(rows.last().map_or(0.0, |row| row.connect_s));
-    writeln!(
-        out(),
-        "Connecting the processes took {took} before any work (timely polls for its peers once a second):\na cost that threads in one process do not pay, and processes pay to reach other machines' cores."
-    )?;
-    let primes = rows[0].primes;
-    ensure!(rows.iter().all(|row| row.primes == primes), "the configurations disagree: {rows:?}");
-    ensure!(known_count(limit).is_none_or(|known| primes == Some(known)), "a wrong count");
-    let which = if rows.len() > 1 { "Every configuration" } else { "It" };
-    let found = thousands(primes.unwrap_or(0));
-    writeln!(out(), "\n{which} found {found} primes.{TWO_MACHINES}")?;
-    if json {
-        print_json(&serde_json::json!({ "limit": limit, "rows": rows }))?;
+
+    /// A configuration run by other processes: the `--json` line its process 0 printed last.
+    pub fn add_from_process_0(&mut self, config: &str, last_line: &str) -> Result<()> {
+        let row: Row = serde_json::from_str(last_line).context("process 0's last line")?;
+        self.rows.push(Row { config: config.into(), ..row });
+        Ok(())
     }
-    Ok(())
+
+    /// The table, the verdicts, the commands for two machines, and `--json`; an error if the
+    /// rows disagree on the count, or it is not the known one.
+    pub fn print(mut self, json: bool) -> Result<()> {
+        let (limit, load) = (self.limit, self.load);
+        let alone = self.rows[0].compute_s;
+        self.rows.iter_mut().for_each(|row| row.speedup = alone / row.compute_s);
+        let rows = &self.rows;
+        let columns =
+            ["configuration", "processes", "workers", "connecting", "computing", "speedup"];
+        let mut table = Table::new(columns.into_iter().chain(["primes"]));
+        let time = |s: f64| human_duration(Duration::from_secs_f64(s));
+        for row in rows {
+            let (processes, workers) = (row.processes.to_string(), row.workers.to_string());
+            let (connecting, computing) = (time(row.connect_s), time(row.compute_s));
+            let (speedup, primes) = (format!("{:.2}×", row.speedup), row.primes.map(thousands));
+            let primes = primes.unwrap_or_default();
+            table.row([
+                &row.config,
+                &processes,
+                &workers,
+                &connecting,
+                &computing,
+                &speedup,
+                &primes,
+            ]);
+        }
+        writeln!(out(), "\n{table}")?;
+        let alone = Duration::from_secs_f64(alone);
+        for row in &rows[1..] {
+            let parallel =
+                ParallelRun::new(alone, Duration::from_secs_f64(row.compute_s), row.workers, load);
+            writeln!(out(), "{}: {}", row.config, speedup_verdict(&parallel, "timely workers"))?;
+        }
+        let took = time(rows.last().map_or(0.0, |row| row.connect_s));
+        writeln!(
+            out(),
+            "Connecting the processes took {took} before any work (timely polls for its peers once a second):\na cost that threads in one process do not pay, and processes pay to reach other machines' cores."
+        )?;
+        let primes = rows[0].primes;
+        ensure!(
+            rows.iter().all(|row| row.primes == primes),
+            "the configurations disagree: {rows:?}"
+        );
+        ensure!(known_count(limit).is_none_or(|known| primes == Some(known)), "a wrong count");
+        let which = if rows.len() > 1 { "Every configuration" } else { "It" };
+        let found = thousands(primes.unwrap_or(0));
+        writeln!(out(), "\n{which} found {found} primes.{TWO_MACHINES}")?;
+        if json {
+            print_json(&serde_json::json!({ "limit": limit, "rows": rows }))?;
+        }
+        Ok(())
+    }
 }
 
 /// What `dataflow` prints last: the same computation on two machines.

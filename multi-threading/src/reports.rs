@@ -245,33 +245,52 @@ impl PipelinePlan {
     }
 }
 
-/// `simple-threads`: the run's waits, for its lines and its `--json`.
+/// `simple-threads`: the log its threads print to, on one clock that it owns; it keeps
+/// each thread's wait as a row of the timeline.
 pub struct SimpleThreads {
-    pub seed: u64,
+    seed: u64,
     /// Each task's wait in seconds, before `--time-scale`: task 1's first.
-    pub waits: Vec<f64>,
-    pub scale: TimeScale,
+    waits: Vec<f64>,
+    scale: TimeScale,
+    timeline: Timeline,
+}
+
+/// `simple-threads`: a task that has started its wait, and when.
+pub struct Started {
+    task: usize,
+    at: Duration,
 }
 
 impl SimpleThreads {
-    /// Says what is about to start.
-    pub fn announce(&self) -> io::Result<()> {
-        let (seed, scale) = (self.seed, self.scale);
-        let threads = plural(self.waits.len() as u64, "thread");
+    /// Starts the clock, and says what is about to start.
+    pub fn announce(seed: u64, waits: Vec<f64>, scale: TimeScale) -> io::Result<Self> {
+        let threads = plural(waits.len() as u64, "thread");
         writeln!(
             out(),
             "Starting {threads} with random waits (--seed {seed}, time scale {scale}).\n"
-        )
+        )?;
+        Ok(SimpleThreads { seed, waits, scale, timeline: Timeline::new() })
+    }
+
+    /// Task `task` (from 1) starts its wait.
+    pub fn starts(&self, task: usize, wait: Duration) -> io::Result<Started> {
+        let at = self.timeline.now();
+        writeln!(out(), "{}  task {task} starts, waits {}", stamp(at), human_duration(wait))?;
+        Ok(Started { task, at })
+    }
+
+    /// The task is done: its wait becomes a row of the timeline.
+    pub fn done(&self, Started { task, at: start }: Started) -> io::Result<()> {
+        let at = self.timeline.now();
+        let wait = human_duration(self.scale.secs(self.waits[task - 1]));
+        self.timeline.record(format!("task {task}"), wait, start, at);
+        writeln!(out(), "{}  task {task} done", stamp(at))
     }
 
     /// `--no-join`: main is about to return with `started` threads, some of them still
     /// waiting. Says which die with the process; `--json`.
-    pub fn returning_without_join(
-        &self,
-        timeline: &Timeline,
-        started: usize,
-        json: bool,
-    ) -> io::Result<()> {
+    pub fn returning_without_join(&self, started: usize, json: bool) -> io::Result<()> {
+        let timeline = &self.timeline;
         let finished: Vec<usize> = timeline.spans().iter().map(|s| task_of(&s.lane)).collect();
         let waiting = started - finished.len();
         let fate = if waiting == 0 {
@@ -293,7 +312,8 @@ impl SimpleThreads {
     }
 
     /// Every thread was joined: the timeline, the order they finished in, and `--json`.
-    pub fn joined(&self, timeline: &Timeline, trace: &Trace, json: bool) -> Result<()> {
+    pub fn joined(&self, trace: &Trace, json: bool) -> Result<()> {
+        let timeline = &self.timeline;
         let mut spans = timeline.spans();
         spans.sort_by_key(|span| span.end);
         let finished: Vec<usize> = spans.iter().map(|span| task_of(&span.lane)).collect();

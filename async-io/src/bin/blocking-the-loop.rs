@@ -49,10 +49,7 @@ fn main() -> MainResult {
 
 fn run(args: &Args) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    // Room for rayon's threads, one per core, and for spawn_blocking's thread.
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    shared::limits::room_for_threads(cores + 1)?;
-    rayon::ThreadPoolBuilder::new().build_global().context(CANNOT_START_THREADS)?;
+    start_rayon()?;
     let mut report = BlockingReport::announce(TICK, args.limit)?;
     // In this order: the report names the rows so.
     for way in [Way::Inline, Way::SpawnBlocking, Way::Rayon] {
@@ -108,6 +105,14 @@ async fn count_beside_heartbeat(way: Way, limit: u64) -> CountRun {
     sleep(TICK * 3).await; // Let the heartbeat tick after the work, too.
     stop.store(true, Ordering::Relaxed);
     CountRun { primes, counting, ticks: beat.await.expect("the heartbeat panicked") }
+}
+
+/// Starts rayon's global pool, a thread per core, for the third way; checks first that the
+/// OS leaves room for those threads and for spawn_blocking's.
+fn start_rayon() -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    shared::limits::room_for_threads(cores + 1)?;
+    rayon::ThreadPoolBuilder::new().build_global().context(CANNOT_START_THREADS)
 }
 
 /// Run CPU work inline, in spawn_blocking and on rayon, and watch a heartbeat task stall.

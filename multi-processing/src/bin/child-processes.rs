@@ -71,13 +71,8 @@ fn run_parent(args: &Args) -> Result<()> {
 
     let planned = wait * args.numbers.len() as u32;
     let parent = ChildProcesses { parent_pid: std::process::id(), planned, elapsed };
-    let work = children.iter().map(|child| ChildWork {
-        op: child.op.name(),
-        pid: child.pid,
-        results: &child.results,
-        spans: &child.spans,
-    });
-    parent.report(&work.collect::<Vec<_>>(), &args.trace, args.common.json)
+    let work: Vec<ChildWork> = children.iter().map(Report::work).collect();
+    parent.report(&work, &args.trace, args.common.json)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize, Deserialize)]
@@ -101,6 +96,14 @@ struct Report {
     pid: u32,
     results: Vec<(u64, u64)>,
     spans: Vec<Span>,
+}
+
+impl Report {
+    /// What the parent's report shows of it.
+    fn work(&self) -> ChildWork<'_> {
+        let (op, pid) = (self.op.name(), self.pid);
+        ChildWork { op, pid, results: &self.results, spans: &self.spans }
+    }
 }
 
 /// The child's role: compute, then report to the parent through stdout.

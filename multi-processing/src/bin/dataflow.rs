@@ -30,17 +30,16 @@
 //! ```
 
 use std::cell::Cell;
-use std::io::Write;
 use std::rc::Rc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use multi_processing::cluster::{self, execute_timed};
-use multi_processing::reports::{Row, dataflow, dataflow_one_process};
+use multi_processing::reports::{Dataflow, dataflow_one_process};
 use multi_processing::{ChildRole, exit_with_parent};
 use shared::cli::Common;
 use shared::primes::{count_primes, split_balanced};
-use shared::report::{MainResult, build_note, load_average, ok_if_stdout_closed, out, thousands};
+use shared::report::{MainResult, ok_if_stdout_closed};
 use timely::dataflow::operators::vec::{Map, ToStream};
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
 
@@ -77,26 +76,23 @@ fn count_primes_dataflow(worker: &mut timely::worker::Worker, limit: u64) -> Opt
 }
 
 fn run(args: &Args) -> Result<()> {
-    // The load average before we add to it.
-    let (cores, load, limit, below) = (cores(), load_average(), args.limit, thousands(args.limit));
-    writeln!(out(), "Counting the primes below {below} with timely dataflow. ({})", build_note())?;
+    let limit = args.limit;
+    let mut report = Dataflow::announce(limit)?;
     let count = move |worker: &mut timely::worker::Worker| count_primes_dataflow(worker, limit);
-    let mut rows = Vec::new();
     if args.processes.is_none() {
-        let one = execute_timed(timely::Config::thread(), None, count)?;
-        rows.push(Row::new("one worker", 1, one));
-        let threads = timely::Config::process(args.workers.unwrap_or(cores));
-        rows.push(Row::new("worker threads, one process", 1, execute_timed(threads, None, count)?));
+        // In this process: one worker, then a worker thread per core.
+        report.add("one worker", 1, execute_timed(timely::Config::thread(), None, count)?);
+        let threads = timely::Config::process(args.workers.unwrap_or_else(cores));
+        report.add("worker threads, one process", 1, execute_timed(threads, None, count)?);
     }
+    // Processes that find each other over TCP: this binary again, each given the list of
+    // their loopback addresses (as `--hostfile` gives it), each in `be_one_process`.
     let processes = args.processes.unwrap_or(2);
-    let workers = args.workers.unwrap_or((cores / processes).max(1)).to_string();
+    let workers = args.workers.unwrap_or((cores() / processes).max(1)).to_string();
     let each = ["--workers", &workers, "--limit", &limit.to_string(), "--json"].map(String::from);
     let last_lines = cluster::run_on_localhost(processes, &each)?;
-    let row: Row = serde_json::from_str(&last_lines[0]).context("process 0's last line")?;
-    rows.push(Row { config: "processes on this machine, TCP".into(), ..row });
-    let alone = rows[0].compute_s;
-    rows.iter_mut().for_each(|row| row.speedup = alone / row.compute_s);
-    dataflow(args.limit, &rows, load, args.common.json)
+    report.add_from_process_0("processes on this machine, TCP", &last_lines[0])?;
+    report.print(args.common.json)
 }
 
 /// Be one process of the cluster that `--hostfile` lists: what each host runs.

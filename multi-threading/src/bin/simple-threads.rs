@@ -28,7 +28,6 @@
 //! Finished in the order of their waits: task 2 (500 ms), task 3 (1.00 s), task 1 (1.50 s).
 //! ```
 
-use std::io::Write;
 use std::sync::Arc;
 use std::thread;
 
@@ -36,8 +35,7 @@ use anyhow::Result;
 use clap::Parser;
 use multi_threading::reports::SimpleThreads;
 use shared::cli::{Common, Trace};
-use shared::report::{MainResult, human_duration, ok_if_stdout_closed, stamp};
-use shared::timeline::Timeline;
+use shared::report::{MainResult, ok_if_stdout_closed};
 use shared::waits::{Random, shuffled_waits};
 
 fn main() -> MainResult {
@@ -51,22 +49,16 @@ fn run(args: &Args) -> Result<()> {
     shared::limits::room_for_threads(args.tasks as usize)?;
     let (seed, scale) = (args.seed.unwrap_or_else(Random::clock_seed), args.common.time_scale);
     let waits = shuffled_waits(args.tasks, seed);
-    let report = SimpleThreads { seed, waits: waits.clone(), scale };
-    report.announce()?;
+    // What the threads print to, on one clock; shared with every thread.
+    let log = Arc::new(SimpleThreads::announce(seed, waits.clone(), scale)?);
 
-    let timeline = Arc::new(Timeline::new());
     let mut handles = Vec::new();
     for (i, &wait) in waits.iter().enumerate() {
-        let (task, timeline) = (i + 1, timeline.clone());
-        let wait = scale.secs(wait);
+        let (task, log, wait) = (i + 1, log.clone(), scale.secs(wait));
         handles.push(thread::spawn(move || -> std::io::Result<usize> {
-            let mut out = shared::report::out();
-            let (at, waits) = (timeline.now().as_secs_f64(), human_duration(wait));
-            writeln!(out, "{at:6.2} s  task {task} starts, waits {waits}")?;
-            timeline.measure(format!("task {task}"), &waits, || {
-                thread::sleep(wait); // Stand-in for a download or a query.
-            });
-            writeln!(out, "{}  task {task} done", stamp(timeline.now()))?;
+            let started = log.starts(task, wait)?;
+            thread::sleep(wait); // Stand-in for a download or a query.
+            log.done(started)?;
             Ok(task)
         }));
     }
@@ -79,7 +71,7 @@ fn run(args: &Args) -> Result<()> {
         // and their "done" would contradict the count. (At exit, std only *tries* to lock
         // stdout, so a lock that is never released is safe.)
         let stdout = std::io::stdout().lock();
-        report.returning_without_join(&timeline, handles.len(), args.common.json)?;
+        log.returning_without_join(handles.len(), args.common.json)?;
         std::mem::forget(stdout);
         return Ok(());
     }
@@ -88,7 +80,7 @@ fn run(args: &Args) -> Result<()> {
     for handle in handles {
         handle.join().expect("a task thread panicked")?;
     }
-    report.joined(&timeline, &args.trace, args.common.json)
+    log.joined(&args.trace, args.common.json)
 }
 
 /// Start threads with random waits; show the order they finish in, and what --no-join does.

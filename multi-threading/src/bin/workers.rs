@@ -49,12 +49,9 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let cores = thread::available_parallelism().map_or(2, |n| n.get());
-    let workers = args.workers.map_or(cores, |n| n as usize);
-    // No more jobs than numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
-    let jobs = args.jobs.map_or(8 * workers, |n| n as usize);
-    let jobs =
-        split_balanced(0..args.limit, jobs.min(usize::try_from(args.limit).unwrap_or(usize::MAX)));
+    let workers = args.workers();
+    // The numbers below --limit, cut into jobs of equal cost (larger numbers cost more).
+    let jobs = split_balanced(0..args.limit, args.jobs(workers));
     let plan = WorkersPlan::announce(args.limit, &jobs, workers)?;
 
     let (sequential, sequential_time) =
@@ -135,6 +132,20 @@ struct Args {
     common: Common,
     #[command(flatten)]
     trace: Trace,
+}
+
+impl Args {
+    /// `--workers`, or one per core.
+    fn workers(&self) -> usize {
+        let cores = || thread::available_parallelism().map_or(2, |n| n.get());
+        self.workers.map_or_else(cores, |n| n as usize)
+    }
+
+    /// No more jobs than numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
+    fn jobs(&self, workers: usize) -> usize {
+        let jobs = self.jobs.map_or(8 * workers, |n| n as usize);
+        jobs.min(usize::try_from(self.limit).unwrap_or(usize::MAX))
+    }
 }
 
 #[cfg(test)]
