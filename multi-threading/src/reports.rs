@@ -175,6 +175,7 @@ const WHERE_THE_PROOFS_ARE: &str = "Each load and store is atomic, yet the other
     finds those that lose an update.";
 
 /// `channels`: the pipeline's shape, as the flags set it.
+#[derive(Debug, Clone, Copy)]
 pub struct PipelinePlan {
     pub items: u32,
     pub capacity: u32,

@@ -54,7 +54,7 @@ fn run(args: &Args) -> Result<()> {
     let plan = PipelinePlan { items, capacity, consumers, work };
     plan.announce()?;
     let timeline = Timeline::new();
-    let arrived = pipeline(args, &timeline).context(CANNOT_START_THREADS)?;
+    let arrived = pipeline(&plan, &timeline).context(CANNOT_START_THREADS)?;
     // Backpressure, measured: the time the producers spent waiting for room in the channel.
     let (elapsed, blocked) = (timeline.now(), timeline.total("blocked"));
     let mpsc_received = std_mpsc(3).context(CANNOT_START_THREADS)?;
@@ -67,10 +67,10 @@ fn run(args: &Args) -> Result<()> {
 
 /// The pipeline: producers A and B → bounded channel → `consumers` workers → bounded channel
 /// → this thread, which collects. Returns what arrived, in the order it arrived.
-fn pipeline(args: &Args, timeline: &Timeline) -> io::Result<Vec<Delivered>> {
-    let (items, work) = (args.items, args.common.time_scale.secs(args.work));
-    let (to_consumers, from_producers) = channel::bounded::<Item>(args.capacity as usize);
-    let (to_collector, from_consumers) = channel::bounded(args.capacity as usize);
+fn pipeline(plan: &PipelinePlan, timeline: &Timeline) -> io::Result<Vec<Delivered>> {
+    let PipelinePlan { items, capacity, consumers, work } = *plan;
+    let (to_consumers, from_producers) = channel::bounded::<Item>(capacity as usize);
+    let (to_collector, from_consumers) = channel::bounded(capacity as usize);
     // `move`: the scope owns this thread's channel ends. If a thread cannot start, `?` drops
     // them, every send and receive then fails, the started threads stop, and the scope ends.
     thread::scope(move |s| {
@@ -90,7 +90,7 @@ fn pipeline(args: &Args, timeline: &Timeline) -> io::Result<Vec<Delivered>> {
                 }
             })?;
         }
-        for consumer in 1..=args.consumers {
+        for consumer in 1..=consumers {
             // A crossbeam `Receiver` is `Clone`: every consumer takes from the same channel.
             let (from_producers, to_collector) = (from_producers.clone(), to_collector.clone());
             thread::Builder::new().spawn_scoped(s, move || {
@@ -167,9 +167,9 @@ mod tests {
 
     #[test]
     fn the_pipeline_delivers_every_item_once_in_order_per_producer() {
-        let args =
-            Args::parse_from(["channels", "--items", "50", "--consumers", "3", "--work", "0"]);
-        let received = pipeline(&args, &Timeline::new()).unwrap();
+        // Room for two items: the producers are held back most of the time.
+        let plan = PipelinePlan { items: 50, capacity: 2, consumers: 3, work: Duration::ZERO };
+        let received = pipeline(&plan, &Timeline::new()).unwrap();
         let mut all: Vec<Item> = received.iter().map(|d| d.item).collect();
         all.sort();
         let expected: Vec<Item> = ['A', 'B']

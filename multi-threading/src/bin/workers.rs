@@ -54,6 +54,7 @@ fn run(args: &Args) -> Result<()> {
     let jobs = split_balanced(0..args.limit, args.jobs(workers));
     let plan = WorkersPlan::announce(args.limit, &jobs, workers)?;
 
+    // One thread first, to compare with; then the workers, fed through a channel.
     let (sequential, sequential_time) =
         timed(|| jobs.iter().cloned().map(count_primes).sum::<u64>());
     let timeline = Timeline::new();
