@@ -17,9 +17,14 @@ pub const MIN_ADDRESS_SPACE: u64 = 64 << 20;
 pub const CANNOT_START_THREADS: &str =
     "starting threads (is a limit such as ulimit -u or -v too low?)";
 
+/// The cores this process may run on (`available_parallelism`), or 2 where the OS does not say.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// [`room_for_threads`] for one thread per core: what tokio's multi-thread runtime starts.
 pub fn room_for_a_thread_per_core() -> io::Result<()> {
-    room_for_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    room_for_threads(cores())
 }
 
 /// An error if the OS would refuse this process `threads` more threads: the limit on address

@@ -373,7 +373,7 @@ impl ParallelRun {
     /// on this machine: `workers` is the fewest of workers and jobs (the machine's cores
     /// bound the ideal too), `load` the load average read before the runs.
     pub fn new(sequential: Duration, took: Duration, workers: usize, load: Option<f64>) -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = crate::limits::cores();
         let speedup = sequential.as_secs_f64() / took.as_secs_f64();
         Self { speedup, ideal: workers.min(cores), cores, took, load, known_cost: None }
     }

@@ -110,8 +110,7 @@ async fn count_beside_heartbeat(way: Way, limit: u64) -> CountRun {
 /// Starts rayon's global pool, a thread per core, for the third way; checks first that the
 /// OS leaves room for those threads and for spawn_blocking's.
 fn start_rayon() -> Result<()> {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    shared::limits::room_for_threads(cores + 1)?;
+    shared::limits::room_for_threads(shared::limits::cores() + 1)?;
     rayon::ThreadPoolBuilder::new().build_global().context(CANNOT_START_THREADS)
 }
 

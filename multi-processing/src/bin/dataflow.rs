@@ -38,6 +38,7 @@ use multi_processing::cluster::{self, execute_timed};
 use multi_processing::reports::{Dataflow, dataflow_one_process};
 use multi_processing::{ChildRole, exit_with_parent};
 use shared::cli::Common;
+use shared::limits::cores;
 use shared::primes::{count_primes, split_balanced};
 use shared::report::{MainResult, ok_if_stdout_closed};
 use timely::dataflow::operators::vec::{Map, ToStream};
@@ -101,10 +102,6 @@ fn be_one_process(args: &Args) -> Result<()> {
     let run = args.cluster.run(workers, move |worker| count_primes_dataflow(worker, limit))?;
     let processes = args.cluster.addresses().map_or(1, <[String]>::len);
     dataflow_one_process(limit, processes, run, args.common.json)
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Count primes with timely dataflow: on worker threads, on processes, or on several hosts.

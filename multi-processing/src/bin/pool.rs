@@ -30,7 +30,6 @@
 //! ```
 
 use std::io::Write;
-use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::time::Instant;
@@ -55,11 +54,9 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let cores = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
-    let workers = args.workers.unwrap_or(cores.min(64) as u32);
-    let mut report = PoolReport::announce(workers)?;
-    map_squares(args, workers, &mut report)?;
-    count_primes_both_ways(args, workers, &mut report)?;
+    let mut report = PoolReport::announce(args.workers)?;
+    map_squares(args, &mut report)?;
+    count_primes_both_ways(args, &mut report)?;
     report.finish(args.max_tasks_per_child, &args.trace, args.common.json)
 }
 
@@ -102,9 +99,9 @@ fn work(job: Job, retry: bool) -> Done {
 }
 
 /// Part 1, as `pool.py`: map(square, 1..=5), and which worker computed each square.
-fn map_squares(args: &Args, workers: u32, report: &mut PoolReport) -> Result<()> {
+fn map_squares(args: &Args, report: &mut PoolReport) -> Result<()> {
     writeln!(out(), "map(square, 1..=5):")?;
-    let mut pool = Pool::new(workers, args.max_tasks_per_child)?;
+    let mut pool = Pool::new(args.workers, args.max_tasks_per_child)?;
     let crash = |n| if args.crash_on == Some(n) { Job::CrashThenSquare(n) } else { Job::Square(n) };
     let squares: Vec<Done> = pool.map((1..=5).map(crash))?;
     report.what_happened(&pool)?;
@@ -115,11 +112,12 @@ fn map_squares(args: &Args, workers: u32, report: &mut PoolReport) -> Result<()>
 }
 
 /// Part 2: the primes below `--limit` on a new pool, its start-up timed too, then alone.
-fn count_primes_both_ways(args: &Args, workers: u32, report: &mut PoolReport) -> Result<()> {
-    let ranges = split_balanced(0..args.limit, (8 * workers as usize).min(args.limit as usize));
+fn count_primes_both_ways(args: &Args, report: &mut PoolReport) -> Result<()> {
+    let jobs = (8 * args.workers as usize).min(args.limit as usize);
+    let ranges = split_balanced(0..args.limit, jobs);
     report.announce_primes(args.limit, ranges.len())?;
     let start = Instant::now();
-    let mut pool = Pool::new(workers, args.max_tasks_per_child)?;
+    let mut pool = Pool::new(args.workers, args.max_tasks_per_child)?;
     let counts: Vec<Done> = pool.map(ranges.iter().cloned().map(Job::CountPrimes))?;
     let took = start.elapsed();
     let (alone, alone_took) =
@@ -133,9 +131,10 @@ fn count_primes_both_ways(args: &Args, workers: u32, report: &mut PoolReport) ->
 /// Map a function over inputs on a pool of worker processes.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Worker processes [default: the number of cores]
-    #[arg(long, value_name = "N≤64", value_parser = shared::cli::whole::<u32>(1..=64))]
-    workers: Option<u32>,
+    /// Worker processes (one per core by default)
+    #[arg(long, value_name = "N≤64", default_value_t = shared::limits::cores().min(64) as u32,
+          value_parser = shared::cli::whole::<u32>(1..=64))]
+    workers: u32,
     /// Replace a worker after it has run this many tasks [default: never]
     #[arg(long, value_name = "N≤1000000", value_parser = shared::cli::whole::<u32>(1..=1_000_000))]
     max_tasks_per_child: Option<u32>,

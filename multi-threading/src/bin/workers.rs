@@ -49,7 +49,7 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let workers = args.workers();
+    let workers = args.workers;
     // The numbers below --limit, cut into jobs of equal cost (larger numbers cost more).
     let jobs = split_balanced(0..args.limit, args.jobs(workers));
     let plan = WorkersPlan::announce(args.limit, &jobs, workers)?;
@@ -116,9 +116,10 @@ struct JobResult {
 /// Count primes on worker threads fed by a channel, and compare with one thread.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Worker threads [default: the number of cores]
-    #[arg(long, value_name = "N≤1024", value_parser = shared::cli::whole::<u32>(1..=1024))]
-    workers: Option<u32>,
+    /// Worker threads (one per core by default)
+    #[arg(long, value_name = "N≤1024", default_value_t = shared::limits::cores(),
+          value_parser = shared::cli::whole::<usize>(1..=1024))]
+    workers: usize,
     /// Jobs to cut the work into [default: 8 per worker]
     #[arg(long, value_name = "N≤100000", value_parser = shared::cli::whole::<u32>(1..=100_000))]
     jobs: Option<u32>,
@@ -136,12 +137,6 @@ struct Args {
 }
 
 impl Args {
-    /// `--workers`, or one per core.
-    fn workers(&self) -> usize {
-        let cores = || thread::available_parallelism().map_or(2, |n| n.get());
-        self.workers.map_or_else(cores, |n| n as usize)
-    }
-
     /// No more jobs than numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
     fn jobs(&self, workers: usize) -> usize {
         let jobs = self.jobs.map_or(8 * workers, |n| n as usize);
