@@ -289,8 +289,18 @@ impl SimpleThreads {
     }
 
     /// `--no-join`: main is about to return with `started` threads, some of them still
-    /// waiting. Says which die with the process; `--json`.
+    /// waiting. Says which die with the process; `--json`. Then holds stdout locked for
+    /// good, so that no thread prints between these lines and the end of the process: with
+    /// tiny waits one could still finish in that instant, and its "done" would contradict
+    /// the count. (At exit, std only *tries* to lock stdout, so the lock is safe to keep.)
     pub fn returning_without_join(&self, started: usize, json: bool) -> io::Result<()> {
+        let stdout = io::stdout().lock();
+        self.print_without_join(started, json)?;
+        std::mem::forget(stdout);
+        Ok(())
+    }
+
+    fn print_without_join(&self, started: usize, json: bool) -> io::Result<()> {
         let timeline = &self.timeline;
         let finished: Vec<usize> = timeline.spans().iter().map(|s| task_of(&s.lane)).collect();
         let waiting = started - finished.len();

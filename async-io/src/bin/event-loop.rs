@@ -47,15 +47,16 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     let wait = args.common.time_scale.scaled(Duration::from_millis(args.wait_ms.into()));
     // The choice the example is about: one thread's event loop, or one loop per core.
-    let runtime = match args.flavor {
-        Flavor::Current => tokio::runtime::Builder::new_current_thread().enable_time().build()?,
+    let (runtime, flavor) = match args.flavor {
+        Flavor::Current => {
+            (tokio::runtime::Builder::new_current_thread().enable_time().build()?, "current")
+        }
         Flavor::Multi => {
             // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
             shared::limits::room_for_a_thread_per_core()?;
-            tokio::runtime::Builder::new_multi_thread().enable_time().build()?
+            (tokio::runtime::Builder::new_multi_thread().enable_time().build()?, "multi")
         }
     };
-    let flavor = format!("{:?}", args.flavor).to_lowercase();
     let plan = EventLoopPlan { tasks: args.tasks, wait, flavor };
     plan.announce()?;
     let waited = runtime.block_on(wait_many(args.tasks, wait));

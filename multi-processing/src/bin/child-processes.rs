@@ -98,14 +98,6 @@ struct Report {
     spans: Vec<Span>,
 }
 
-impl Report {
-    /// What the parent's report shows of it.
-    fn work(&self) -> ChildWork<'_> {
-        let (op, pid) = (self.op.name(), self.pid);
-        ChildWork { op, pid, results: &self.results, spans: &self.spans }
-    }
-}
-
 /// The child's role: compute, then report to the parent through stdout.
 fn run_worker(op: Op, args: &Args, clock: &str) -> Result<()> {
     let timeline = Timeline::aligned_to(clock)?;
@@ -148,6 +140,14 @@ fn read_report(mut worker: Worker) -> Result<Report> {
     let id = worker.id();
     worker.finish(&format!("worker {id}"))?;
     serde_json::from_str(line.trim()).context("reading the worker's report")
+}
+
+impl Report {
+    /// What the parent's report shows of it.
+    fn work(&self) -> ChildWork<'_> {
+        let (op, pid) = (self.op.name(), self.pid);
+        ChildWork { op, pid, results: &self.results, spans: &self.spans }
+    }
 }
 
 /// Square and cube numbers in two child processes.

@@ -54,7 +54,8 @@ fn run(args: &Args) -> Result<()> {
     let plan = PipelinePlan { items, capacity, consumers, work };
     plan.announce()?;
     let timeline = Timeline::new();
-    let arrived = pipeline(&plan, &timeline).context(CANNOT_START_THREADS)?;
+    let arrived = pipeline(items, capacity as usize, consumers, work, &timeline)
+        .context(CANNOT_START_THREADS)?;
     // Backpressure, measured: the time the producers spent waiting for room in the channel.
     let (elapsed, blocked) = (timeline.now(), timeline.total("blocked"));
     let mpsc_received = std_mpsc(3).context(CANNOT_START_THREADS)?;
@@ -67,24 +68,27 @@ fn run(args: &Args) -> Result<()> {
 
 /// The pipeline: producers A and B → bounded channel → `consumers` workers → bounded channel
 /// → this thread, which collects. Returns what arrived, in the order it arrived.
-fn pipeline(plan: &PipelinePlan, timeline: &Timeline) -> io::Result<Vec<Delivered>> {
-    let PipelinePlan { items, capacity, consumers, work } = *plan;
-    let (to_consumers, from_producers) = channel::bounded::<Item>(capacity as usize);
-    let (to_collector, from_consumers) = channel::bounded(capacity as usize);
+fn pipeline(
+    items: u32,
+    capacity: usize,
+    consumers: u32,
+    work: Duration,
+    timeline: &Timeline,
+) -> io::Result<Vec<Delivered>> {
+    let (to_consumers, from_producers) = channel::bounded::<Item>(capacity);
+    let (to_collector, from_consumers) = channel::bounded(capacity);
     // `move`: the scope owns this thread's channel ends. If a thread cannot start, `?` drops
     // them, every send and receive then fails, the started threads stop, and the scope ends.
     thread::scope(move |s| {
         for producer in ['A', 'B'] {
             let to_consumers = to_consumers.clone();
+            let lane = format!("producer {producer}");
             thread::Builder::new().spawn_scoped(s, move || {
                 for n in 1..=items {
-                    // Blocks while the channel is full: this is the backpressure (drawn when
-                    // it held the producer back for more than a millisecond).
-                    let lane = format!("producer {producer}");
+                    // Blocks while the channel is full: this is the backpressure (drawn on the
+                    // timeline where it held the producer back for more than a millisecond).
                     let send = || to_consumers.send(Item { producer, n });
-                    let sent =
-                        timeline.measure_if_longer(Duration::from_millis(1), lane, "blocked", send);
-                    if sent.is_err() {
+                    if timeline.measure_if_longer(SHOWN_IF_OVER, &lane, "blocked", send).is_err() {
                         return; // Every consumer is gone: the run is being abandoned.
                     }
                 }
@@ -122,6 +126,9 @@ fn std_mpsc(messages_each: u32) -> io::Result<usize> {
     // `rx` cannot be cloned: this loop is the one consumer. It ends when every sender is gone.
     Ok(rx.into_iter().count())
 }
+
+/// A producer's wait in `send` longer than this is drawn on the timeline as "blocked".
+const SHOWN_IF_OVER: Duration = Duration::from_millis(1);
 
 /// An item: which producer made it, and its number in that producer's sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -168,8 +175,7 @@ mod tests {
     #[test]
     fn the_pipeline_delivers_every_item_once_in_order_per_producer() {
         // Room for two items: the producers are held back most of the time.
-        let plan = PipelinePlan { items: 50, capacity: 2, consumers: 3, work: Duration::ZERO };
-        let received = pipeline(&plan, &Timeline::new()).unwrap();
+        let received = pipeline(50, 2, 3, Duration::ZERO, &Timeline::new()).unwrap();
         let mut all: Vec<Item> = received.iter().map(|d| d.item).collect();
         all.sort();
         let expected: Vec<Item> = ['A', 'B']

@@ -66,13 +66,8 @@ fn run(args: &Args) -> Result<()> {
     if args.no_join {
         // New! No join: `main` returns while threads are still waiting, which ends the process.
         thread::sleep(scale.secs(0.75));
-        // Lock stdout for good, so that no thread can print between main's last lines and
-        // the end of the process: with tiny waits they could still finish in that instant,
-        // and their "done" would contradict the count. (At exit, std only *tries* to lock
-        // stdout, so a lock that is never released is safe.)
-        let stdout = std::io::stdout().lock();
+        // From here the log holds stdout, so that the threads still waiting print nothing more.
         log.returning_without_join(handles.len(), args.common.json)?;
-        std::mem::forget(stdout);
         return Ok(());
     }
     // `join` waits for each thread in turn; results arrive in spawn order, but the timeline
