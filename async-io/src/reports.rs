@@ -572,6 +572,91 @@ fn order_line(
     writeln!(out(), "\nOrder: {order}. Total: {total} for waits of {a} and {b}: {verdict}.")
 }
 
+/// `echo-server`: the run's shape, as the flags set it.
+pub struct EchoServer {
+    pub clients: u32,
+    pub messages: u32,
+    pub concurrency: u32,
+}
+
+/// `echo-server`: what the run did.
+pub struct Echoed {
+    /// Connections the server accepted.
+    pub connections: usize,
+    /// Bytes the clients got back, each checked against what it sent.
+    pub bytes: usize,
+    /// Bytes the clients were to send, all of them.
+    pub sent: usize,
+    pub elapsed: Duration,
+}
+
+impl EchoServer {
+    /// Says what is about to run.
+    pub fn announce(&self) -> io::Result<()> {
+        let EchoServer { clients, messages, concurrency } = *self;
+        let clients = thousands(clients.into());
+        writeln!(
+            out(),
+            "{clients} clients, {messages} messages each, at most {concurrency} connected at once — all on one thread."
+        )
+    }
+
+    /// The connections and bytes, checked against the plan: every client connected, and every
+    /// byte it was to send came back; `--json`.
+    pub fn report(&self, echoed: &Echoed, json: bool) -> io::Result<()> {
+        let Echoed { connections, bytes, sent, elapsed } = *echoed;
+        let all_echoed = connections == self.clients as usize && bytes == sent;
+        let (clients, messages) = (self.clients, self.messages);
+        let verdict = if all_echoed {
+            "every one of them right".to_string()
+        } else {
+            format!(
+                "but {} clients were to send {} bytes",
+                thousands(clients.into()),
+                thousands(sent as u64)
+            )
+        };
+        writeln!(
+            out(),
+            "The server handled {} connections in {}.\n{} clients sent {messages} messages each; the \
+             server echoed {} bytes, {verdict}.",
+            thousands(connections as u64),
+            human_duration(elapsed),
+            thousands(clients.into()),
+            thousands(bytes as u64)
+        )?;
+        if json {
+            print_json(&json!({
+                "clients": clients, "messages": messages, "connections": connections, "bytes": bytes,
+                "all_echoed": all_echoed, "elapsed_s": elapsed.as_secs_f64(),
+            }))?;
+        }
+        Ok(())
+    }
+}
+
+/// `select-timeout`: a note before the run where `--time-scale` leaves waits too short to
+/// order.
+pub fn select_timeout_plan(scale: TimeScale) -> io::Result<()> {
+    if scale.secs(0.5) < shared::report::TOO_SHORT_TO_TELL {
+        writeln!(out(), "(Waits scaled to almost nothing: which ends first is a toss-up.)\n")?;
+    }
+    Ok(())
+}
+
+/// `select-timeout`: what its four parts show, and `--json`.
+pub fn select_timeout(log: &Log, json: bool) -> io::Result<()> {
+    writeln!(
+        out(),
+        "\nCancelling a future is dropping it: it stops at its .await and its destructors run. \
+         A graceful shutdown stops taking work and lets the work in flight finish."
+    )?;
+    if json {
+        print_json(&json!({ "events": log.order(), "elapsed_s": log.elapsed().as_secs_f64() }))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

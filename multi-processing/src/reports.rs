@@ -719,3 +719,58 @@ pub fn queue(items: u32, received: &[Arrival], json: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// `unit-costs`: says what is about to be measured.
+pub fn unit_costs_plan(rounds: u32) -> std::io::Result<()> {
+    let (rounds, note) = (thousands(rounds.into()), build_note());
+    writeln!(
+        out(),
+        "One unit at a time, nothing else running: the median of {rounds} rounds each.\n({note})\n"
+    )
+}
+
+/// `unit-costs`: the median of `rounds` rounds of each unit.
+pub struct UnitCosts {
+    pub rounds: u32,
+    /// Start a thread and join it.
+    pub thread: Duration,
+    /// Start a process and wait for it.
+    pub process: Duration,
+    /// A message there and back: std mpsc between threads, an OS pipe and ipc-channel
+    /// between processes.
+    pub channel: Duration,
+    pub pipe: Duration,
+    pub ipc: Duration,
+}
+
+impl UnitCosts {
+    /// The table, the ratios between processes and threads, and `--json`.
+    pub fn report(&self, json: bool) -> Result<()> {
+        let UnitCosts { rounds, thread, process, channel, pipe, ipc } = *self;
+        let mut table = Table::new(["unit", "median"]);
+        table.row(["start a thread and join it".into(), human_duration(thread)]);
+        table.row(["start a process and wait for it".into(), human_duration(process)]);
+        table.row(["a message there and back: std mpsc, threads".into(), human_duration(channel)]);
+        table.row(["a message there and back: an OS pipe, processes".into(), human_duration(pipe)]);
+        table.row(["a message there and back: ipc-channel, processes".into(), human_duration(ipc)]);
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+        writeln!(
+            out(),
+            "{table}\nA process cost {:.0}× a thread to start and wait for. A small message there \
+             and back between processes cost {:.1}× (pipe) and {:.1}× (ipc-channel) one between \
+             threads: most of a round trip is waking whoever waits for the message.",
+            ratio(process, thread),
+            ratio(pipe, channel),
+            ratio(ipc, channel)
+        )?;
+        if json {
+            let us = |d: Duration| d.as_secs_f64() * 1e6;
+            print_json(&serde_json::json!({
+                "rounds": rounds, "thread_start_wait_us": us(thread),
+                "process_start_wait_us": us(process),
+                "round_trip_us": { "mpsc": us(channel), "pipe": us(pipe), "ipc_channel": us(ipc) },
+            }))?;
+        }
+        Ok(())
+    }
+}

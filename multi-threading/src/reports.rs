@@ -607,45 +607,57 @@ pub fn rayon_parallel_plan(limit: u64, threads: usize) -> io::Result<()> {
     )
 }
 
-/// `rayon-parallel`: how long each way took to count the `primes` below `limit` on
-/// `threads` threads, and (the medians of many runs) below `tiny`.
+/// `rayon-parallel`: the run on `threads` threads, with the machine's load before it.
 pub struct RayonTimes {
     pub limit: u64,
     pub threads: usize,
+    pub load: Option<f64>,
+    pub large: Large,
+    pub tiny: Tiny,
+}
+
+/// `rayon-parallel`: the `primes` below `--limit`, and how long each way took to count them.
+#[derive(Debug, Clone, Copy)]
+pub struct Large {
     pub primes: u64,
     pub sequential: Duration,
     pub channel: Duration,
     pub par_iter: Duration,
     pub join: Duration,
-    pub tiny: u64,
-    pub tiny_sequential: Duration,
-    pub tiny_rayon: Duration,
-    /// The machine's load before the run.
-    pub load: Option<f64>,
+}
+
+/// `rayon-parallel`: the tiny input, the primes `below` `--tiny`: the medians of many runs on
+/// one thread (`alone`) and with `par_iter`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tiny {
+    pub below: u64,
+    pub alone: Duration,
+    pub rayon: Duration,
 }
 
 /// `rayon-parallel`: the speedup table, par_iter's verdict, the tiny input's, and `--json`.
 pub fn rayon_parallel(times: &RayonTimes, json: bool) -> io::Result<()> {
-    let RayonTimes { limit, threads, primes, sequential, tiny, .. } = *times;
+    let RayonTimes { limit, threads, load, large, tiny } = *times;
+    let Large { primes, sequential, channel, par_iter, join } = large;
     let rows = [
         ("sequential", sequential),
-        ("par_iter", times.par_iter),
-        ("rayon::join", times.join),
-        ("channel + threads", times.channel),
+        ("par_iter", par_iter),
+        ("rayon::join", join),
+        ("channel + threads", channel),
     ];
     writeln!(out(), "{}", speedup_table(&rows))?;
-    let run = ParallelRun::new(sequential, times.par_iter, threads, times.load);
+    let run = ParallelRun::new(sequential, par_iter, threads, load);
     let verdict = speedup_verdict(&run, "rayon threads");
     writeln!(out(), "par_iter, by changing one word of the code: {verdict}")?;
-    writeln!(out(), "{}", tiny_verdict(tiny, times.tiny_sequential, times.tiny_rayon))?;
+    writeln!(out(), "{}", tiny_verdict(tiny.below, tiny.alone, tiny.rayon))?;
     if json {
         print_json(&json!({
             "limit": limit, "threads": threads, "primes": primes,
             "sequential_s": sequential.as_secs_f64(), "rayon_s": run.took.as_secs_f64(),
-            "speedup": run.speedup, "join_s": times.join.as_secs_f64(),
-            "channel_s": times.channel.as_secs_f64(), "tiny": tiny,
-            "tiny_sequential_s": times.tiny_sequential.as_secs_f64(),
-            "tiny_rayon_s": times.tiny_rayon.as_secs_f64(),
+            "speedup": run.speedup, "join_s": join.as_secs_f64(),
+            "channel_s": channel.as_secs_f64(), "tiny": tiny.below,
+            "tiny_sequential_s": tiny.alone.as_secs_f64(),
+            "tiny_rayon_s": tiny.rayon.as_secs_f64(),
         }))?;
     }
     Ok(())
@@ -663,6 +675,27 @@ fn tiny_verdict(tiny: u64, alone: Duration, rayon: Duration) -> String {
     format!(
         "Below {below} it was {slower_or_not}: {alone} on one thread, {rayon} with par_iter. {lesson}"
     )
+}
+
+/// `channel-select`: says what is about to run.
+pub fn channel_select_plan(timeout: Duration, scale: TimeScale) -> io::Result<()> {
+    let timeout = human_duration(timeout);
+    writeln!(out(), "select! on two channels, with a timeout of {timeout} (time scale {scale}):")
+}
+
+/// `channel-select`: how many events, and timeouts among them, `select!` returned; `--json`.
+pub fn channel_select(events: &[String], json: bool) -> io::Result<()> {
+    let timeouts = events.iter().filter(|event| event.starts_with("timeout")).count();
+    let timeouts = plural(timeouts as u64, "timeout");
+    writeln!(
+        out(),
+        "\nBoth channels closed after {} events, including {timeouts}: one thread waited on both, and on the clock.",
+        events.len()
+    )?;
+    if json {
+        print_json(&json!({ "select_events": events }))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -33,10 +33,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
+use asyncio::reports::{EchoServer, Echoed};
 use clap::Parser;
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json, thousands};
+use shared::report::{MainResult, ok_if_stdout_closed, out};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
@@ -51,55 +51,16 @@ fn main() -> MainResult {
 
 fn run(args: &Args) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    writeln!(
-        out(),
-        "{} clients, {} messages each, at most {} connected at once — all on one thread.",
-        thousands(args.clients.into()),
-        args.messages,
-        args.concurrency
-    )?;
+    let (clients, messages, concurrency) = (args.clients, args.messages, args.concurrency);
+    let plan = EchoServer { clients, messages, concurrency };
+    plan.announce()?;
     let start = Instant::now();
-    let (connections, bytes) =
-        runtime.block_on(echo(args.clients, args.messages, args.concurrency))?;
+    let (connections, bytes) = runtime.block_on(echo(clients, messages, concurrency))?;
     let elapsed = start.elapsed();
-    // Each client checked every echo byte for byte (a mismatch fails the run); here the
-    // totals are checked too: every client connected, and every byte it sent came back.
-    let sent: usize = (0..args.clients)
-        .flat_map(|id| {
-            (0..args.messages).map(move |n| format!("client {id} says hello #{n}\n").len())
-        })
-        .sum();
-    let all_echoed = connections == args.clients as usize && bytes == sent;
-    writeln!(
-        out(),
-        "The server handled {} connections in {}.\n{} clients sent {} messages each; the server \
-         echoed {} bytes, every one of them right.",
-        thousands(connections as u64),
-        human_duration(elapsed),
-        thousands(args.clients.into()),
-        args.messages,
-        thousands(bytes as u64)
-    )?;
-    if args.common.json {
-        let (clients, messages, elapsed_s) = (args.clients, args.messages, elapsed.as_secs_f64());
-        print_json(&json!({
-            "clients": clients, "messages": messages, "connections": connections, "bytes": bytes,
-            "all_echoed": all_echoed, "elapsed_s": elapsed_s,
-        }))?;
-    }
-    Ok(())
-}
-
-/// Turns "too many open files" into advice; other errors pass unchanged.
-fn explain(err: io::Error) -> anyhow::Error {
-    // EMFILE (24) on Unix: this process has used up its file descriptors.
-    if err.raw_os_error() == Some(24) {
-        anyhow::anyhow!(
-            "too many open files: lower --concurrency, or raise the limit (`ulimit -n`)"
-        )
-    } else {
-        err.into()
-    }
+    // Each client checked every echo byte for byte (a mismatch fails the run); the report
+    // checks the totals too, against every message that was to be sent.
+    let sent = (0..clients).flat_map(|id| (0..messages).map(move |n| message(id, n).len())).sum();
+    Ok(plan.report(&Echoed { connections, bytes, sent, elapsed }, args.common.json)?)
 }
 
 /// The server: one task per connection, each echoing until the client closes its side.
@@ -121,7 +82,7 @@ async fn client(address: SocketAddr, id: u32, messages: u32) -> Result<usize> {
     let mut socket = TcpStream::connect(address).await.map_err(explain)?;
     let mut echoed = 0;
     for n in 0..messages {
-        let message = format!("client {id} says hello #{n}\n");
+        let message = message(id, n);
         socket.write_all(message.as_bytes()).await?;
         let mut echo = vec![0; message.len()];
         socket.read_exact(&mut echo).await.context("the server closed the connection")?;
@@ -131,6 +92,11 @@ async fn client(address: SocketAddr, id: u32, messages: u32) -> Result<usize> {
         echoed += echo.len();
     }
     Ok(echoed)
+}
+
+/// What client `id` says in its message `n`.
+fn message(id: u32, n: u32) -> String {
+    format!("client {id} says hello #{n}\n")
 }
 
 /// Everything: the server, then the clients, at most `concurrency` connected at once.
@@ -178,6 +144,18 @@ async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<(usize, u
     }
 }
 
+/// Turns "too many open files" into advice; other errors pass unchanged.
+fn explain(err: io::Error) -> anyhow::Error {
+    // EMFILE (24) on Unix: this process has used up its file descriptors.
+    if err.raw_os_error() == Some(24) {
+        anyhow::anyhow!(
+            "too many open files: lower --concurrency, or raise the limit (`ulimit -n`)"
+        )
+    } else {
+        err.into()
+    }
+}
+
 /// A TCP echo server and many concurrent clients on loopback, all on one thread.
 #[derive(Debug, Parser)]
 struct Args {
@@ -205,9 +183,8 @@ mod tests {
     async fn every_client_gets_every_byte_back() {
         let (connections, bytes) = echo(20, 3, 5).await.unwrap();
         assert_eq!(connections, 20);
-        let expected: usize = (0..20)
-            .flat_map(|id| (0..3).map(move |n| format!("client {id} says hello #{n}\n").len()))
-            .sum();
+        let expected: usize =
+            (0..20).flat_map(|id| (0..3).map(move |n| message(id, n).len())).sum();
         assert_eq!(bytes, expected);
     }
 }

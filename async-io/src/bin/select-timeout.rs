@@ -35,10 +35,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 use asyncio::Log;
+use asyncio::reports::{select_timeout, select_timeout_plan};
 use clap::Parser;
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out};
 use shared::waits::TimeScale;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -54,33 +54,12 @@ fn run(args: &Args) -> Result<()> {
     let scale = args.common.time_scale;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let log = Log::new();
-    if scale.secs(0.5) < shared::report::TOO_SHORT_TO_TELL {
-        writeln!(out(), "(Waits scaled to almost nothing: which ends first is a toss-up.)\n")?;
-    }
+    select_timeout_plan(scale)?;
     runtime.block_on(async {
         cancellations(&log, scale).await?;
-        writeln!(
-            out(),
-            "\n4. Press Ctrl-C for a graceful shutdown (it comes by itself after {}):",
-            human_duration(scale.secs(2.0))
-        )?;
-        let shutdown = async {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => "Ctrl-C",
-                _ = sleep(scale.secs(2.0)) => "no Ctrl-C, shutting down anyway",
-            }
-        };
-        graceful_shutdown(&log, scale, shutdown).await
+        shutdown_on_ctrl_c(&log, scale).await
     })?;
-    writeln!(
-        out(),
-        "\nCancelling a future is dropping it: it stops at its .await and its destructors run. \
-         A graceful shutdown stops taking work and lets the work in flight finish."
-    )?;
-    if args.common.json {
-        print_json(&json!({ "events": log.order(), "elapsed_s": log.elapsed().as_secs_f64() }))?;
-    }
-    Ok(())
+    Ok(select_timeout(&log, args.common.json)?)
 }
 
 /// Prints when it is dropped while still armed: shows that a cancelled future's destructors
@@ -153,6 +132,22 @@ async fn cancellations(log: &Log, scale: TimeScale) -> io::Result<()> {
     let cancelled = ticker.await.is_err_and(|e| e.is_cancelled());
     let how = if cancelled { "was cancelled" } else { "ended by itself" };
     log.say(format!("abort: the task {how}"))
+}
+
+/// Part 4: Ctrl-C, or two seconds without one, starts a graceful shutdown.
+async fn shutdown_on_ctrl_c(log: &Log, scale: TimeScale) -> io::Result<()> {
+    let by_itself = human_duration(scale.secs(2.0));
+    writeln!(
+        out(),
+        "\n4. Press Ctrl-C for a graceful shutdown (it comes by itself after {by_itself}):"
+    )?;
+    let shutdown = async {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "Ctrl-C",
+            _ = sleep(scale.secs(2.0)) => "no Ctrl-C, shutting down anyway",
+        }
+    };
+    graceful_shutdown(log, scale, shutdown).await
 }
 
 /// Part 4: two workers take jobs until `shutdown` completes, then finish the job in hand.

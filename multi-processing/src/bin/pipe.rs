@@ -50,17 +50,6 @@ fn main() -> MainResult {
     ok_if_stdout_closed(receive(&args))
 }
 
-/// A message the framing can carry: one message per line, so neither a line break nor a
-/// carriage return (which a line reader drops before a line break), and not "END".
-fn message(text: &str) -> Result<String, String> {
-    match text == "END" || text.contains(['\n', '\r']) {
-        true => {
-            Err("a message may not be \"END\" or contain a line break or a carriage return".into())
-        }
-        false => Ok(text.to_string()),
-    }
-}
-
 /// The child: one message per line into its stdout — the pipe — then "END".
 fn send(args: &Args) -> Result<()> {
     let mut pipe = std::io::stdout().lock();
@@ -122,4 +111,15 @@ struct Args {
     common: Common,
     #[command(flatten)]
     child: ChildRole,
+}
+
+/// A message the framing can carry: one message per line, so neither a line break nor a
+/// carriage return (which a line reader drops before a line break), and not "END".
+fn message(text: &str) -> Result<String, String> {
+    match text == "END" || text.contains(['\n', '\r']) {
+        true => {
+            Err("a message may not be \"END\" or contain a line break or a carriage return".into())
+        }
+        false => Ok(text.to_string()),
+    }
 }

@@ -31,11 +31,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use multi_processing::reports::{UnitCosts, unit_costs_plan};
 use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, Table, build_note, human_duration, ok_if_stdout_closed, out};
-use shared::report::{print_json, thousands};
+use shared::report::{MainResult, ok_if_stdout_closed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -54,43 +53,14 @@ fn main() -> MainResult {
 
 fn run(args: &Args) -> Result<()> {
     let rounds = args.rounds;
-    writeln!(
-        out(),
-        "One unit at a time, nothing else running: the median of {} rounds each.\n({})\n",
-        thousands(rounds.into()),
-        build_note()
-    )?;
+    unit_costs_plan(rounds)?;
     let thread = median(rounds, start_and_join_a_thread)?;
     let process = median(rounds, start_and_wait_for_a_process)?;
     let channel = round_trips_through_a_channel(rounds)?;
     let pipe = round_trips_through_a_pipe(rounds)?;
     let ipc = round_trips_through_ipc_channel(rounds)?;
-
-    let mut table = Table::new(["unit", "median"]);
-    table.row(["start a thread and join it".into(), human_duration(thread)]);
-    table.row(["start a process and wait for it".into(), human_duration(process)]);
-    table.row(["a message there and back: std mpsc, threads".into(), human_duration(channel)]);
-    table.row(["a message there and back: an OS pipe, processes".into(), human_duration(pipe)]);
-    table.row(["a message there and back: ipc-channel, processes".into(), human_duration(ipc)]);
-    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
-    writeln!(
-        out(),
-        "{table}\nA process cost {:.0}× a thread to start and wait for. A small message there \
-         and back between processes cost {:.1}× (pipe) and {:.1}× (ipc-channel) one between \
-         threads: most of a round trip is waking whoever waits for the message.",
-        ratio(process, thread),
-        ratio(pipe, channel),
-        ratio(ipc, channel)
-    )?;
-    if args.common.json {
-        let us = |d: Duration| d.as_secs_f64() * 1e6;
-        print_json(&json!({
-            "rounds": rounds, "thread_start_wait_us": us(thread),
-            "process_start_wait_us": us(process),
-            "round_trip_us": { "mpsc": us(channel), "pipe": us(pipe), "ipc_channel": us(ipc) },
-        }))?;
-    }
-    Ok(())
+    let costs = UnitCosts { rounds, thread, process, channel, pipe, ipc };
+    costs.report(args.common.json)
 }
 
 fn start_and_join_a_thread() -> Result<()> {

@@ -23,18 +23,16 @@
 //!   0.10 s  quick 1
 //! ```
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Parser;
 use crossbeam::channel;
-use serde_json::json;
+use multi_threading::reports::{channel_select, channel_select_plan};
 use shared::cli::Common;
-use shared::report::{
-    MainResult, human_duration, ok_if_stdout_closed, out, plural, print_json, stamp,
-};
+use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, stamp};
 use shared::waits::TimeScale;
 
 fn main() -> MainResult {
@@ -47,33 +45,14 @@ fn run(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(2)?;
     let scale = args.common.time_scale;
-    let timeout = timeout(scale);
-    writeln!(
-        out(),
-        "select! on two channels, with a timeout of {} (time scale {scale}):",
-        human_duration(timeout)
-    )?;
-    let events = select_with_timeout(scale);
-    for Event { at, what } in &events {
-        writeln!(out(), "{}  {what}", stamp(*at))?;
-    }
-    let timeouts =
-        plural(events.iter().filter(|e| e.what.starts_with("timeout")).count() as u64, "timeout");
-    writeln!(
-        out(),
-        "\nBoth channels closed after {} events, including {timeouts}: one thread waited on both, and on the clock.",
-        events.len()
-    )?;
-    if args.common.json {
-        print_json(&json!({
-            "select_events": events.into_iter().map(|e| e.what).collect::<Vec<_>>(),
-        }))?;
-    }
-    Ok(())
+    channel_select_plan(timeout(scale), scale)?;
+    let events = select_with_timeout(scale)?;
+    Ok(channel_select(&events, args.common.json)?)
 }
 
-/// `select!` over two channels with a timeout; returns what happened, and when.
-fn select_with_timeout(scale: TimeScale) -> Vec<Event> {
+/// `select!` over two channels with a timeout; prints what happened as it happens, and
+/// returns it.
+fn select_with_timeout(scale: TimeScale) -> io::Result<Vec<String>> {
     let (quick_tx, mut quick) = channel::unbounded::<u32>();
     let (slow_tx, mut slow) = channel::unbounded::<&str>();
     thread::spawn(move || {
@@ -88,7 +67,7 @@ fn select_with_timeout(scale: TimeScale) -> Vec<Event> {
     });
     let (start, mut events, mut open) = (Instant::now(), Vec::new(), 2);
     while open > 0 {
-        let what = channel::select! {
+        let event = channel::select! {
             recv(quick) -> message => match message {
                 Ok(n) => format!("quick {n}"),
                 // Closed: swap in a channel that is never ready, so select! stops picking it.
@@ -100,20 +79,15 @@ fn select_with_timeout(scale: TimeScale) -> Vec<Event> {
             },
             default(timeout(scale)) => format!("timeout: nothing for {}", human_duration(timeout(scale))),
         };
-        events.push(Event { at: start.elapsed(), what });
+        writeln!(out(), "{}  {event}", stamp(start.elapsed()))?;
+        events.push(event);
     }
-    events
+    Ok(events)
 }
 
 /// The timeout: 0.2 s scaled, and at least a millisecond (a zero timeout would spin).
 fn timeout(scale: TimeScale) -> Duration {
     scale.secs(0.2).max(Duration::from_millis(1))
-}
-
-/// Something `select!` returned, and when.
-struct Event {
-    at: Duration,
-    what: String,
 }
 
 /// `select!` over two channels, with a timeout.
@@ -129,11 +103,10 @@ mod tests {
 
     #[test]
     fn select_sees_every_message_and_ends_when_both_close() {
-        let events = select_with_timeout(TimeScale::new(0.01).unwrap());
+        let events = select_with_timeout(TimeScale::new(0.01).unwrap()).unwrap();
         // Every message, each channel's in order; how the two channels interleave may vary.
-        let quick: Vec<&str> =
-            events.iter().map(|e| e.what.as_str()).filter(|e| e.starts_with("quick")).collect();
+        let quick: Vec<&String> = events.iter().filter(|e| e.starts_with("quick")).collect();
         assert_eq!(quick, ["quick 1", "quick 2", "quick 3"]);
-        assert_eq!(events.iter().filter(|e| e.what == "slow answer").count(), 1);
+        assert_eq!(events.iter().filter(|e| *e == "slow answer").count(), 1);
     }
 }

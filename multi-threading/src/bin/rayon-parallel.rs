@@ -36,7 +36,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use crossbeam::channel;
-use multi_threading::reports::{RayonTimes, rayon_parallel, rayon_parallel_plan};
+use multi_threading::reports::{Large, RayonTimes, Tiny, rayon_parallel, rayon_parallel_plan};
 use rayon::prelude::*;
 use shared::cli::Common;
 use shared::limits::CANNOT_START_THREADS;
@@ -95,27 +95,14 @@ fn run(args: &Args) -> Result<()> {
     let (by_par_iter, par_iter) = timed(|| count_par_iter(0..limit));
     let (by_join, join) = timed(|| count_join(0..limit));
     let by_channel = by_channel.context(CANNOT_START_THREADS)?;
-    let counted = [("channel", by_channel), ("par_iter", by_par_iter), ("rayon::join", by_join)];
-    for (name, count) in counted {
-        ensure!(count == primes, "{name} counted {count} primes, not {primes}");
-    }
+    let counts = [by_channel, by_par_iter, by_join];
+    ensure!(counts == [primes; 3], "channel, par_iter and join counted {counts:?}, not {primes}");
+    let large = Large { primes, sequential, channel, par_iter, join };
     // The tiny input: time many runs and keep the median, each is only microseconds.
-    let tiny_sequential = median_time(201, || count_primes(0..tiny));
-    let tiny_rayon = median_time(201, || count_par_iter(0..tiny));
-    let times = RayonTimes {
-        limit,
-        threads,
-        primes,
-        sequential,
-        channel,
-        par_iter,
-        join,
-        tiny,
-        tiny_sequential,
-        tiny_rayon,
-        load,
-    };
-    Ok(rayon_parallel(&times, args.common.json)?)
+    let alone = median_time(201, || count_primes(0..tiny));
+    let with_par_iter = median_time(201, || count_par_iter(0..tiny));
+    let tiny = Tiny { below: tiny, alone, rayon: with_par_iter };
+    Ok(rayon_parallel(&RayonTimes { limit, threads, load, large, tiny }, args.common.json)?)
 }
 
 /// The median time of `runs` runs of `count` (for inputs too small to time once).
