@@ -18,7 +18,7 @@ use shared::cli::Trace;
 use shared::primes::known_count;
 use shared::report::{
     Overlap, ParallelRun, Table, build_note, first_few, human_duration, load_average, lost_updates,
-    out, overlap, plural, print_json, speedup_table, speedup_verdict, thousands, times,
+    out, overlap, plural, print_json, speedup_table, speedup_verdict, stamp, thousands, times,
 };
 use shared::timeline::{Span, Timeline, terminal_width};
 use shared::waits::TimeScale;
@@ -774,3 +774,45 @@ impl UnitCosts {
         Ok(())
     }
 }
+
+/// `manager`: what the server and the clients ended with; `R` is a record of the list.
+pub struct ManagerRan<R> {
+    /// The server's log: when it did what.
+    pub server_log: Vec<(Duration, String)>,
+    /// The server's list at the end.
+    pub server_records: Vec<R>,
+    /// What each client listed after its last insert: client a's, then client b's.
+    pub listed_by_client: Vec<Vec<R>>,
+    /// Whether every record each client inserted was on both the server's list and the
+    /// client's listing.
+    pub all_kept: bool,
+}
+
+impl<R: Serialize + std::fmt::Display> ManagerRan<R> {
+    /// The server's log, each client's listing, the verdict, and `--json`.
+    pub fn report(&self, json: bool) -> std::io::Result<()> {
+        let mut out = out();
+        writeln!(out, "The server's log, which it sent back once its last client had gone:")?;
+        for (at, what) in &self.server_log {
+            writeln!(out, "{}  server: {what}", stamp(*at))?;
+        }
+        writeln!(out)?;
+        for (name, listed) in ["a", "b"].iter().zip(&self.listed_by_client) {
+            let names: Vec<String> = listed.iter().map(ToString::to_string).collect();
+            let records = plural(listed.len() as u64, "record");
+            writeln!(out, "Client {name} listed {records}: {}", names.join(" "))?;
+        }
+        let verdict = if self.all_kept { KEPT } else { "Unexpected: a record is missing." };
+        writeln!(out, "\n{verdict}")?;
+        if json {
+            print_json(&serde_json::json!({
+                "server_records": self.server_records, "listed_by_client": self.listed_by_client,
+                "all_kept": self.all_kept,
+            }))?;
+        }
+        Ok(())
+    }
+}
+
+/// What `manager` shows, when every record was kept.
+const KEPT: &str = "The server kept every record, and stopped when both clients had hung up. No client touched the list: each asked, and the server answered one request at a time.";

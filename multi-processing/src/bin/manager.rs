@@ -27,16 +27,17 @@
 //! clients a and b insert and list them by request.
 //! ```
 
+use std::fmt;
 use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use multi_processing::reports::ManagerRan;
 use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, ok_if_stdout_closed, out, plural, print_json, stamp};
+use shared::report::{MainResult, ok_if_stdout_closed, out, plural};
 use shared::timeline::Timeline;
 
 fn main() -> MainResult {
@@ -55,6 +56,12 @@ fn main() -> MainResult {
 struct Record {
     client: String,
     n: u32,
+}
+
+impl fmt::Display for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.client, self.n)
+    }
 }
 
 /// What a client can ask; each request brings the sender for its own reply.
@@ -88,7 +95,7 @@ fn serve(clock: &Timeline, requests: &IpcReceiver<Request>) -> ServerReport {
     while let Ok(request) = requests.recv() {
         match request {
             Request::Insert { record, reply } => {
-                note(format!("insert {}-{}", record.client, record.n));
+                note(format!("insert {record}"));
                 records.push(record);
                 let _ = reply.send(records.len()); // A client that left cannot be answered.
             }
@@ -143,16 +150,6 @@ fn run_parent(args: &Args) -> Result<()> {
     let report = server_report.recv().context("the server ended without a report")?;
     server.finish("the server")?;
 
-    writeln!(out, "The server's log, which it sent back once its last client had gone:")?;
-    for (at, what) in &report.log {
-        writeln!(out, "{}  server: {what}", stamp(*at))?;
-    }
-    writeln!(out)?;
-    for (name, listed) in ["a", "b"].iter().zip(&listed_by_client) {
-        let names: Vec<String> = listed.iter().map(|r| format!("{}-{}", r.client, r.n)).collect();
-        let records = plural(listed.len() as u64, "record");
-        writeln!(out, "Client {name} listed {records}: {}", names.join(" "))?;
-    }
     // Every record each client inserted is on the server's list, and in the client's own
     // listing, which it asked for after its last insert.
     let all_kept = ["a", "b"].iter().zip(&listed_by_client).all(|(name, listed)| {
@@ -161,18 +158,10 @@ fn run_parent(args: &Args) -> Result<()> {
             report.records.contains(&record) && listed.contains(&record)
         })
     }) && report.records.len() == 2 * args.records as usize;
-    writeln!(out, "\n{}", if all_kept { KEPT } else { "Unexpected: a record is missing." })?;
-    if args.common.json {
-        let (records, listed, kept) = (&report.records, &listed_by_client, all_kept);
-        print_json(&json!({
-            "server_records": records, "listed_by_client": listed, "all_kept": kept,
-        }))?;
-    }
-    Ok(())
+    let ServerReport { records: server_records, log: server_log } = report;
+    let ran = ManagerRan { server_log, server_records, listed_by_client, all_kept };
+    Ok(ran.report(args.common.json)?)
 }
-
-/// What the run shows, when every record was kept.
-const KEPT: &str = "The server kept every record, and stopped when both clients had hung up. No client touched the list: each asked, and the server answered one request at a time.";
 
 /// The server's channel ends, as the parent holds them.
 type ServerEnds = (IpcSender<Request>, IpcReceiver<ServerReport>);
