@@ -657,6 +657,33 @@ pub fn select_timeout(log: &Log, json: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// `coroutine`: the heading of part 1 (the future by hand) or part 2 (the async fn).
+pub fn coroutine_part(part: u8) -> io::Result<()> {
+    let heading = match part {
+        1 => "A state machine written by hand (TwoSteps), polled by an executor written by hand:",
+        _ => "\nThe same as an async fn, on the same executor:",
+    };
+    writeln!(out(), "{heading}")
+}
+
+/// `coroutine`: what `block_on` returned.
+pub fn coroutine_returned(result: &str) -> io::Result<()> {
+    writeln!(out(), "         -> {result}")
+}
+
+/// `coroutine`: what the two parts show, and `--json`.
+pub fn coroutine(results: [&str; 2], elapsed: Duration, json: bool) -> io::Result<()> {
+    writeln!(
+        out(),
+        "\nThe future ran only when polled, paused at each Pending and resumed where it"
+    )?;
+    writeln!(out(), "stopped when woken: that is what .await does.")?;
+    if json {
+        print_json(&json!({ "results": results, "elapsed_s": elapsed.as_secs_f64() }))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

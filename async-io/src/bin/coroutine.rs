@@ -35,10 +35,10 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use asyncio::reports::{coroutine, coroutine_part, coroutine_returned};
 use clap::Parser;
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, ok_if_stdout_closed, out, print_json, stamp};
+use shared::report::{MainResult, ok_if_stdout_closed, out, stamp};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -50,24 +50,15 @@ fn run(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(1)?;
     let wait = args.common.time_scale.secs(0.5);
-    let mut out = out();
-    writeln!(
-        out,
-        "A state machine written by hand (TwoSteps), polled by an executor written by hand:"
-    )?;
+    coroutine_part(1)?;
     let first = block_on(TwoSteps::Start { wait });
     notes_printed()?;
-    writeln!(out, "         -> {first}\n\nThe same as an async fn, on the same executor:")?;
+    coroutine_returned(first)?;
+    coroutine_part(2)?;
     let second = block_on(two_steps(wait));
     notes_printed()?;
-    writeln!(out, "         -> {second}\n")?;
-    writeln!(out, "The future ran only when polled, paused at each Pending and resumed where it")?;
-    writeln!(out, "stopped when woken: that is what .await does.")?;
-    if args.common.json {
-        let (results, elapsed_s) = ([first, second], START.elapsed().as_secs_f64());
-        print_json(&json!({ "results": results, "elapsed_s": elapsed_s }))?;
-    }
-    Ok(())
+    coroutine_returned(second)?;
+    Ok(coroutine([first, second], START.elapsed(), args.common.json)?)
 }
 
 /// Step 1, a leaf future: ready once `delay` has passed.

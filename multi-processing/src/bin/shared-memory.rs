@@ -54,6 +54,9 @@ fn main() -> MainResult {
     ok_if_stdout_closed(run_parent(&args))
 }
 
+/// What the parent puts in the value to say "the array is written" (never a sum of squares).
+const GO: u64 = u64::MAX;
+
 /// The child: map the file, say so, then square the array in place when told to.
 fn run_child(name: &str, path: &std::path::Path) -> Result<()> {
     let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
@@ -140,6 +143,3 @@ struct Args {
     #[command(flatten)]
     child: ChildRole,
 }
-
-/// What the parent puts in the value to say "the array is written" (never a sum of squares).
-const GO: u64 = u64::MAX;
