@@ -601,11 +601,16 @@ impl EchoServer {
         )
     }
 
+    /// Whether every client connected, and every byte it was to send came back.
+    fn all_echoed(&self, echoed: &Echoed) -> bool {
+        echoed.connections == self.clients as usize && echoed.bytes == echoed.sent
+    }
+
     /// The connections and bytes, checked against the plan: every client connected, and every
     /// byte it was to send came back; `--json`.
     pub fn report(&self, echoed: &Echoed, json: bool) -> io::Result<()> {
         let Echoed { connections, bytes, sent, elapsed } = *echoed;
-        let all_echoed = connections == self.clients as usize && bytes == sent;
+        let all_echoed = self.all_echoed(echoed);
         let (clients, messages) = (self.clients, self.messages);
         let verdict = if all_echoed {
             "every one of them right".to_string()
@@ -687,6 +692,17 @@ pub fn coroutine(results: [&str; 2], elapsed: Duration, json: bool) -> io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Echoed in full only when every client connected and every byte came back.
+    #[test]
+    fn all_echoed_needs_every_connection_and_byte() {
+        let plan = EchoServer { clients: 2, messages: 1, concurrency: 2 };
+        let run =
+            |connections, bytes| Echoed { connections, bytes, sent: 40, elapsed: Duration::ZERO };
+        assert!(plan.all_echoed(&run(2, 40)));
+        assert!(!plan.all_echoed(&run(1, 40)), "a client never connected");
+        assert!(!plan.all_echoed(&run(2, 39)), "a byte never came back");
+    }
 
     /// The closing sentence follows what the run showed, part by part.
     #[test]

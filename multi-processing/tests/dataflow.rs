@@ -55,6 +55,12 @@ fn every_configuration_counts_the_primes() {
         .collect();
     assert_eq!(shape, [(1, 9_592), (1, 9_592), (2, 9_592)]);
     assert_eq!((&rows[0]["workers"], &rows[0]["speedup"]), (&1.into(), &1.0.into()));
+    // Each speedup is one worker's computing time over the row's.
+    let compute_s = |row: &Value| row["compute_s"].as_f64().unwrap();
+    for row in rows {
+        let speedup = compute_s(&rows[0]) / compute_s(row);
+        assert!((row["speedup"].as_f64().unwrap() - speedup).abs() < 1e-9, "{row}");
+    }
     for row in rows {
         for key in ["config", "workers", "connect_s", "compute_s", "speedup"] {
             assert!(!row[key].is_null(), "{key}: {row}");
