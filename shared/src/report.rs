@@ -59,6 +59,35 @@ pub fn stamp(since_start: Duration) -> String {
     format!("{:6.2} s", since_start.as_secs_f64())
 }
 
+/// A clock that prints: each line it says begins with the time since it started (see
+/// [`stamp`]), so that the code it narrates keeps no clock of its own.
+///
+/// ```
+/// let log = shared::report::Stamped::start();
+/// log.say("read \"hello\"")?; // prints `  0.00 s  read "hello"`
+/// assert!(log.elapsed() < std::time::Duration::from_secs(1));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Stamped(std::time::Instant);
+
+impl Stamped {
+    /// A clock that starts now.
+    pub fn start() -> Self {
+        Stamped(std::time::Instant::now())
+    }
+
+    /// Prints `  0.20 s  what` to [`out`].
+    pub fn say(&self, what: impl fmt::Display) -> io::Result<()> {
+        writeln!(out(), "{}  {what}", stamp(self.elapsed()))
+    }
+
+    /// The time since the clock started.
+    pub fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
 /// An integer with thousands separators: `2000000` → `2,000,000`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

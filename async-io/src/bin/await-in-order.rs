@@ -54,12 +54,6 @@ fn run(args: &Args) -> Result<()> {
     Ok(await_in_order(&log, scale, args.common.json)?)
 }
 
-async fn second(log: &Log, scale: TimeScale) -> io::Result<()> {
-    log.say("two")?;
-    sleep(scale.secs(2.0)).await;
-    log.say("three")
-}
-
 async fn first(log: &Log, scale: TimeScale) -> io::Result<()> {
     log.say("one")?;
     // `first` stops here until `second` has run to its end, waits and all.
@@ -67,6 +61,12 @@ async fn first(log: &Log, scale: TimeScale) -> io::Result<()> {
     log.say("four")?;
     sleep(scale.secs(1.0)).await;
     log.say("five")
+}
+
+async fn second(log: &Log, scale: TimeScale) -> io::Result<()> {
+    log.say("two")?;
+    sleep(scale.secs(2.0)).await;
+    log.say("three")
 }
 
 /// Await one async function inside another, and see the waits add up.

@@ -27,18 +27,18 @@
 //!   0.50 s  poll: the Delay is Ready; step two; a new Delay starts
 //! ```
 
-use std::io::{self, Write};
+use std::io;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use asyncio::reports::{coroutine, coroutine_part, coroutine_returned};
 use clap::Parser;
 use shared::cli::Common;
-use shared::report::{MainResult, ok_if_stdout_closed, out, stamp};
+use shared::report::{MainResult, Stamped, ok_if_stdout_closed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -58,7 +58,7 @@ fn run(args: &Args) -> Result<()> {
     let second = block_on(two_steps(wait));
     notes_printed()?;
     coroutine_returned(second)?;
-    Ok(coroutine([first, second], START.elapsed(), args.common.json)?)
+    Ok(coroutine([first, second], CLOCK.elapsed(), args.common.json)?)
 }
 
 /// Step 1, a leaf future: ready once `delay` has passed.
@@ -180,8 +180,8 @@ async fn two_steps(wait: Duration) -> &'static str {
     "two steps done"
 }
 
-/// When the program started: the clock of every note.
-static START: LazyLock<Instant> = LazyLock::new(Instant::now);
+/// The clock of every note, started with the program.
+static CLOCK: LazyLock<Stamped> = LazyLock::new(Stamped::start);
 
 /// A `poll` cannot return an I/O error: a note that could not be printed leaves its error
 /// here, and `run` returns it once the future is done (a closed stdout ends quietly).
@@ -189,7 +189,7 @@ static UNPRINTED: Mutex<Option<io::Error>> = Mutex::new(None);
 
 /// Prints a line with the time since the start, as it happens.
 fn note(text: &str) {
-    if let Err(err) = writeln!(out(), "{}  {text}", stamp(START.elapsed())) {
+    if let Err(err) = CLOCK.say(text) {
         UNPRINTED.lock().expect("notes lock poisoned").get_or_insert(err);
     }
 }
@@ -208,6 +208,7 @@ struct Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn the_hand_written_state_machine_and_the_async_fn_agree() {

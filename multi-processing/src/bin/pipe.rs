@@ -29,16 +29,16 @@
 //!   0.60 s  read "END": the last message
 //! ```
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use clap::Parser;
 use multi_processing::reports::{pipe_arrived, pipe_plan};
 use multi_processing::{ChildRole, Worker, exit_with_parent};
 use shared::cli::Common;
-use shared::report::{MainResult, ok_if_stdout_closed, out, stamp};
+use shared::report::{MainResult, Stamped, ok_if_stdout_closed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -66,35 +66,42 @@ fn send(args: &Args) -> Result<()> {
 
 /// The parent: start the child, then read its pipe line by line until "END".
 fn receive(args: &Args) -> Result<()> {
-    let mut out = out();
+    pipe_plan(args.messages.len(), args.common.time_scale.secs(args.wait))?;
+    let mut child = start_sender(args)?;
+    let pipe = BufReader::new(child.child().stdout.take().context("no pipe")?);
+    let read = read_until_end(pipe)?;
+    child.finish("the child")?; // If it failed, that explains a missing "END" best.
+    let (received, elapsed) = read.context("the pipe closed before \"END\"")?;
+    pipe_arrived(&args.messages, &received, elapsed, args.common.json)
+}
+
+/// Reads messages, printing each as it comes, until "END"; returns them and the time taken,
+/// or `None` if the pipe closed before "END".
+fn read_until_end(pipe: impl BufRead) -> io::Result<Option<(Vec<String>, Duration)>> {
+    let (log, mut received) = (Stamped::start(), Vec::new());
+    for line in pipe.lines() {
+        let line = line?;
+        if line == "END" {
+            log.say("read \"END\": the last message")?;
+            return Ok(Some((received, log.elapsed())));
+        }
+        log.say(format_args!("read {line:?}"))?;
+        received.push(line);
+    }
+    Ok(None)
+}
+
+/// Starts this executable again as the child, its stdout piped to us, with the messages.
+fn start_sender(args: &Args) -> Result<Worker> {
     let scale = args.common.time_scale;
-    pipe_plan(args.messages.len(), scale.secs(args.wait))?;
     let mut passed = vec![format!("--wait={}", args.wait), format!("--time-scale={scale}")];
     // `--` first, so that a message such as "-x" reaches the child as a message, not a flag.
     passed.push("--".to_string());
     passed.extend(args.messages.iter().cloned());
-    let mut child = Worker::start("send", &passed, |command| {
+    Worker::start("send", &passed, |command| {
         command.stdout(Stdio::piped());
     })
-    .context("starting the child")?;
-    let pipe = BufReader::new(child.child().stdout.take().context("no pipe")?);
-
-    let (start, mut received, mut ended_with_end) = (Instant::now(), Vec::new(), false);
-    for line in pipe.lines() {
-        let line = line?;
-        let at = stamp(start.elapsed());
-        if line == "END" {
-            writeln!(out, "{at}  read \"END\": the last message")?;
-            ended_with_end = true;
-            break;
-        }
-        writeln!(out, "{at}  read {line:?}")?;
-        received.push(line);
-    }
-    let elapsed = start.elapsed();
-    ensure!(child.wait()?.success(), "the child failed");
-    ensure!(ended_with_end, "the pipe closed before \"END\"");
-    pipe_arrived(&args.messages, &received, elapsed, args.common.json)
+    .context("starting the child")
 }
 
 /// Send messages from a child to its parent through an OS pipe, ending with "END".
@@ -121,5 +128,21 @@ fn message(text: &str) -> Result<String, String> {
             Err("a message may not be \"END\" or contain a line break or a carriage return".into())
         }
         false => Ok(text.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_stops_at_end_and_keeps_every_message_before_it() {
+        let read = read_until_end("one\n-x\nEND\nafter the end\n".as_bytes()).unwrap();
+        assert_eq!(read.unwrap().0, ["one", "-x"]);
+    }
+
+    #[test]
+    fn a_pipe_that_closes_before_end_reads_as_none() {
+        assert!(read_until_end("one\ntwo\n".as_bytes()).unwrap().is_none());
     }
 }

@@ -23,16 +23,16 @@
 //!   0.10 s  quick 1
 //! ```
 
-use std::io::{self, Write};
+use std::io;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
 use crossbeam::channel;
 use multi_threading::reports::{channel_select, channel_select_plan};
 use shared::cli::Common;
-use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out, stamp};
+use shared::report::{MainResult, Stamped, human_duration, ok_if_stdout_closed};
 use shared::waits::TimeScale;
 
 fn main() -> MainResult {
@@ -65,7 +65,7 @@ fn select_with_timeout(scale: TimeScale) -> io::Result<Vec<String>> {
         thread::sleep(scale.secs(0.6));
         let _ = slow_tx.send("slow answer");
     });
-    let (start, mut events, mut open) = (Instant::now(), Vec::new(), 2);
+    let (log, mut events, mut open) = (Stamped::start(), Vec::new(), 2);
     while open > 0 {
         let event = channel::select! {
             recv(quick) -> message => match message {
@@ -79,7 +79,7 @@ fn select_with_timeout(scale: TimeScale) -> io::Result<Vec<String>> {
             },
             default(timeout(scale)) => format!("timeout: nothing for {}", human_duration(timeout(scale))),
         };
-        writeln!(out(), "{}  {event}", stamp(start.elapsed()))?;
+        log.say(&event)?;
         events.push(event);
     }
     Ok(events)
