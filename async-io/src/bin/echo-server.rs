@@ -36,12 +36,11 @@ use anyhow::{Context, Result, bail};
 use asyncio::reports::{EchoServer, Echoed};
 use clap::Parser;
 use shared::cli::Common;
-use shared::report::{MainResult, ok_if_stdout_closed, out};
+use shared::report::{MainResult, ok_if_stdout_closed, out, timed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -54,9 +53,8 @@ fn run(args: &Args) -> Result<()> {
     let (clients, messages, concurrency) = (args.clients, args.messages, args.concurrency);
     let plan = EchoServer { clients, messages, concurrency };
     plan.announce()?;
-    let start = Instant::now();
-    let (connections, bytes) = runtime.block_on(echo(clients, messages, concurrency))?;
-    let elapsed = start.elapsed();
+    let (echoed, elapsed) = timed(|| runtime.block_on(echo(clients, messages, concurrency)));
+    let (connections, bytes) = echoed?;
     // Each client checked every echo byte for byte (a mismatch fails the run); the report
     // checks the totals too, against every message that was to be sent.
     let sent = (0..clients).flat_map(|id| (0..messages).map(move |n| message(id, n).len())).sum();

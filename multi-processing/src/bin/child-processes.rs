@@ -32,7 +32,6 @@
 
 use std::io::{Read, Write};
 use std::process::Stdio;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
@@ -61,13 +60,12 @@ fn run_parent(args: &Args) -> Result<()> {
     shared::report::warn_if_unoptimized();
     let wait = args.common.time_scale.secs(args.wait);
     ChildProcesses::announce(wait, args.wait, args.common.time_scale)?;
-    let timeline = Timeline::new();
-    let start = Instant::now();
+    let timeline = Timeline::new(); // The children's spans, and the run's length, on one clock.
     // Start both before waiting for either: that is what lets them run at the same time.
     let workers =
         [spawn_worker(Op::Square, args, &timeline)?, spawn_worker(Op::Cube, args, &timeline)?];
     let children = workers.into_iter().map(read_report).collect::<Result<Vec<_>>>()?;
-    let elapsed = start.elapsed();
+    let elapsed = timeline.now();
 
     let planned = wait * args.numbers.len() as u32;
     let parent = ChildProcesses { parent_pid: std::process::id(), planned, elapsed };
