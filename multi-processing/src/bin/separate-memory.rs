@@ -30,7 +30,7 @@ use std::io::{Read, Write};
 use std::process::Stdio;
 use std::sync::Mutex;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use clap::Parser;
 use multi_processing::reports::{SeparateMemory, separate_memory};
 use multi_processing::{ChildRole, Worker, exit_with_parent};
@@ -38,15 +38,14 @@ use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{MainResult, ok_if_stdout_closed, out};
 
+/// The global list: one per process, shared by that process's threads.
+static RESULTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
 fn main() -> MainResult {
     let args = Args::parse();
     if args.child.is("append") {
         exit_with_parent();
-        // The child: change its own RESULTS, and say what it saw there.
-        append_squares();
-        let saw = ChildSaw { pid: std::process::id(), results: snapshot() };
-        writeln!(std::io::stdout(), "{}", serde_json::to_string(&saw)?)?;
-        return Ok(());
+        return Ok(be_the_child()?);
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(run_parent(&args))
@@ -56,16 +55,7 @@ fn run_parent(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(1)?;
     writeln!(out(), "A global list, RESULTS, starts empty in every process.\n")?;
-
-    let mut child = Worker::start("append", &[], |command| {
-        command.stdout(Stdio::piped());
-    })
-    .context("starting the child")?;
-    let mut report = String::new();
-    child.child().stdout.take().context("no stdout pipe")?.read_to_string(&mut report)?;
-    ensure!(child.wait()?.success(), "the child failed");
-    let child: ChildSaw =
-        serde_json::from_str(report.trim()).context("reading the child's report")?;
+    let child = append_in_a_child()?;
     let parent_after_child = snapshot();
 
     // New! The same appends from a thread of this process.
@@ -80,13 +70,30 @@ fn run_parent(args: &Args) -> Result<()> {
     separate_memory(&saw, args.common.json)
 }
 
-/// The global list: one per process, shared by that process's threads.
-static RESULTS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
-
 /// Appends the squares of 1 to 5 to this process's `RESULTS`.
 fn append_squares() {
     let mut results = RESULTS.lock().expect("RESULTS lock poisoned");
     results.extend((1..=5).map(|n: u64| n * n));
+}
+
+/// The child's role: change its own `RESULTS`, then tell the parent what it saw there.
+fn be_the_child() -> Result<()> {
+    append_squares();
+    let saw = ChildSaw { pid: std::process::id(), results: snapshot() };
+    writeln!(std::io::stdout(), "{}", serde_json::to_string(&saw)?)?;
+    Ok(())
+}
+
+/// Starts the child (this executable again) and reads, from its stdout, what it saw.
+fn append_in_a_child() -> Result<ChildSaw> {
+    let mut child = Worker::start("append", &[], |command| {
+        command.stdout(Stdio::piped());
+    })
+    .context("starting the child")?;
+    let mut report = String::new();
+    child.child().stdout.take().context("no stdout pipe")?.read_to_string(&mut report)?;
+    child.finish("the child")?;
+    serde_json::from_str(report.trim()).context("reading the child's report")
 }
 
 fn snapshot() -> Vec<u64> {
