@@ -106,29 +106,33 @@ fn run_worker(name: &str, clock: &str) -> Result<()> {
     let (setup_sender, setup) = ipc::channel::<Setup>()?;
     connect_to_parent(name, setup_sender)?;
     match setup.recv()? {
-        Setup::Produce { to, items, wait } => {
-            for n in 1..=items {
-                std::thread::sleep(wait); // Stand-in for making the item.
-                to.send(Item { n, sent_s: timeline.now().as_secs_f64() })?;
+        Setup::Produce { to, items, wait } => produce(to, items, wait, &timeline),
+        Setup::Consume { from, report } => Ok(report.send(consume(from, &timeline)?)?),
+    }
+}
+
+/// The producer: `items` items onto the queue, one every `wait`.
+fn produce(to: IpcSender<Item>, items: u32, wait: Duration, timeline: &Timeline) -> Result<()> {
+    for n in 1..=items {
+        std::thread::sleep(wait); // Stand-in for making the item.
+        to.send(Item { n, sent_s: timeline.now().as_secs_f64() })?;
+    }
+    Ok(()) // `to` is dropped here: the queue's last sender is gone.
+}
+
+/// The consumer: every item, with when it arrived, until the queue is closed.
+fn consume(from: IpcReceiver<Item>, timeline: &Timeline) -> Result<Received> {
+    let mut received = Received::new();
+    loop {
+        match from.recv() {
+            Ok(Item { n, sent_s }) => {
+                received.push(Arrival { n, sent_s, got_s: timeline.now().as_secs_f64() })
             }
-            // `to` is dropped here: the queue's last sender is gone.
-        }
-        Setup::Consume { from, report } => {
-            let mut received = Received::new();
-            loop {
-                match from.recv() {
-                    Ok(Item { n, sent_s }) => {
-                        received.push(Arrival { n, sent_s, got_s: timeline.now().as_secs_f64() })
-                    }
-                    // Every sender is gone and nothing is left: the queue is closed.
-                    Err(IpcError::Disconnected) => break,
-                    Err(err) => return Err(err.into()),
-                }
-            }
-            report.send(received)?;
+            // Every sender is gone and nothing is left: the queue is closed.
+            Err(IpcError::Disconnected) => return Ok(received),
+            Err(err) => return Err(err.into()),
         }
     }
-    Ok(())
 }
 
 /// A producer and a consumer process, joined by an ipc-channel the parent sets up.
@@ -145,4 +149,19 @@ struct Args {
     common: Common,
     #[command(flatten)]
     child: ChildRole,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_consumer_gets_every_item_once_in_order_then_the_queue_closes() {
+        let (to, from) = ipc::channel::<Item>().unwrap();
+        let timeline = Timeline::new();
+        produce(to, 5, Duration::ZERO, &timeline).unwrap();
+        let received = consume(from, &timeline).unwrap();
+        assert_eq!(received.iter().map(|a| a.n).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert!(received.iter().all(|a| a.got_s >= a.sent_s));
+    }
 }
