@@ -59,22 +59,28 @@ pub fn stamp(since_start: Duration) -> String {
     format!("{:6.2} s", since_start.as_secs_f64())
 }
 
-/// A clock that prints: each line it says begins with the time since it started (see
-/// [`stamp`]), so that the code it narrates keeps no clock of its own.
+/// A log that owns its clock: each line it says begins with the time since the log was made
+/// (see [`stamp`]), so that the code it narrates keeps no start time of its own.
 ///
 /// ```
-/// let log = shared::report::Stamped::start();
+/// let log = shared::report::StampedLog::new();
 /// log.say("read \"hello\"")?; // prints `  0.00 s  read "hello"`
 /// assert!(log.elapsed() < std::time::Duration::from_secs(1));
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy)]
-pub struct Stamped(std::time::Instant);
+pub struct StampedLog(std::time::Instant);
 
-impl Stamped {
-    /// A clock that starts now.
-    pub fn start() -> Self {
-        Stamped(std::time::Instant::now())
+impl Default for StampedLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StampedLog {
+    /// A log whose clock starts now.
+    pub fn new() -> Self {
+        StampedLog(std::time::Instant::now())
     }
 
     /// Prints `  0.20 s  what` to [`out`].
@@ -82,7 +88,7 @@ impl Stamped {
         writeln!(out(), "{}  {what}", stamp(self.elapsed()))
     }
 
-    /// The time since the clock started.
+    /// The time since the log was made.
     pub fn elapsed(&self) -> Duration {
         self.0.elapsed()
     }

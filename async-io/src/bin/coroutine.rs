@@ -38,7 +38,7 @@ use anyhow::Result;
 use asyncio::reports::{coroutine, coroutine_part, coroutine_returned};
 use clap::Parser;
 use shared::cli::Common;
-use shared::report::{MainResult, Stamped, ok_if_stdout_closed};
+use shared::report::{MainResult, StampedLog, ok_if_stdout_closed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -58,7 +58,7 @@ fn run(args: &Args) -> Result<()> {
     let second = block_on(two_steps(wait));
     notes_printed()?;
     coroutine_returned(second)?;
-    Ok(coroutine([first, second], CLOCK.elapsed(), args.common.json)?)
+    Ok(coroutine([first, second], LOG.elapsed(), args.common.json)?)
 }
 
 /// Step 1, a leaf future: ready once `delay` has passed.
@@ -180,8 +180,8 @@ async fn two_steps(wait: Duration) -> &'static str {
     "two steps done"
 }
 
-/// The clock of every note, started with the program.
-static CLOCK: LazyLock<Stamped> = LazyLock::new(Stamped::start);
+/// Where every note is printed, on one clock: it starts at the first note.
+static LOG: LazyLock<StampedLog> = LazyLock::new(StampedLog::new);
 
 /// A `poll` cannot return an I/O error: a note that could not be printed leaves its error
 /// here, and `run` returns it once the future is done (a closed stdout ends quietly).
@@ -189,7 +189,7 @@ static UNPRINTED: Mutex<Option<io::Error>> = Mutex::new(None);
 
 /// Prints a line with the time since the start, as it happens.
 fn note(text: &str) {
-    if let Err(err) = CLOCK.say(text) {
+    if let Err(err) = LOG.say(text) {
         UNPRINTED.lock().expect("notes lock poisoned").get_or_insert(err);
     }
 }

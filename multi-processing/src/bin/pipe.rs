@@ -38,7 +38,7 @@ use clap::Parser;
 use multi_processing::reports::{pipe_arrived, pipe_plan};
 use multi_processing::{ChildRole, Worker, exit_with_parent};
 use shared::cli::Common;
-use shared::report::{MainResult, Stamped, ok_if_stdout_closed};
+use shared::report::{MainResult, StampedLog, ok_if_stdout_closed};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -69,23 +69,23 @@ fn receive(args: &Args) -> Result<()> {
     pipe_plan(args.messages.len(), args.common.time_scale.secs(args.wait))?;
     let mut child = start_sender(args)?;
     let pipe = BufReader::new(child.child().stdout.take().context("no pipe")?);
-    let read = read_until_end(pipe)?;
+    let got = read_until_end(pipe)?;
     child.finish("the child")?; // If it failed, that explains a missing "END" best.
-    let (received, elapsed) = read.context("the pipe closed before \"END\"")?;
+    let (received, elapsed) = got.context("the pipe closed before \"END\"")?;
     pipe_arrived(&args.messages, &received, elapsed, args.common.json)
 }
 
 /// Reads messages, printing each as it comes, until "END"; returns them and the time taken,
 /// or `None` if the pipe closed before "END".
 fn read_until_end(pipe: impl BufRead) -> io::Result<Option<(Vec<String>, Duration)>> {
-    let (log, mut received) = (Stamped::start(), Vec::new());
+    let (log, mut received) = (StampedLog::new(), Vec::new());
     for line in pipe.lines() {
         let line = line?;
         if line == "END" {
             log.say("read \"END\": the last message")?;
             return Ok(Some((received, log.elapsed())));
         }
-        log.say(format_args!("read {line:?}"))?;
+        log.say(format!("read {line:?}"))?;
         received.push(line);
     }
     Ok(None)

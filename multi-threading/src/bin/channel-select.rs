@@ -32,7 +32,7 @@ use clap::Parser;
 use crossbeam::channel;
 use multi_threading::reports::{channel_select, channel_select_plan};
 use shared::cli::Common;
-use shared::report::{MainResult, Stamped, human_duration, ok_if_stdout_closed};
+use shared::report::{MainResult, StampedLog, human_duration, ok_if_stdout_closed};
 use shared::waits::TimeScale;
 
 fn main() -> MainResult {
@@ -65,7 +65,7 @@ fn select_with_timeout(scale: TimeScale) -> io::Result<Vec<String>> {
         thread::sleep(scale.secs(0.6));
         let _ = slow_tx.send("slow answer");
     });
-    let (log, mut events, mut open) = (Stamped::start(), Vec::new(), 2);
+    let (log, mut events, mut open) = (StampedLog::new(), Vec::new(), 2);
     while open > 0 {
         let event = channel::select! {
             recv(quick) -> message => match message {
