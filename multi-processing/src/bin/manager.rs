@@ -150,17 +150,22 @@ fn run_parent(args: &Args) -> Result<()> {
     let report = server_report.recv().context("the server ended without a report")?;
     server.finish("the server")?;
 
-    // Every record each client inserted is on the server's list, and in the client's own
-    // listing, which it asked for after its last insert.
-    let all_kept = ["a", "b"].iter().zip(&listed_by_client).all(|(name, listed)| {
-        (1..=args.records).all(|n| {
-            let record = Record { client: name.to_string(), n };
-            report.records.contains(&record) && listed.contains(&record)
-        })
-    }) && report.records.len() == 2 * args.records as usize;
+    let all_kept = all_kept(args.records, &report.records, &listed_by_client);
     let ServerReport { records: server_records, log: server_log } = report;
     let ran = ManagerRan { server_log, server_records, listed_by_client, all_kept };
     Ok(ran.report(args.common.json)?)
+}
+
+/// Whether every record each client inserted is on the server's list, and in the client's
+/// own listing (which it asked for after its last insert), and the server holds no other.
+fn all_kept(records: u32, on_server: &[Record], listed_by_client: &[Vec<Record>]) -> bool {
+    let kept = ["a", "b"].iter().zip(listed_by_client).all(|(name, listed)| {
+        (1..=records).all(|n| {
+            let record = Record { client: name.to_string(), n };
+            on_server.contains(&record) && listed.contains(&record)
+        })
+    });
+    kept && on_server.len() == 2 * records as usize
 }
 
 /// The server's channel ends, as the parent holds them.
@@ -196,4 +201,25 @@ struct Args {
     common: Common,
     #[command(flatten)]
     child: ChildRole,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_kept_needs_every_record_on_the_server_and_in_its_clients_listing() {
+        let record = |client: &str, n| Record { client: client.into(), n };
+        let on_server = [record("a", 1), record("b", 1), record("a", 2), record("b", 2)];
+        let listed = vec![on_server[..3].to_vec(), on_server.to_vec()];
+        assert!(all_kept(2, &on_server, &listed));
+        // The server lost b-2.
+        assert!(!all_kept(2, &on_server[..3], &listed));
+        // Client a's listing lacks its own a-2.
+        let a_missed_its_own = vec![on_server[..2].to_vec(), on_server.to_vec()];
+        assert!(!all_kept(2, &on_server, &a_missed_its_own));
+        // The server holds a record nobody inserted.
+        let extra = [&on_server[..], &[record("c", 1)]].concat();
+        assert!(!all_kept(2, &extra, &listed));
+    }
 }
