@@ -689,6 +689,15 @@ pub fn coroutine(results: [&str; 2], elapsed: Duration, json: bool) -> io::Resul
     Ok(())
 }
 
+/// `coroutine-send`: what the receiver got, and `--json`.
+pub fn coroutine_send(received: &[u32], json: bool) -> io::Result<()> {
+    writeln!(out(), "\nThe receiver got {received:?}: each value resumed it where it had paused.")?;
+    if json {
+        print_json(&json!({ "received": received }))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,12 +29,12 @@
 use std::io::{self, Write};
 
 use anyhow::Result;
+use asyncio::reports::coroutine_send;
 use clap::Parser;
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
-use serde_json::json;
 use shared::cli::Common;
-use shared::report::{MainResult, ok_if_stdout_closed, out, print_json};
+use shared::report::{MainResult, ok_if_stdout_closed, out};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -45,11 +45,7 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     writeln!(out(), "A receiving future and a sending one, taking turns on one thread:")?;
     let received = futures::executor::block_on(send_and_receive(&[10, 20, 30]))?;
-    writeln!(out(), "\nThe receiver got {received:?}: each value resumed it where it had paused.")?;
-    if args.common.json {
-        print_json(&json!({ "received": received }))?;
-    }
-    Ok(())
+    Ok(coroutine_send(&received, args.common.json)?)
 }
 
 /// Sends `values` to a future that waits for each one; returns what it received.

@@ -62,16 +62,6 @@ fn run(args: &Args) -> Result<()> {
     steps.wrote(primes_written, &timeline, &args.trace, args.common.json)
 }
 
-fn primes_in(numbers: &[u64]) -> u64 {
-    numbers.iter().filter(|&&n| is_prime(n)).count() as u64
-}
-
-fn flag_each(flags: &mut [bool], numbers: &[u64]) {
-    for (flag, &n) in flags.iter_mut().zip(numbers) {
-        *flag = is_prime(n);
-    }
-}
-
 /// Step 1: two threads read the same local slice, each counting the primes in one half.
 fn count_in_halves(numbers: &[u64], timeline: &Timeline) -> [u64; 2] {
     let (left, right) = numbers.split_at(numbers.len() / 2);
@@ -96,6 +86,18 @@ fn flag_primes(numbers: &[u64], timeline: &Timeline) -> Vec<bool> {
         s.spawn(|| timeline.measure("thread 2", "write right", || flag_each(right, right_numbers)));
     });
     flags
+}
+
+/// How many of `numbers` are prime.
+fn primes_in(numbers: &[u64]) -> u64 {
+    numbers.iter().filter(|&&n| is_prime(n)).count() as u64
+}
+
+/// Sets each flag to whether its number is prime.
+fn flag_each(flags: &mut [bool], numbers: &[u64]) {
+    for (flag, &n) in flags.iter_mut().zip(numbers) {
+        *flag = is_prime(n);
+    }
 }
 
 /// Borrow a local Vec from two threads, then write to its two halves at once.
