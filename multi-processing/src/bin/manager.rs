@@ -58,12 +58,6 @@ struct Record {
     n: u32,
 }
 
-impl fmt::Display for Record {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.client, self.n)
-    }
-}
-
 /// What a client can ask; each request brings the sender for its own reply.
 #[derive(Serialize, Deserialize)]
 enum Request {
@@ -154,6 +148,13 @@ fn run_parent(args: &Args) -> Result<()> {
     let ServerReport { records: server_records, log: server_log } = report;
     let ran = ManagerRan { server_log, server_records, listed_by_client, all_kept };
     Ok(ran.report(args.common.json)?)
+}
+
+/// A record as the report shows it: `a-1`.
+impl fmt::Display for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.client, self.n)
+    }
 }
 
 /// Whether every record each client inserted is on the server's list, and in the client's
