@@ -13,7 +13,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use serde::Serialize;
 use serde_json::json;
 use shared::cli::Trace;
@@ -23,7 +23,7 @@ use shared::report::{
     human_duration, load_average, lost_updates, optimized, out, overlap, plural, print_json,
     speedup_table, speedup_verdict, stamp, thousands, times,
 };
-use shared::timeline::{Timeline, terminal_width};
+use shared::timeline::{Timeline, lane_extents, terminal_width};
 use shared::waits::TimeScale;
 
 /// `workers`: the plan, printed before the run.
@@ -511,13 +511,12 @@ pub fn spawn_join(
     writeln!(out(), "\nTimeline (a row per thread, a box per number):")?;
     writeln!(out(), "{}", timeline.render_text(terminal_width()))?;
     trace.write(timeline)?;
-    // Each thread's interval, from its first span's start to its last span's end.
-    let worked = |lane: &str| {
-        let spans: Vec<_> = timeline.spans().into_iter().filter(|s| s.lane == lane).collect();
-        let start = spans.iter().map(|s| s.start).min().unwrap_or_default();
-        start..spans.iter().map(|s| s.end).max().unwrap_or_default()
+    // Each thread's interval, from its first span's start to its last span's end: a lane
+    // each, whatever the binary names them.
+    let Ok([first, second]) = <[_; 2]>::try_from(lane_extents(&timeline.spans())) else {
+        bail!("expected two threads on the timeline");
     };
-    let together = match overlap(work, worked("square thread"), worked("cube thread")) {
+    let together = match overlap(work, first, second) {
         Overlap::Overlapped(shared) => {
             format!("The two threads ran at the same time for {}", human_duration(shared))
         }

@@ -8,6 +8,7 @@
 //! [`Timeline::origin_token`]; spans are `serde`-serialisable, so the child can send them back.
 
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -285,6 +286,19 @@ pub fn terminal_width() -> usize {
     columns.or_else(terminal).unwrap_or(80).clamp(40, 160)
 }
 
+/// The time `spans` cover, from the earliest start to the latest end (`0..0` for none): how
+/// long a thread or a process was at work.
+pub fn extent(spans: &[Span]) -> Range<Duration> {
+    let start = spans.iter().map(|s| s.start).min().unwrap_or_default();
+    start..spans.iter().map(|s| s.end).max().unwrap_or_default()
+}
+
+/// Each lane's [`extent`], in display order (the chart's rows, top to bottom).
+pub fn lane_extents(spans: &[Span]) -> Vec<Range<Duration>> {
+    let on = |lane: &str| spans.iter().filter(|s| s.lane == lane).cloned().collect::<Vec<_>>();
+    lanes(spans).into_iter().map(|lane| extent(&on(lane))).collect()
+}
+
 /// Lane names in display order: the order of their first span's start, so a chart reads top
 /// to bottom in the order things began. Ties go by name, a trailing number compared as a
 /// number (`worker-2` before `worker-10`).
@@ -501,6 +515,16 @@ mod tests {
         timeline.measure_if_longer(ms(5), "lane", "slow", || std::thread::sleep(ms(20)));
         let labels: Vec<String> = timeline.spans().into_iter().map(|s| s.label).collect();
         assert_eq!(labels, ["slow"]);
+    }
+
+    #[test]
+    fn each_lane_spans_from_its_first_start_to_its_last_end() {
+        let ms = Duration::from_millis;
+        let spans = [span("late", "x", 300, 400), span("early", "y", 100, 200)];
+        let spans = [&spans[..], &[span("early", "z", 350, 500)]].concat();
+        assert_eq!(lane_extents(&spans), [ms(100)..ms(500), ms(300)..ms(400)]);
+        assert_eq!(extent(&spans), ms(100)..ms(500));
+        assert_eq!(extent(&[]), Duration::ZERO..Duration::ZERO);
     }
 
     fn span(lane: &str, label: &str, start_ms: u64, end_ms: u64) -> Span {

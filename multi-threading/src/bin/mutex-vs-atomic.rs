@@ -89,7 +89,7 @@ fn with_partial_sums(increments: u64) -> Tally {
             // method really makes the same number of increments.
             mine = black_box(mine + 1);
         }
-        total.fetch_add(mine, Ordering::Relaxed); // New! One shared write per thread.
+        total.fetch_add(mine, Ordering::Relaxed); // One shared write per thread, not per increment.
     });
     Tally { total: total.into_inner(), time }
 }

@@ -49,14 +49,15 @@ fn main() -> MainResult {
     ok_if_stdout_closed(run(&args))
 }
 
-/// `par_iter`: the sequential `filter` and `count`, with one word changed.
+/// `par_iter`: the same `filter` and `count` as the sequential `count_primes`
+/// (`range.filter(|&n| is_prime(n)).count()`), on a parallel iterator: `into_par_iter()`.
 fn count_par_iter(range: Range<u64>) -> u64 {
     range.into_par_iter().filter(|&n| is_prime(n)).count() as u64
 }
 
 /// `rayon::join`: split in two, count both halves in parallel, recurse down to small pieces.
 fn count_join(range: Range<u64>) -> u64 {
-    if range.end - range.start <= 10_000 {
+    if range.end - range.start <= SEQUENTIAL_BELOW {
         return count_primes(range);
     }
     let middle = range.start + (range.end - range.start) / 2;
@@ -67,14 +68,16 @@ fn count_join(range: Range<u64>) -> u64 {
 
 /// The hand-made way of `workers`: threads pull balanced jobs from a channel.
 fn count_channel(range: Range<u64>, threads: usize) -> std::io::Result<u64> {
-    let (jobs, queue) = channel::unbounded();
+    let (job_tx, job_rx) = channel::unbounded();
     for job in split_balanced(range, 8 * threads) {
-        jobs.send(job).expect("the queue is open");
+        job_tx.send(job).expect("job_rx is alive");
     }
-    drop(jobs);
+    drop(job_tx); // Each worker's loop ends when the queue is empty.
     thread::scope(|s| {
-        // `Builder`: a thread the OS refuses is an error (rayon's threads are running too).
-        let count = || queue.iter().map(count_primes).sum::<u64>();
+        // `Builder::spawn_scoped` returns the error where `s.spawn` would panic: the OS may
+        // refuse a thread, with rayon's threads already running. `count` only borrows
+        // `job_rx`, so the one closure can be handed to every thread.
+        let count = || job_rx.iter().map(count_primes).sum::<u64>();
         let workers = (0..threads).map(|_| thread::Builder::new().spawn_scoped(s, count));
         let workers: Vec<_> = workers.collect::<Result<_, _>>()?;
         Ok(workers.into_iter().map(|w| w.join().expect("a worker panicked")).sum())
@@ -82,7 +85,7 @@ fn count_channel(range: Range<u64>, threads: usize) -> std::io::Result<u64> {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let (limit, tiny) = (args.limit, args.tiny);
+    let limit = args.limit;
     let load = load_average(); // Before we add to it.
     // Start rayon's global pool now, outside the timings; `build_global` returns the error
     // where the pool's first use would panic (the OS refused a thread).
@@ -90,20 +93,30 @@ fn run(args: &Args) -> Result<()> {
     let threads = rayon::current_num_threads();
     rayon_parallel_plan(limit, threads)?;
 
-    let (primes, sequential) = timed(|| count_primes(0..limit));
-    let (by_channel, channel) = timed(|| count_channel(0..limit, threads));
-    let (by_par_iter, par_iter) = timed(|| count_par_iter(0..limit));
-    let (by_join, join) = timed(|| count_join(0..limit));
+    let (primes, sequential_time) = timed(|| count_primes(0..limit));
+    let (by_channel, channel_time) = timed(|| count_channel(0..limit, threads));
+    let (by_par_iter, par_iter_time) = timed(|| count_par_iter(0..limit));
+    let (by_join, join_time) = timed(|| count_join(0..limit));
     let by_channel = by_channel.context(CANNOT_START_THREADS)?;
     let counts = [by_channel, by_par_iter, by_join];
     ensure!(counts == [primes; 3], "channel, par_iter and join counted {counts:?}, not {primes}");
-    let large = Large { primes, sequential, channel, par_iter, join };
+    let large = Large {
+        primes,
+        sequential: sequential_time,
+        channel: channel_time,
+        par_iter: par_iter_time,
+        join: join_time,
+    };
     // The tiny input: time many runs and keep the median, each is only microseconds.
-    let alone = median_time(201, || count_primes(0..tiny));
-    let with_par_iter = median_time(201, || count_par_iter(0..tiny));
-    let tiny = Tiny { below: tiny, alone, rayon: with_par_iter };
+    let below = args.tiny;
+    let alone = median_time(201, || count_primes(0..below));
+    let with_par_iter = median_time(201, || count_par_iter(0..below));
+    let tiny = Tiny { below, alone, rayon: with_par_iter };
     Ok(rayon_parallel(&RayonTimes { limit, threads, load, large, tiny }, args.common.json)?)
 }
+
+/// Below this many numbers, `count_join` counts on: splitting further costs more than it saves.
+const SEQUENTIAL_BELOW: u64 = 10_000;
 
 /// The median time of `runs` runs of `count` (for inputs too small to time once).
 fn median_time(runs: usize, count: impl Fn() -> u64) -> Duration {

@@ -68,9 +68,14 @@ fn count_in_halves(numbers: &[u64], timeline: &Timeline) -> [u64; 2] {
     thread::scope(|s| {
         // Both closures borrow `left`/`right` (parts of `numbers`) and `timeline`: no owned
         // copies, no `Arc` — the scope ends before `numbers` can be dropped.
-        let a = s.spawn(|| timeline.measure("thread 1", "read left", || primes_in(left)));
-        let b = s.spawn(|| timeline.measure("thread 2", "read right", || primes_in(right)));
-        [a.join().expect("thread 1 panicked"), b.join().expect("thread 2 panicked")]
+        // Halves by count, not by cost: the larger numbers on the right take longer to test.
+        let left_count = s.spawn(|| timeline.measure("thread 1", "read left", || primes_in(left)));
+        let right_count =
+            s.spawn(|| timeline.measure("thread 2", "read right", || primes_in(right)));
+        [
+            left_count.join().expect("thread 1 panicked"),
+            right_count.join().expect("thread 2 panicked"),
+        ]
     })
 }
 
@@ -84,6 +89,7 @@ fn flag_primes(numbers: &[u64], timeline: &Timeline) -> Vec<bool> {
     thread::scope(|s| {
         s.spawn(|| timeline.measure("thread 1", "write left", || flag_each(left, left_numbers)));
         s.spawn(|| timeline.measure("thread 2", "write right", || flag_each(right, right_numbers)));
+        // No `join` here: the scope joins both threads as it ends (and passes on a panic).
     });
     flags
 }

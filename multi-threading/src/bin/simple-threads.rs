@@ -7,8 +7,8 @@
 //! default `main` then joins every thread.
 //!
 //! With `--no-join`, `main` waits only 0.75 s and returns without joining: the process
-//! exits, and the threads still waiting are killed mid-task — their "done" never prints,
-//! although the shortest wait (0.5 s) has finished. Python does the opposite:
+//! exits, and the threads still waiting are killed mid-task: only the shortest wait (0.5 s)
+//! has printed "done"; the others never will. Python does the opposite:
 //! its interpreter waits for every non-daemon thread before exiting (only `daemon=True`
 //! threads are killed). To wait in Rust, `join` the handles (or use `thread::scope`).
 //!
@@ -47,31 +47,33 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(args.tasks as usize)?;
-    let (seed, scale) = (args.seed.unwrap_or_else(Random::clock_seed), args.common.time_scale);
+    let seed = args.seed.unwrap_or_else(Random::clock_seed);
+    let scale = args.common.time_scale;
     let waits = shuffled_waits(args.tasks, seed);
     // What the threads print to, on one clock; shared with every thread.
     let log = Arc::new(SimpleThreads::announce(seed, waits.clone(), scale)?);
 
     let mut handles = Vec::new();
     for (i, &wait) in waits.iter().enumerate() {
-        let (task, log, wait) = (i + 1, log.clone(), scale.secs(wait));
-        handles.push(thread::spawn(move || -> std::io::Result<usize> {
+        let task = i + 1;
+        let wait = scale.secs(wait);
+        let log = Arc::clone(&log);
+        handles.push(thread::spawn(move || -> std::io::Result<()> {
             let started = log.starts(task, wait)?;
             thread::sleep(wait); // Stand-in for a download or a query.
-            log.done(started)?;
-            Ok(task)
+            log.done(started)
         }));
     }
 
     if args.no_join {
-        // New! No join: `main` returns while threads are still waiting, which ends the process.
+        // With --no-join: `main` returns while threads are still waiting, which ends the process.
         thread::sleep(scale.secs(0.75));
         // From here the log holds stdout, so that the threads still waiting print nothing more.
         log.returning_without_join(handles.len(), args.common.json)?;
         return Ok(());
     }
-    // `join` waits for each thread in turn; results arrive in spawn order, but the timeline
-    // (and the "done" lines above) show the order in which the threads really finished.
+    // `join` waits for each thread in turn, in spawn order; the "done" lines above (and the
+    // timeline) show the order in which the threads really finished.
     for handle in handles {
         handle.join().expect("a task thread panicked")?;
     }

@@ -51,18 +51,19 @@ fn run(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(2)?;
     let numbers: Vec<u64> = args.numbers.iter().copied().map(u64::from).collect();
-    let (wait, scale) = (args.common.time_scale.secs(args.wait), args.common.time_scale);
+    let scale = args.common.time_scale;
+    let wait = scale.secs(args.wait);
     spawn_join_plan(&numbers, wait, args.wait, scale)?;
 
     // `thread::spawn` needs everything its closure uses to live as long as the thread may:
     // each thread gets its own copy of the numbers, and shares the timeline through an `Arc`.
     let timeline = Arc::new(Timeline::new());
     let square_thread = {
-        let (numbers, timeline) = (numbers.clone(), timeline.clone());
+        let (numbers, timeline) = (numbers.clone(), Arc::clone(&timeline));
         thread::spawn(move || powers(&numbers, 2, wait, &timeline, "square thread"))
     };
     let cube_thread = {
-        let timeline = timeline.clone();
+        let timeline = Arc::clone(&timeline);
         thread::spawn(move || powers(&numbers, 3, wait, &timeline, "cube thread"))
     };
     // `join` waits for the thread to end and hands back what its closure returned.

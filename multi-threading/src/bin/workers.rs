@@ -51,7 +51,7 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     let workers = args.workers;
     // The numbers below --limit, cut into jobs of equal cost (larger numbers cost more).
-    let jobs = split_balanced(0..args.limit, args.jobs(workers));
+    let jobs = split_balanced(0..args.limit, args.job_count());
     let plan = WorkersPlan::announce(args.limit, &jobs, workers)?;
 
     // One thread first, to compare with; then the workers, fed through a channel.
@@ -74,7 +74,7 @@ fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Resu
 
     // Queue every job, then drop the sender: a worker's loop ends when the queue is empty.
     for (id, range) in jobs.iter().cloned().enumerate() {
-        job_tx.send(Job { id, range })?;
+        job_tx.send(Job { id, range }).expect("job_rx is alive");
     }
     drop(job_tx);
 
@@ -86,8 +86,8 @@ fn run_workers(jobs: &[Range<u64>], workers: usize, timeline: &Timeline) -> Resu
             thread::Builder::new().name(name.clone()).spawn_scoped(scope, move || {
                 for Job { id, range } in job_rx {
                     let primes = timeline.measure(&name, id.to_string(), || count_primes(range));
-                    // The receiver outlives every worker, so this send cannot fail.
-                    let _ = result_tx.send(JobResult { job: id, worker, primes });
+                    let result = JobResult { job: id, worker, primes };
+                    result_tx.send(result).expect("result_rx outlives every worker");
                 }
             })?;
         }
@@ -137,9 +137,10 @@ struct Args {
 }
 
 impl Args {
-    /// No more jobs than numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
-    fn jobs(&self, workers: usize) -> usize {
-        let jobs = self.jobs.map_or(8 * workers, |n| n as usize);
+    /// How many jobs to cut the work into: `--jobs`, or 8 per worker. No more jobs than
+    /// numbers to test: `--limit 5` makes at most 5 jobs, none of them empty.
+    fn job_count(&self) -> usize {
+        let jobs = self.jobs.map_or(8 * self.workers, |n| n as usize);
         jobs.min(usize::try_from(self.limit).unwrap_or(usize::MAX))
     }
 }
