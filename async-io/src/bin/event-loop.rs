@@ -36,7 +36,7 @@ use asyncio::resident_bytes;
 use clap::{Parser, ValueEnum};
 use shared::cli::Common;
 use shared::report::{MainResult, ok_if_stdout_closed};
-use tokio::time::{Instant, sleep};
+use tokio::time::{Instant, sleep}; // tokio's clock, which a test can pause.
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -47,24 +47,23 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     let wait = args.common.time_scale.scaled(Duration::from_millis(args.wait_ms.into()));
     // The choice the example is about: one thread's event loop, or one loop per core.
-    let (runtime, flavor) = match args.flavor {
-        Flavor::Current => {
-            (tokio::runtime::Builder::new_current_thread().enable_time().build()?, "current")
-        }
+    let runtime = match args.flavor {
+        Flavor::Current => tokio::runtime::Builder::new_current_thread().enable_time().build()?,
         Flavor::Multi => {
             // tokio panics, then hangs, if the OS refuses one of its worker threads: check first.
             shared::limits::room_for_a_thread_per_core()?;
-            (tokio::runtime::Builder::new_multi_thread().enable_time().build()?, "multi")
+            tokio::runtime::Builder::new_multi_thread().enable_time().build()?
         }
     };
-    let plan = EventLoopPlan { tasks: args.tasks, wait, flavor };
+    let plan = EventLoopPlan { tasks: args.tasks, wait, flavor: args.flavor.name() };
     plan.announce()?;
     let waited = runtime.block_on(wait_many(args.tasks, wait));
     Ok(plan.report(&waited, args.common.json)?)
 }
 
-/// Spawns `tasks` tasks that each wait `wait` and say which thread they ran on; measures
-/// the process's memory while they all wait.
+/// Spawns `tasks` tasks that each wait `wait` and say which thread they finished on (on the
+/// multi-thread runtime a task can move between threads at an `.await`); measures the
+/// process's memory while they all wait.
 async fn wait_many(tasks: u32, wait: Duration) -> Waited {
     let memory_before = resident_bytes();
     let start = Instant::now();
@@ -76,12 +75,9 @@ async fn wait_many(tasks: u32, wait: Duration) -> Waited {
             })
         })
         .collect();
-    // Spawned last, so it runs after every task above has started its wait.
-    let probe = tokio::spawn(async move {
-        sleep(wait / 2).await;
-        resident_bytes()
-    });
-    let memory_during = probe.await.expect("the memory probe panicked");
+    // Halfway through the wait every task is asleep in it: measure the memory they hold.
+    sleep(wait / 2).await;
+    let memory_during = resident_bytes();
     let mut threads = HashSet::new();
     for handle in handles {
         threads.insert(handle.await.expect("a task panicked"));
@@ -111,6 +107,16 @@ struct Args {
 enum Flavor {
     Current,
     Multi,
+}
+
+impl Flavor {
+    /// As `--flavor` spells it.
+    fn name(self) -> &'static str {
+        match self {
+            Flavor::Current => "current",
+            Flavor::Multi => "multi",
+        }
+    }
 }
 
 #[cfg(test)]
