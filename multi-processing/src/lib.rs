@@ -211,6 +211,13 @@ impl ChildRole {
     }
 }
 
+/// The name under which `--worker` takes `role`, for [`Worker::start`]: clap's own spelling
+/// of the variant (`square-root` for `SquareRoot`), so that [`ChildRole::role`] reads it back.
+pub fn role_name<R: clap::ValueEnum>(role: &R) -> String {
+    let name = role.to_possible_value().expect("a role clap skips cannot be started");
+    name.get_name().to_string()
+}
+
 /// Ends the process as clap does for a bad argument: the message on stderr, exit code 2.
 fn usage_error(message: &str) -> ! {
     clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{message}\n")).exit()
@@ -702,6 +709,21 @@ mod tests {
         assert_eq!(said(6), "killed by signal 6 (SIGABRT: an abort)");
         assert_eq!(said(9), "killed by signal 9 (SIGKILL: killed outright)");
         assert_eq!(said(10), "killed by signal 10 (SIGUSR1)");
+    }
+
+    /// The name a role is started under is the one `--worker` reads back, in clap's spelling.
+    #[test]
+    fn a_role_is_started_under_the_name_its_child_reads_back() {
+        #[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+        enum Role {
+            Square,
+            SquareRoot,
+        }
+        assert_eq!(role_name(&Role::SquareRoot), "square-root");
+        for role in [Role::Square, Role::SquareRoot] {
+            let child = ChildRole { role: Some(role_name(&role)), ..ChildRole::default() };
+            assert_eq!(child.role::<Role>(), Some(role));
+        }
     }
 
     /// A child that ends before it connects makes the handshake fail at once, not hang. Here

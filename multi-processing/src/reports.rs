@@ -20,7 +20,7 @@ use shared::report::{
     Overlap, ParallelRun, Table, build_note, first_few, human_duration, load_average, lost_updates,
     out, overlap, plural, print_json, speedup_table, speedup_verdict, stamp, thousands, times,
 };
-use shared::timeline::{Span, Timeline, terminal_width};
+use shared::timeline::{Span, Timeline, extent, terminal_width};
 use shared::waits::TimeScale;
 
 use crate::cluster::Timed;
@@ -526,12 +526,8 @@ impl ChildProcesses {
         trace.write(&timeline)?;
         // Judge from the spans the children measured, on the one clock: each child worked from
         // its first span's start to its last span's end. Did those two intervals share time?
-        let worked = |child: &ChildWork| {
-            let start = child.spans.iter().map(|s| s.start).min().unwrap_or_default();
-            start..child.spans.iter().map(|s| s.end).max().unwrap_or_default()
-        };
         let [first, second] = children else { anyhow::bail!("two children") };
-        let (square, cube) = (worked(first), worked(second));
+        let (square, cube) = (extent(first.spans), extent(second.spans));
         let figures = format!(
             "The children worked for {} and {}",
             human_duration(square.end - square.start),
@@ -781,8 +777,8 @@ pub struct ManagerRan<R> {
     pub server_log: Vec<(Duration, String)>,
     /// The server's list at the end.
     pub server_records: Vec<R>,
-    /// What each client listed after its last insert: client a's, then client b's.
-    pub listed_by_client: Vec<Vec<R>>,
+    /// What each client, by name, listed after its last insert.
+    pub listed_by_client: Vec<(&'static str, Vec<R>)>,
     /// Whether every record each client inserted was on both the server's list and the
     /// client's listing.
     pub all_kept: bool,
@@ -797,7 +793,7 @@ impl<R: Serialize + std::fmt::Display> ManagerRan<R> {
             writeln!(out, "{}  server: {what}", stamp(*at))?;
         }
         writeln!(out)?;
-        for (name, listed) in ["a", "b"].iter().zip(&self.listed_by_client) {
+        for (name, listed) in &self.listed_by_client {
             let names: Vec<String> = listed.iter().map(ToString::to_string).collect();
             let records = plural(listed.len() as u64, "record");
             writeln!(out, "Client {name} listed {records}: {}", names.join(" "))?;
@@ -805,8 +801,10 @@ impl<R: Serialize + std::fmt::Display> ManagerRan<R> {
         let verdict = if self.all_kept { KEPT } else { "Unexpected: a record is missing." };
         writeln!(out, "\n{verdict}")?;
         if json {
+            let listed_by_client: Vec<&Vec<R>> =
+                self.listed_by_client.iter().map(|(_, l)| l).collect();
             print_json(&serde_json::json!({
-                "server_records": self.server_records, "listed_by_client": self.listed_by_client,
+                "server_records": self.server_records, "listed_by_client": listed_by_client,
                 "all_kept": self.all_kept,
             }))?;
         }

@@ -37,7 +37,7 @@ use clap::{Parser, ValueEnum};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use multi_processing::reports::{Outcome, bank_balance, bank_balance_plan};
 use multi_processing::{ChildRole, ScratchFile, SharedMemory, Worker, connect_to_parent};
-use multi_processing::{exit_with_parent, quiet_if_hung_up, wait_for_each_other};
+use multi_processing::{exit_with_parent, quiet_if_hung_up, role_name, wait_for_each_other};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{MainResult, ok_if_stdout_closed};
@@ -134,7 +134,7 @@ fn run_child(role: Role, name: &str, memory: &Path) -> Result<()> {
 
 /// Starts the child in `role`, with the file to map; returns it with the ends of its channels.
 fn start_child(role: Role, memory: &Path) -> Result<ChildProcess> {
-    let name = format!("{role:?}").to_lowercase();
+    let name = role_name(&role);
     let memory = format!("--file={}", memory.display());
     let child = Worker::start_connected::<Ends>(&name, &[memory], |_| {});
     let (worker, ends) = child.with_context(|| format!("starting the {name} process"))?;

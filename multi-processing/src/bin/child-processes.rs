@@ -36,7 +36,7 @@ use std::process::Stdio;
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use multi_processing::reports::{ChildProcesses, ChildWork};
-use multi_processing::{ChildRole, Worker, exit_with_parent};
+use multi_processing::{ChildRole, Worker, exit_with_parent, role_name};
 use serde::{Deserialize, Serialize};
 use shared::cli::{Common, Trace};
 use shared::report::{MainResult, ok_if_stdout_closed};
@@ -83,7 +83,15 @@ enum Op {
 impl Op {
     /// The role's name, as `--worker` takes it: `square` or `cube`.
     fn name(self) -> String {
-        format!("{self:?}").to_lowercase()
+        role_name(&self)
+    }
+
+    /// The power this role raises each number to.
+    fn power(self) -> u32 {
+        match self {
+            Op::Square => 2,
+            Op::Cube => 3,
+        }
     }
 }
 
@@ -99,14 +107,14 @@ struct Report {
 /// The child's role: compute, then report to the parent through stdout.
 fn run_worker(op: Op, args: &Args, clock: &str) -> Result<()> {
     let timeline = Timeline::aligned_to(clock)?;
-    let (pid, power) = (std::process::id(), if op == Op::Square { 2 } else { 3 });
+    let pid = std::process::id();
     let lane = format!("{} (pid {pid})", op.name());
     let wait = args.common.time_scale.secs(args.wait);
     let mut results = Vec::new();
     for n in args.numbers.iter().copied().map(u64::from) {
         // Stand-in for real work, so the two children's runs visibly overlap in time.
         timeline.measure(&lane, n.to_string(), || std::thread::sleep(wait));
-        results.push((n, n.pow(power)));
+        results.push((n, n.pow(op.power())));
     }
     let report = Report { op, pid, results, spans: timeline.spans() };
     // This stdout is the pipe to the parent, not the reader's terminal: `std::io::stdout()`,
@@ -136,6 +144,7 @@ fn read_report(mut worker: Worker) -> Result<Report> {
     let mut stdout = worker.child().stdout.take().context("the worker has no stdout pipe")?;
     stdout.read_to_string(&mut line)?;
     let id = worker.id();
+    // Wait before parsing: if the child failed, how it ended explains a missing report best.
     worker.finish(&format!("worker {id}"))?;
     serde_json::from_str(line.trim()).context("reading the worker's report")
 }

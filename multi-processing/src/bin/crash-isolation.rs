@@ -34,7 +34,7 @@ use clap::{Parser, ValueEnum};
 use multi_processing::reports::{
     Ended, ThreadPanic, crash_isolation, crash_isolation_plan, last_words,
 };
-use multi_processing::{ChildRole, Worker, exit_with_parent, how_it_ended};
+use multi_processing::{ChildRole, Worker, exit_with_parent, how_it_ended, role_name};
 use shared::cli::Common;
 use shared::report::{MainResult, ok_if_stdout_closed};
 use shared::waits::TimeScale;
@@ -62,7 +62,7 @@ fn run_parent(args: &Args) -> Result<()> {
 
 /// Starts a child in `role`, reads its stdout and stderr, and waits for it to end.
 fn run_child(role: Role, scale: TimeScale) -> Result<Ended> {
-    let name = format!("{role:?}").to_lowercase();
+    let name = role_name(&role);
     let mut worker = Worker::start(&name, &[], |command| {
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
     })

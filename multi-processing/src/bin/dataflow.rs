@@ -51,7 +51,7 @@ fn main() -> MainResult {
     }
     // A reader who closes stdout (`| head`) ends the run quietly; see `shared::report::out`.
     ok_if_stdout_closed(match args.cluster.addresses() {
-        Some(_) => be_one_process(&args),
+        Some(addresses) => be_one_process(&args, addresses.len()),
         None => run(&args),
     })
 }
@@ -60,15 +60,18 @@ fn main() -> MainResult {
 /// every count sent to worker 0, which adds them up. Returns the total, on worker 0.
 fn count_primes_dataflow(worker: &mut timely::worker::Worker, limit: u64) -> Option<u64> {
     let (index, peers) = (worker.index(), worker.peers());
+    // The operators below own what they use (they outlive this call inside the worker), so
+    // they share the total with us through an `Rc`; one thread per worker, hence no `Arc`.
     let total = Rc::new(Cell::new(0));
-    let sum = Rc::clone(&total);
+    // `()`: the dataflow's timestamps, for a single round of work with no rounds to tell apart.
     let probe = worker.dataflow::<(), _, _>(|scope| {
+        let total = Rc::clone(&total);
         // This worker's range of the equal-cost split: a stream of one record.
         let share = split_balanced(0..limit, peers).swap_remove(index);
         let counts = Some(share).to_stream(scope).map(count_primes);
         let at_worker_0 = counts.exchange(|_| 0);
         // `probe()` gives a handle on the stream's progress, and the stream (unused here).
-        at_worker_0.inspect(move |count| sum.set(sum.get() + count)).probe().0
+        at_worker_0.inspect(move |count| total.set(total.get() + count)).probe().0
     });
     // Step the dataflow until the probe says nothing more can come; parked, not spinning,
     // while waiting for the other workers.
@@ -90,17 +93,18 @@ fn run(args: &Args) -> Result<()> {
     // their loopback addresses (as `--hostfile` gives it), each in `be_one_process`.
     let processes = args.processes.unwrap_or(2);
     let workers = args.workers.unwrap_or((cores() / processes).max(1)).to_string();
+    // `--json`, so that process 0's last line is its row of the table.
     let each = ["--workers", &workers, "--limit", &limit.to_string(), "--json"].map(String::from);
     let last_lines = cluster::run_on_localhost(processes, &each)?;
     report.add_from_process_0("processes on this machine, TCP", &last_lines[0])?;
     report.print(args.common.json)
 }
 
-/// Be one process of the cluster that `--hostfile` lists: what each host runs.
-fn be_one_process(args: &Args) -> Result<()> {
-    let (workers, limit) = (args.workers.unwrap_or_else(cores), args.limit);
+/// Be one of the `processes` of the cluster that `--hostfile` lists: what each host runs.
+fn be_one_process(args: &Args, processes: usize) -> Result<()> {
+    let workers = args.workers.unwrap_or_else(cores);
+    let limit = args.limit;
     let run = args.cluster.run(workers, move |worker| count_primes_dataflow(worker, limit))?;
-    let processes = args.cluster.addresses().map_or(1, <[String]>::len);
     dataflow_one_process(limit, processes, run, args.common.json)
 }
 

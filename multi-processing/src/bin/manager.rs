@@ -42,8 +42,9 @@ use shared::timeline::Timeline;
 
 fn main() -> MainResult {
     let args = Args::parse();
-    if let Some(role) = args.child.role_in(&["server", "a", "b"]) {
-        let (connect, clock) = (args.child.connect(), args.child.clock()); // Flags first.
+    if let Some(role) = args.child.role_in(&["server", CLIENTS[0], CLIENTS[1]]) {
+        // Its flags first: a missing one is a usage error, whatever the state of the lifeline.
+        let (connect, clock) = (args.child.connect(), args.child.clock());
         exit_with_parent();
         return Ok(quiet_if_hung_up(run_worker(role, connect, clock))?);
     }
@@ -65,13 +66,17 @@ enum Request {
     List { client: String, reply: IpcSender<Vec<Record>> },
 }
 
+/// The clients, each a process named after its role.
+const CLIENTS: [&str; 2] = ["a", "b"];
+
 /// What the parent sends a client once it has connected.
 #[derive(Serialize, Deserialize)]
 struct Setup {
     server: IpcSender<Request>,
     wait: std::time::Duration,
     records: u32,
-    report: IpcSender<Vec<Record>>,
+    /// Where the client sends its listing, made after its last insert.
+    listing: IpcSender<Vec<Record>>,
 }
 
 /// What the server reports when its last client has gone: the list, and a log of requests.
@@ -112,7 +117,7 @@ fn run_client(name: &str, setup: Setup) -> Result<()> {
     }
     let (reply, answer) = ipc::channel()?;
     setup.server.send(Request::List { client: name.into(), reply })?;
-    setup.report.send(answer.recv().context("the server did not answer")?)?;
+    setup.listing.send(answer.recv().context("the server did not answer")?)?;
     Ok(()) // Our request sender goes with us: one client fewer for the server.
 }
 
@@ -120,17 +125,17 @@ fn run_parent(args: &Args) -> Result<()> {
     let mut out = out();
     let timeline = Timeline::new();
     let clock = [format!("--clock={}", timeline.origin_token())];
-    let (server, (requests, server_report)) =
-        Worker::start_connected::<ServerEnds>("server", &clock, |_| {}).context("the server")?;
+    let (server, ServerEnds { requests, report: server_report }) =
+        Worker::start_connected("server", &clock, |_| {}).context("starting the server")?;
     writeln!(out, "A server process (pid {}) owns a list of records;", server.id())?;
-    writeln!(out, "clients a and b insert and list them by request.\n")?;
+    writeln!(out, "clients {} insert and list them by request.\n", CLIENTS.join(" and "))?;
     let mut clients = Vec::new();
-    for name in ["a", "b"] {
+    for name in CLIENTS {
         let (client, setup) = Worker::start_connected::<IpcSender<Setup>>(name, &clock, |_| {})
             .with_context(|| format!("starting client {name}"))?;
-        let (report, listed) = ipc::channel()?;
+        let (listing, listed) = ipc::channel()?;
         let wait = args.common.time_scale.secs(args.wait);
-        setup.send(Setup { server: requests.clone(), wait, records: args.records, report })?;
+        setup.send(Setup { server: requests.clone(), wait, records: args.records, listing })?;
         clients.push((name, client, listed));
     }
     drop(requests); // Only the clients hold request senders now.
@@ -139,7 +144,7 @@ fn run_parent(args: &Args) -> Result<()> {
     for (name, client, listed) in clients {
         let list = listed.recv().with_context(|| format!("client {name} ended without a list"))?;
         client.finish(&format!("client {name}"))?;
-        listed_by_client.push(list);
+        listed_by_client.push((name, list));
     }
     let report = server_report.recv().context("the server ended without a report")?;
     server.finish("the server")?;
@@ -159,30 +164,36 @@ impl fmt::Display for Record {
 
 /// Whether every record each client inserted is on the server's list, and in the client's
 /// own listing (which it asked for after its last insert), and the server holds no other.
-fn all_kept(records: u32, on_server: &[Record], listed_by_client: &[Vec<Record>]) -> bool {
-    let kept = ["a", "b"].iter().zip(listed_by_client).all(|(name, listed)| {
+fn all_kept(records: u32, on_server: &[Record], listed_by_client: &[(&str, Vec<Record>)]) -> bool {
+    let kept = listed_by_client.iter().all(|(name, listed)| {
         (1..=records).all(|n| {
             let record = Record { client: name.to_string(), n };
             on_server.contains(&record) && listed.contains(&record)
         })
     });
-    kept && on_server.len() == 2 * records as usize
+    kept && on_server.len() == listed_by_client.len() * records as usize
 }
 
-/// The server's channel ends, as the parent holds them.
-type ServerEnds = (IpcSender<Request>, IpcReceiver<ServerReport>);
+/// The server's channel ends, as the parent holds them: where to send requests, and where
+/// the server's report comes from.
+#[derive(Serialize, Deserialize)]
+struct ServerEnds {
+    requests: IpcSender<Request>,
+    report: IpcReceiver<ServerReport>,
+}
 
-/// A child: the server, or a client named after its role.
-fn run_worker(role: &str, name: &str, clock: &str) -> Result<()> {
+/// A child: the server, or a client named after its role. `connect` names the parent's
+/// one-shot server, through which the child hands over its channel ends.
+fn run_worker(role: &str, connect: &str, clock: &str) -> Result<()> {
     let clock = Timeline::aligned_to(clock)?;
     if role == "server" {
-        let (requests_sender, requests) = ipc::channel::<Request>()?;
-        let (report, report_receiver) = ipc::channel::<ServerReport>()?;
-        connect_to_parent(name, (requests_sender, report_receiver))?;
-        report.send(serve(&clock, &requests))?;
+        let (requests, incoming) = ipc::channel::<Request>()?;
+        let (report_sender, report) = ipc::channel::<ServerReport>()?;
+        connect_to_parent(connect, ServerEnds { requests, report })?;
+        report_sender.send(serve(&clock, &incoming))?;
     } else {
         let (setup_sender, setup) = ipc::channel::<Setup>()?;
-        connect_to_parent(name, setup_sender)?;
+        connect_to_parent(connect, setup_sender)?;
         run_client(role, setup.recv()?)?;
     }
     Ok(())
@@ -212,12 +223,12 @@ mod tests {
     fn all_kept_needs_every_record_on_the_server_and_in_its_clients_listing() {
         let record = |client: &str, n| Record { client: client.into(), n };
         let on_server = [record("a", 1), record("b", 1), record("a", 2), record("b", 2)];
-        let listed = vec![on_server[..3].to_vec(), on_server.to_vec()];
+        let listed = vec![("a", on_server[..3].to_vec()), ("b", on_server.to_vec())];
         assert!(all_kept(2, &on_server, &listed));
         // The server lost b-2.
         assert!(!all_kept(2, &on_server[..3], &listed));
         // Client a's listing lacks its own a-2.
-        let a_missed_its_own = vec![on_server[..2].to_vec(), on_server.to_vec()];
+        let a_missed_its_own = vec![("a", on_server[..2].to_vec()), ("b", on_server.to_vec())];
         assert!(!all_kept(2, &on_server, &a_missed_its_own));
         // The server holds a record nobody inserted.
         let extra = [&on_server[..], &[record("c", 1)]].concat();

@@ -71,22 +71,27 @@ fn receive(args: &Args) -> Result<()> {
     let pipe = BufReader::new(child.child().stdout.take().context("no pipe")?);
     let got = read_until_end(pipe)?;
     child.finish("the child")?; // If it failed, that explains a missing "END" best.
-    let (received, elapsed) = got.context("the pipe closed before \"END\"")?;
-    pipe_arrived(&args.messages, &received, elapsed, args.common.json)
+    let Received { messages, elapsed } = got.context("the pipe closed before \"END\"")?;
+    pipe_arrived(&args.messages, &messages, elapsed, args.common.json)
 }
 
-/// Reads messages, printing each as it comes, until "END"; returns them and the time taken,
-/// or `None` if the pipe closed before "END".
-fn read_until_end(pipe: impl BufRead) -> io::Result<Option<(Vec<String>, Duration)>> {
-    let (log, mut received) = (StampedLog::new(), Vec::new());
+/// What came through the pipe before "END", and when "END" came.
+struct Received {
+    messages: Vec<String>,
+    elapsed: Duration,
+}
+
+/// Reads messages, printing each as it comes, until "END"; `None` if the pipe closed first.
+fn read_until_end(pipe: impl BufRead) -> io::Result<Option<Received>> {
+    let (log, mut messages) = (StampedLog::new(), Vec::new());
     for line in pipe.lines() {
         let line = line?;
         if line == "END" {
             log.say("read \"END\": the last message")?;
-            return Ok(Some((received, log.elapsed())));
+            return Ok(Some(Received { messages, elapsed: log.elapsed() }));
         }
         log.say(format!("read {line:?}"))?;
-        received.push(line);
+        messages.push(line);
     }
     Ok(None)
 }
@@ -123,12 +128,12 @@ struct Args {
 /// A message the framing can carry: one message per line, so neither a line break nor a
 /// carriage return (which a line reader drops before a line break), and not "END".
 fn message(text: &str) -> Result<String, String> {
-    match text == "END" || text.contains(['\n', '\r']) {
-        true => {
-            Err("a message may not be \"END\" or contain a line break or a carriage return".into())
-        }
-        false => Ok(text.to_string()),
+    if text == "END" || text.contains(['\n', '\r']) {
+        return Err(
+            "a message may not be \"END\" or contain a line break or a carriage return".into()
+        );
     }
+    Ok(text.to_string())
 }
 
 #[cfg(test)]
@@ -138,7 +143,7 @@ mod tests {
     #[test]
     fn reading_stops_at_end_and_keeps_every_message_before_it() {
         let read = read_until_end("one\n-x\nEND\nafter the end\n".as_bytes()).unwrap();
-        assert_eq!(read.unwrap().0, ["one", "-x"]);
+        assert_eq!(read.unwrap().messages, ["one", "-x"]);
     }
 
     #[test]

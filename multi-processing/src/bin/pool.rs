@@ -102,30 +102,32 @@ fn work(job: Job, retry: bool) -> Done {
 fn map_squares(args: &Args, report: &mut PoolReport) -> Result<()> {
     writeln!(out(), "map(square, 1..=5):")?;
     let mut pool = Pool::new(args.workers, args.max_tasks_per_child)?;
-    let crash = |n| if args.crash_on == Some(n) { Job::CrashThenSquare(n) } else { Job::Square(n) };
-    let squares: Vec<Done> = pool.map((1..=5).map(crash))?;
+    let job_for =
+        |n| if args.crash_on == Some(n) { Job::CrashThenSquare(n) } else { Job::Square(n) };
+    let done: Vec<Done> = pool.map((1..=5).map(job_for))?;
     report.what_happened(&pool)?;
     pool.close()?;
-    let initialized_once = squares.iter().all(|done| done.initialized == 1);
-    let (squares, pids) = squares.iter().map(|done| (done.output, done.pid)).unzip();
+    let initialized_once = done.iter().all(|done| done.initialized == 1);
+    let (squares, pids) = done.iter().map(|done| (done.output, done.pid)).unzip();
     report.squares(squares, pids, initialized_once)
 }
 
 /// Part 2: the primes below `--limit` on a new pool, its start-up timed too, then alone.
 fn count_primes_both_ways(args: &Args, report: &mut PoolReport) -> Result<()> {
-    let jobs = (8 * args.workers as usize).min(args.limit as usize);
-    let ranges = split_balanced(0..args.limit, jobs);
+    // Eight tasks per worker, so that no worker sits idle at the end while one finishes.
+    let tasks = (8 * args.workers as usize).min(args.limit as usize);
+    let ranges = split_balanced(0..args.limit, tasks);
     report.announce_primes(args.limit, ranges.len())?;
     let start = Instant::now();
     let mut pool = Pool::new(args.workers, args.max_tasks_per_child)?;
     let counts: Vec<Done> = pool.map(ranges.iter().cloned().map(Job::CountPrimes))?;
-    let took = start.elapsed();
+    let pool_took = start.elapsed();
     let (alone, alone_took) =
         timed(|| ranges.iter().cloned().map(count_primes).collect::<Vec<_>>());
     ensure!(counts.iter().map(|d| d.output).eq(alone.iter().copied()), "the counts differ");
     report.what_happened(&pool)?;
     pool.close()?;
-    report.primes(&alone, PoolTimes { alone: alone_took, pool: took })
+    report.primes(&alone, PoolTimes { alone: alone_took, pool: pool_took })
 }
 
 /// Map a function over inputs on a pool of worker processes.

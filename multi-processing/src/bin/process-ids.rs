@@ -28,7 +28,7 @@ use std::process::Stdio;
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use multi_processing::reports::{ChildReport, process_ids, process_ids_plan};
-use multi_processing::{ChildRole, Worker, exit_with_parent};
+use multi_processing::{ChildRole, Worker, exit_with_parent, role_name};
 use shared::cli::Common;
 use shared::report::{MainResult, ok_if_stdout_closed};
 
@@ -48,7 +48,7 @@ fn run_parent(args: &Args) -> Result<()> {
     let passed = [format!("--wait={}", args.wait), format!("--time-scale={scale}")];
     let mut children = Vec::new();
     for role in [Role::Sleeper, Role::Quitter] {
-        let name = format!("{role:?}").to_lowercase();
+        let name = role_name(&role);
         let worker = Worker::start(&name, &passed, |command| {
             command.stdout(Stdio::piped());
         })
@@ -75,7 +75,7 @@ fn run_parent(args: &Args) -> Result<()> {
         let alive_after_wait = worker.child().try_wait()?.is_none();
         let pid = worker.id();
         reports.push(ChildReport {
-            role: format!("{role:?}").to_lowercase(),
+            role: role_name(&role),
             pid,
             says_pid,
             says_parent,

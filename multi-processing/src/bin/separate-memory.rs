@@ -3,9 +3,10 @@
 //!
 //! `RESULTS` is a global (`static`) list. The parent starts a child (itself again, in a
 //! worker role), which appends the squares of 1 to 5 to *its* `RESULTS` and reports what it
-//! saw there. The parent's `RESULTS` is still empty afterwards: the child changed a copy of
-//! the program's memory in another process, not the parent's. Then a thread does the same
-//! appends, and the parent sees them: threads share their process's memory.
+//! saw there. The parent's `RESULTS` is still empty afterwards: the child is a process
+//! started fresh from the same program, with memory of its own, and got none of the
+//! parent's — not even a copy, as a Python child made by `fork` would. Then a thread does
+//! the same appends, and the parent sees them: threads share their process's memory.
 //!
 //! Mirrors: `MultiProcessing/raceCondition.py` (a global list changed in a child stays empty
 //! in the parent) of the Python original.
@@ -58,7 +59,7 @@ fn run_parent(args: &Args) -> Result<()> {
     let child = append_in_a_child()?;
     let parent_after_child = snapshot();
 
-    // New! The same appends from a thread of this process.
+    // Beyond the original: the same appends from a thread, which shares this process's memory.
     std::thread::spawn(append_squares).join().expect("the thread panicked");
     let parent_after_thread = snapshot();
     let saw = SeparateMemory {
@@ -86,13 +87,13 @@ fn be_the_child() -> Result<()> {
 
 /// Starts the child (this executable again) and reads, from its stdout, what it saw.
 fn append_in_a_child() -> Result<ChildSaw> {
-    let mut child = Worker::start("append", &[], |command| {
+    let mut worker = Worker::start("append", &[], |command| {
         command.stdout(Stdio::piped());
     })
     .context("starting the child")?;
     let mut report = String::new();
-    child.child().stdout.take().context("no stdout pipe")?.read_to_string(&mut report)?;
-    child.finish("the child")?;
+    worker.child().stdout.take().context("no stdout pipe")?.read_to_string(&mut report)?;
+    worker.finish("the child")?;
     serde_json::from_str(report.trim()).context("reading the child's report")
 }
 
