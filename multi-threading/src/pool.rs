@@ -70,13 +70,17 @@ impl Receiver {
             if state.closed {
                 return None;
             }
-            // Releases the lock while asleep, takes it again when woken.
+            // Releases the lock while asleep, takes it again when woken. Waking is no promise
+            // of a job (another worker may have taken it, or the wake-up is spurious): the
+            // loop checks again.
             state = self.0.changed.wait(state).expect("queue lock poisoned");
         }
     }
 }
 
 /// `size` threads named `{name}-1`, `{name}-2`, … that run the jobs given to [`execute`].
+/// A job that panics ends its thread, and the pool runs on with one thread fewer; the panic
+/// is reported when the pool is joined.
 ///
 /// [`execute`]: ThreadPool::execute
 pub struct ThreadPool {
@@ -117,12 +121,16 @@ impl ThreadPool {
 
     fn shut_down(&mut self) {
         drop(self.sender.take());
+        // Join every worker first: a panic in the middle of this loop would leave the rest
+        // running, detached.
+        let mut a_job_panicked = false;
         for worker in self.workers.drain(..) {
-            // Pass a job's panic on — unless this thread is already unwinding from a panic
-            // of its own, where a second one would abort the process.
-            if worker.join().is_err() && !std::thread::panicking() {
-                panic!("a job panicked on a pool thread");
-            }
+            a_job_panicked |= worker.join().is_err();
+        }
+        // Report a job's panic — unless this thread is already unwinding from a panic of its
+        // own, where a second one would abort the process.
+        if a_job_panicked && !std::thread::panicking() {
+            panic!("a job panicked on a pool thread");
         }
     }
 }
@@ -130,5 +138,38 @@ impl ThreadPool {
 impl Drop for ThreadPool {
     fn drop(&mut self) {
         self.shut_down();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// A job's panic is reported when the pool is joined, and only after every other queued
+    /// job has run: the pool joins all its threads before it panics.
+    #[test]
+    fn a_panicking_job_is_reported_once_every_other_job_has_run() {
+        let (ran, panicked) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+        let pool = ThreadPool::new("test", 2).unwrap();
+        for _ in 0..50 {
+            let (ran, panicked) = (Arc::clone(&ran), Arc::clone(&panicked));
+            pool.execute(move || {
+                // The first thread, joined first, dies on its first job; the second works on.
+                if std::thread::current().name() == Some("test-1") {
+                    panicked.store(true, Ordering::Relaxed);
+                    panic!("a bug in a job");
+                }
+                while !panicked.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+                ran.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.join()));
+        assert!(joined.is_err(), "the job's panic is reported");
+        assert_eq!(ran.load(Ordering::Relaxed), 49);
     }
 }

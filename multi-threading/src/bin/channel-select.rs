@@ -21,6 +21,12 @@
 //! ```text
 //! select! on two channels, with a timeout of 200 ms (time scale 1):
 //!   0.10 s  quick 1
+//!   0.20 s  quick 2
+//!   0.30 s  quick 3
+//!   0.50 s  timeout: nothing for 200 ms
+//!   0.60 s  slow answer
+//!
+//! Both channels closed after 5 events, including 1 timeout: one thread waited on both, and on the clock.
 //! ```
 
 use std::io;
@@ -65,19 +71,22 @@ fn select_with_timeout(scale: TimeScale) -> io::Result<Vec<String>> {
         thread::sleep(scale.secs(0.6));
         let _ = slow_tx.send("slow answer");
     });
-    let (log, mut events, mut open) = (StampedLog::new(), Vec::new(), 2);
-    while open > 0 {
+    let log = StampedLog::new();
+    let mut events = Vec::new();
+    let mut channels_open = 2;
+    let timeout = timeout(scale);
+    while channels_open > 0 {
         let event = channel::select! {
             recv(quick) -> message => match message {
                 Ok(n) => format!("quick {n}"),
                 // Closed: swap in a channel that is never ready, so select! stops picking it.
-                Err(_) => { quick = channel::never(); open -= 1; continue }
+                Err(_) => { quick = channel::never(); channels_open -= 1; continue }
             },
             recv(slow) -> message => match message {
                 Ok(text) => text.to_string(),
-                Err(_) => { slow = channel::never(); open -= 1; continue }
+                Err(_) => { slow = channel::never(); channels_open -= 1; continue }
             },
-            default(timeout(scale)) => format!("timeout: nothing for {}", human_duration(timeout(scale))),
+            default(timeout) => format!("timeout: nothing for {}", human_duration(timeout)),
         };
         log.say(&event)?;
         events.push(event);

@@ -50,18 +50,19 @@ fn main() -> MainResult {
 
 fn run(args: &Args) -> Result<()> {
     let work = args.common.time_scale.secs(args.work);
-    let (items, capacity, consumers) = (args.items, args.capacity, args.consumers);
-    let plan = PipelinePlan { items, capacity, consumers, work };
+    let (items, consumers) = (args.items, args.consumers);
+    let plan = PipelinePlan { items, capacity: args.capacity, consumers, work };
     plan.announce()?;
     let timeline = Timeline::new();
-    let arrived = pipeline(items, capacity as usize, consumers, work, &timeline)
+    let arrived = pipeline(items, args.capacity as usize, consumers, work, &timeline)
         .context(CANNOT_START_THREADS)?;
     // Backpressure, measured: the time the producers spent waiting for room in the channel.
-    let (elapsed, blocked) = (timeline.now(), timeline.total("blocked"));
-    let mpsc_received = std_mpsc(3).context(CANNOT_START_THREADS)?;
+    let elapsed = timeline.now();
+    let blocked = timeline.total("blocked");
+    let mpsc_received = std_mpsc(MPSC_MESSAGES_EACH).context(CANNOT_START_THREADS)?;
 
     let handled_by = arrived.iter().map(|d| d.consumer).collect();
-    let last = arrived.last().map_or(String::new(), |d| format!("{}{}", d.item.producer, d.item.n));
+    let last = arrived.last().map_or(String::new(), |d| d.item.to_string());
     let ran = PipelineRan { handled_by, last, elapsed, blocked, timeline, mpsc_received };
     plan.report(&ran, &args.trace, args.common.json)
 }
@@ -77,8 +78,9 @@ fn pipeline(
 ) -> io::Result<Vec<Delivered>> {
     let (to_consumers, from_producers) = channel::bounded::<Item>(capacity);
     let (to_collector, from_consumers) = channel::bounded(capacity);
-    // `move`: the scope owns this thread's channel ends. If a thread cannot start, `?` drops
-    // them, every send and receive then fails, the started threads stop, and the scope ends.
+    // `move`: the closure owns this thread's channel ends. If a thread cannot start, `?`
+    // returns from it and drops them, before the scope joins the threads started so far:
+    // every send and receive then fails, those threads stop, and the scope ends.
     thread::scope(move |s| {
         for producer in ['A', 'B'] {
             let to_consumers = to_consumers.clone();
@@ -99,7 +101,7 @@ fn pipeline(
             let (from_producers, to_collector) = (from_producers.clone(), to_collector.clone());
             thread::Builder::new().spawn_scoped(s, move || {
                 for item in from_producers {
-                    let label = format!("{}{}", item.producer, item.n);
+                    let label = item.to_string();
                     timeline.measure(format!("consumer {consumer}"), label, || thread::sleep(work));
                     if to_collector.send(Delivered { consumer, item }).is_err() {
                         return; // The collector is gone: the run is being abandoned.
@@ -127,6 +129,9 @@ fn std_mpsc(messages_each: u32) -> io::Result<usize> {
     Ok(rx.into_iter().count())
 }
 
+/// Messages each of `std_mpsc`'s two producers sends.
+const MPSC_MESSAGES_EACH: u32 = 3;
+
 /// A producer's wait in `send` longer than this is drawn on the timeline as "blocked".
 const SHOWN_IF_OVER: Duration = Duration::from_millis(1);
 
@@ -135,6 +140,13 @@ const SHOWN_IF_OVER: Duration = Duration::from_millis(1);
 struct Item {
     producer: char,
     n: u32,
+}
+
+/// An item as the output shows it: `A3`.
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.producer, self.n)
+    }
 }
 
 /// An item as it reached the collector, with the consumer that handled it.

@@ -4,8 +4,8 @@
 //!
 //! - `Mutex<u64>`: lock, add, unlock — Python's `with lock: counter += 1`. When the other
 //!   thread holds the lock, this one waits; the cache line with the lock bounces between cores.
-//! - `AtomicU64::fetch_add`: one indivisible CPU instruction, no lock — but the two cores
-//!   still fight over the one cache line that holds the counter.
+//! - `AtomicU64::fetch_add`: one indivisible read-modify-write (a single `lock xadd` on x86),
+//!   no lock — but the two cores still fight over the one cache line that holds the counter.
 //! - partial sums: each thread counts on its own, and adds its count to the total once, at
 //!   the end. Nothing is shared while counting, so nothing is contended.
 //!
@@ -50,7 +50,7 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
-    // `thread::spawn` panics if the OS refuses a thread: check its limits first.
+    // A scope's `spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(2)?;
     mutex_vs_atomic_plan(args.increments)?;
     let n = args.increments;
@@ -58,12 +58,13 @@ fn run(args: &Args) -> Result<()> {
     mutex_vs_atomic(n, &tallies, args.common.json)
 }
 
-/// Runs `count` on two threads at once; returns the time until both are done.
-fn on_two_threads(count: impl Fn() + Sync) -> Duration {
+/// Runs `work` on two threads at once; returns the time until both are done.
+fn on_two_threads(work: impl Fn() + Sync) -> Duration {
     let start = Instant::now();
     thread::scope(|s| {
-        s.spawn(&count);
-        s.spawn(&count);
+        // Both threads borrow the one closure: hence `Sync`.
+        s.spawn(&work);
+        s.spawn(&work);
     });
     start.elapsed()
 }

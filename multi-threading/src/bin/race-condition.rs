@@ -31,7 +31,7 @@
 
 use std::io::{self, Write};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::thread;
 
 use anyhow::{Context, Result};
@@ -54,13 +54,15 @@ fn run(args: &Args) -> Result<()> {
     let list = interleaved_list(args.common.time_scale).context(CANNOT_START_THREADS)?;
     writeln!(out(), "{}\n", list.join(" "))?;
 
-    let each = args.increments;
-    race_condition_plan(each)?;
-    let runs = (0..args.runs)
-        .map(|_| Ok(CounterRun { racy: racy_total(each)?, locked: locked_total(each)? }))
-        .collect::<io::Result<Vec<_>>>()
-        .context(CANNOT_START_THREADS)?;
-    Ok(race_condition(each, &runs, args.common.json)?)
+    let increments = args.increments;
+    race_condition_plan(increments)?;
+    let mut runs = Vec::new();
+    for _ in 0..args.runs {
+        let racy = racy_total(increments).context(CANNOT_START_THREADS)?;
+        let locked = locked_total(increments).context(CANNOT_START_THREADS)?;
+        runs.push(CounterRun { racy, locked });
+    }
+    Ok(race_condition(increments, &runs, args.common.json)?)
 }
 
 /// (a) Two threads append their items to one list, waiting 0.1 s (scaled) between appends.
@@ -89,7 +91,7 @@ fn interleaved_list(scale: TimeScale) -> io::Result<Vec<String>> {
 fn racy_total(increments: u64) -> io::Result<u64> {
     let counter = AtomicU64::new(0);
     on_two_threads(|| (0..increments).for_each(|_| racy_increment(&counter)))?;
-    Ok(counter.load(Ordering::Relaxed))
+    Ok(counter.into_inner()) // The threads are done: no ordering left to think about.
 }
 
 /// The same with the counter behind a `Mutex`.

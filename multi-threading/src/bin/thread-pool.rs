@@ -2,11 +2,13 @@
 //!
 //! Starting a thread costs tens of microseconds and a stack; a pool pays that once and then
 //! hands each job to a thread that is already running. The hand-made pool (`src/pool.rs`,
-//! ~60 lines of the crate's library, so that the loom proofs check this very code) is a
+//! under 90 lines of the crate's library, so that the loom proofs check this very code) is a
 //! queue of boxed closures and N threads that take jobs from it. Shutdown drops the queue's
 //! sender, which tells every thread to finish the jobs still queued and return, and joins
 //! them: Python's `executor.shutdown(wait=True)`. `rayon::ThreadPool` does the same job,
-//! with work stealing and scopes, and is what you would use in practice.
+//! with work stealing and scopes: what you would use in practice for CPU-bound jobs (a rayon
+//! thread blocked in a wait, as here, cannot steal work; for waits, use plain threads or
+//! async tasks).
 //!
 //! Each job waits `--wait` (a stand-in for I/O, as in the original) and reports the thread
 //! that ran it: `--jobs` jobs, but only `--workers` thread names, each used again and again.
@@ -47,7 +49,8 @@ fn main() -> MainResult {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let (jobs, workers, wait) = (args.jobs, args.workers, args.common.time_scale.secs(args.wait));
+    let (jobs, workers) = (args.jobs, args.workers);
+    let wait = args.common.time_scale.secs(args.wait);
     thread_pool_plan(jobs, workers, wait)?;
     let timeline = Arc::new(Timeline::new());
     let hand_made = run_hand_made(jobs, workers, wait, &timeline)
@@ -59,9 +62,9 @@ fn run(args: &Args) -> Result<()> {
 
 /// One job: wait, as if for I/O, and say which thread ran it.
 fn job(id: u32, wait: Duration, timeline: &Timeline) -> Ran {
-    let thread = thread::current().name().unwrap_or("unnamed").to_string();
-    timeline.measure(&thread, id.to_string(), || thread::sleep(wait));
-    Ran { job: id, thread }
+    let thread_name = thread::current().name().unwrap_or("unnamed").to_string();
+    timeline.measure(&thread_name, id.to_string(), || thread::sleep(wait));
+    Ran { job: id, thread: thread_name }
 }
 
 /// Runs the jobs on the hand-made pool; returns who ran each, in finishing order.
@@ -75,8 +78,10 @@ fn run_hand_made(
     let (results, received) = mpsc::channel();
     for id in 0..jobs {
         let (results, timeline) = (results.clone(), timeline.clone());
-        // The pool keeps the job until a thread is free; `send` cannot fail while we hold `received`.
-        pool.execute(move || drop(results.send(job(id, wait, &timeline))));
+        // The pool keeps the job until a thread is free.
+        pool.execute(move || {
+            results.send(job(id, wait, &timeline)).expect("`received` outlives every job");
+        });
     }
     drop(results);
     // Python's `shutdown(wait=True)`: let the queued jobs finish, then stop the threads.
@@ -92,10 +97,13 @@ fn run_rayon(jobs: u32, workers: u32, wait: Duration, timeline: &Timeline) -> Re
         .build()?;
     let (results, received) = mpsc::channel();
     // A scope may borrow `timeline`, and returns only when every job spawned in it is done.
+    // A rayon thread runs the jobs spawned on it newest first; idle ones steal the oldest.
     pool.scope(|scope| {
         for id in 0..jobs {
             let results = results.clone();
-            scope.spawn(move |_| drop(results.send(job(id, wait, timeline))));
+            scope.spawn(move |_| {
+                results.send(job(id, wait, timeline)).expect("`received` outlives every job");
+            });
         }
     });
     drop(results);
