@@ -120,6 +120,20 @@ impl Worker {
         Ok(())
     }
 
+    /// Reads the child's piped stdout and stderr to their ends, both at once (a child that
+    /// fills one pipe while we wait on the other would wait for ever), then waits for it.
+    pub fn wait_with_output(mut self) -> anyhow::Result<Output> {
+        use anyhow::Context;
+        let mut stderr = self.child.stderr.take().context("the child's stderr is not piped")?;
+        let read_stderr = std::thread::Builder::new()
+            .spawn(move || io::read_to_string(&mut stderr))
+            .map_err(|err| with_limit_hint(err, "starting a thread to read the child's stderr"))?;
+        let stdout = self.child.stdout.take().context("the child's stdout is not piped")?;
+        let stdout = io::read_to_string(stdout)?;
+        let stderr = read_stderr.join().expect("the stderr reader panicked")?;
+        Ok(Output { status: self.wait()?, stdout, stderr })
+    }
+
     /// Waits for the child to end, and returns how it ended.
     pub fn wait(mut self) -> io::Result<ExitStatus> {
         let status = self.child.wait();
@@ -342,6 +356,14 @@ fn hung_up(err: &anyhow::Error) -> bool {
 enum Hello<T> {
     Ready(T),
     Cancel,
+}
+
+/// What a child wrote to its stdout and stderr, and how it ended: [`Worker::wait_with_output`].
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// How long a started child has to connect before [`Worker::start_connected`] gives up.
@@ -724,6 +746,18 @@ mod tests {
             let child = ChildRole { role: Some(role_name(&role)), ..ChildRole::default() };
             assert_eq!(child.role::<Role>(), Some(role));
         }
+    }
+
+    /// Both pipes are read to their ends, and the child's ending comes with them. The "child"
+    /// is this test program, which rejects `--worker` on stderr.
+    #[test]
+    fn a_childs_output_comes_with_how_it_ended() {
+        let worker = Worker::start("nobody", &[], |command| {
+            command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        });
+        let output = worker.unwrap().wait_with_output().unwrap();
+        assert!(!output.status.success());
+        assert!(output.stderr.contains("worker"), "{output:?}");
     }
 
     /// A child that ends before it connects makes the handshake fail at once, not hang. Here

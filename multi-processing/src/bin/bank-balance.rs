@@ -45,7 +45,8 @@ use shared::report::{MainResult, ok_if_stdout_closed};
 fn main() -> MainResult {
     let args = Args::parse();
     if let Some(role) = args.child.role::<Role>() {
-        let (connect, file) = (args.child.connect(), args.child.file()); // Flags first.
+        // Its flags first: a missing one is a usage error, whatever the state of the lifeline.
+        let (connect, file) = (args.child.connect(), args.child.file());
         exit_with_parent();
         return Ok(quiet_if_hung_up(run_child(role, connect, file))?);
     }
@@ -56,34 +57,47 @@ fn main() -> MainResult {
 fn run_parent(args: &Args) -> Result<()> {
     bank_balance_plan(args.operations, args.runs)?;
     // The balance and a start line, in a file that both children map (and lock, when locked).
-    let mut memory = ScratchFile::new("bank-balance-", 2 * size_of::<AtomicI64>() as u64)?;
-    let map = SharedMemory::map(memory.file())?;
-    let [balance, ready] = map.atomics::<AtomicI64>() else { bail!("two numbers") };
-    let children = [Role::Withdraw, Role::Deposit].map(|role| start_child(role, memory.path()));
+    let mut balance_file = ScratchFile::new("bank-balance-", 2 * size_of::<AtomicI64>() as u64)?;
+    let map = SharedMemory::map(balance_file.file())?;
+    let [balance, ready] = map.atomics::<AtomicI64>() else { bail!("{NOT_TWO_NUMBERS}") };
+    let path = balance_file.path();
+    let children = [Role::Withdraw, Role::Deposit].map(|role| start_child(role, path));
     let children = children.into_iter().collect::<Result<Vec<_>>>()?;
-    memory.unlink()?; // Both children have the file open: its name can go.
+    // Both children have the file open (each opened it before connecting, and
+    // `start_connected` returned): its name can go.
+    balance_file.unlink()?;
     let mut outcomes = Vec::new();
     for variant in [Variant::Unsynchronized, Variant::Locked, Variant::Atomic] {
-        let (mut balances, mut nanos) = (Vec::new(), 0);
-        for _ in 0..args.runs {
-            balance.store(100, Relaxed);
-            ready.store(0, Relaxed);
-            children
-                .iter()
-                .try_for_each(|child| child.ends.runs.send((variant, args.operations)))?;
-            let ran = children.iter().map(|child| child.ends.done.recv()).sum::<Result<u64, _>>();
-            nanos += ran.context("a child process ended in the middle of a run")?;
-            balances.push(balance.load(Relaxed));
-        }
-        // Each process timed its own operations, waits for the lock included: the mean of both.
-        let ns_per_op = nanos as f64 / (2.0 * f64::from(args.operations) * f64::from(args.runs));
-        outcomes.push(Outcome { balances, ns_per_op });
+        outcomes.push(time_runs(variant, &children, balance, ready, args)?);
     }
     for ChildProcess { worker, ends } in children {
         drop(ends); // No more runs: the child's `recv` fails, and it exits.
         worker.finish("a child process")?;
     }
     bank_balance(&outcomes, args.common.json)
+}
+
+/// `--runs` runs of `variant` by both children, each run from a balance of 100.
+fn time_runs(
+    variant: Variant,
+    children: &[ChildProcess],
+    balance: &AtomicI64,
+    ready: &AtomicI64,
+    args: &Args,
+) -> Result<Outcome> {
+    let (mut balances, mut both_took_ns) = (Vec::new(), 0);
+    for _ in 0..args.runs {
+        balance.store(100, Relaxed);
+        ready.store(0, Relaxed);
+        let run = Run { variant, operations: args.operations };
+        children.iter().try_for_each(|child| child.ends.runs.send(run))?;
+        let took = children.iter().map(|child| child.ends.done.recv()).sum::<Result<u64, _>>();
+        both_took_ns += took.context("a child process ended in the middle of a run")?;
+        balances.push(balance.load(Relaxed));
+    }
+    // Each process timed its own operations, waits for the lock included: the mean of both.
+    let operations = 2.0 * f64::from(args.operations) * f64::from(args.runs);
+    Ok(Outcome { balances, ns_per_op: both_took_ns as f64 / operations })
 }
 
 /// One run in a child: change the balance by `delta`, `n` times, the `variant` way.
@@ -113,16 +127,19 @@ fn run_once(variant: Variant, balance: &AtomicI64, file: &File, delta: i64, n: u
 }
 
 /// A child: open and map the file, then do each run the parent asks for, until it hangs up.
-fn run_child(role: Role, name: &str, memory: &Path) -> Result<()> {
+fn run_child(role: Role, connect: &str, path: &Path) -> Result<()> {
     // This process's own open of the file: only separate opens' locks exclude each other.
-    let file = OpenOptions::new().read(true).write(true).open(memory)?;
+    let file = OpenOptions::new().read(true).write(true).open(path)?;
     let map = SharedMemory::map(&file)?;
-    let [balance, ready] = map.atomics::<AtomicI64>() else { bail!("two numbers") };
-    let (runs_sender, runs) = ipc::channel::<(Variant, u32)>()?;
+    let [balance, ready] = map.atomics::<AtomicI64>() else { bail!("{NOT_TWO_NUMBERS}") };
+    let (runs_sender, runs) = ipc::channel::<Run>()?;
     let (done, done_receiver) = ipc::channel::<u64>()?;
-    connect_to_parent(name, Ends { runs: runs_sender, done: done_receiver })?;
-    let delta = if let Role::Withdraw = role { -1 } else { 1 };
-    while let Ok((variant, operations)) = runs.recv() {
+    connect_to_parent(connect, Ends { runs: runs_sender, done: done_receiver })?;
+    let delta = match role {
+        Role::Withdraw => -1,
+        Role::Deposit => 1,
+    };
+    while let Ok(Run { variant, operations }) = runs.recv() {
         // Start together, or one process could finish before the other begins. (The parent's
         // reset of `ready` reaches us as its reset of the balance does: through the messages'
         // system calls, as in the locked variant.)
@@ -133,10 +150,10 @@ fn run_child(role: Role, name: &str, memory: &Path) -> Result<()> {
 }
 
 /// Starts the child in `role`, with the file to map; returns it with the ends of its channels.
-fn start_child(role: Role, memory: &Path) -> Result<ChildProcess> {
+fn start_child(role: Role, path: &Path) -> Result<ChildProcess> {
     let name = role_name(&role);
-    let memory = format!("--file={}", memory.display());
-    let child = Worker::start_connected::<Ends>(&name, &[memory], |_| {});
+    let file = format!("--file={}", path.display());
+    let child = Worker::start_connected::<Ends>(&name, &[file], |_| {});
     let (worker, ends) = child.with_context(|| format!("starting the {name} process"))?;
     Ok(ChildProcess { worker, ends })
 }
@@ -171,6 +188,16 @@ enum Variant {
     Atomic,
 }
 
+/// What the parent asks of both children, once per run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Run {
+    variant: Variant,
+    operations: u32,
+}
+
+/// What a file that is not the balance and the start line makes a process say.
+const NOT_TWO_NUMBERS: &str = "the shared file should hold the balance and the start line";
+
 /// A child process, and the parent's ends of its channels.
 struct ChildProcess {
     worker: Worker,
@@ -181,6 +208,6 @@ struct ChildProcess {
 /// each run's nanoseconds go.
 #[derive(Serialize, Deserialize)]
 struct Ends {
-    runs: IpcSender<(Variant, u32)>,
+    runs: IpcSender<Run>,
     done: IpcReceiver<u64>,
 }

@@ -25,7 +25,7 @@
 //! A panicking thread is caught at join() too (join() just returned the panic "a bug in a thread"), but an abort in a thread would end the whole process.
 //! ```
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -34,7 +34,7 @@ use clap::{Parser, ValueEnum};
 use multi_processing::reports::{
     Ended, ThreadPanic, crash_isolation, crash_isolation_plan, last_words,
 };
-use multi_processing::{ChildRole, Worker, exit_with_parent, how_it_ended, role_name};
+use multi_processing::{ChildRole, Output, Worker, exit_with_parent, how_it_ended, role_name};
 use shared::cli::Common;
 use shared::report::{MainResult, ok_if_stdout_closed};
 use shared::waits::TimeScale;
@@ -72,38 +72,30 @@ fn run_child(role: Role, scale: TimeScale) -> Result<Ended> {
         std::thread::sleep(scale.secs(0.2));
         worker.child().kill()?;
     }
-    // Both pipes at once (stderr on a thread): a child that fills one pipe while the
-    // parent waits on the other would wait for ever.
-    let mut errors = worker.child().stderr.take().context("no stderr pipe")?;
-    let stderr = std::thread::Builder::new()
-        .spawn(move || io::read_to_string(&mut errors))
-        .context("starting a thread to read the child's stderr (is a limit such as ulimit -u or -v too low?)")?;
-    let stdout = io::read_to_string(worker.child().stdout.take().context("no stdout pipe")?)?;
-    let stderr = stderr.join().expect("the stderr reader panicked")?;
-    let (pid, status) = (worker.id(), worker.wait()?);
-    // A panic exits with code 101; an abort or a kill ends the child by a signal, with no code.
-    let (code, how) = (status.code(), how_it_ended(status));
-    let (stderr, stdout) = (last_words(&stderr), stdout.trim().to_string());
-    Ok(Ended { role: name, pid, code, how, stderr, stdout })
+    let pid = worker.id();
+    let Output { status, stdout, stderr } = worker.wait_with_output()?;
+    Ok(Ended {
+        role: name,
+        pid,
+        // A panic exits with code 101; an abort or a kill ends the child by a signal, no code.
+        code: status.code(),
+        how: how_it_ended(status),
+        stderr: last_words(&stderr),
+        stdout: stdout.trim().to_string(),
+    })
 }
 
 /// The contrast: a panicking *thread* is caught at `join`, in this very process. (The
 /// default hook would print the panic on stderr; the message is shown in the report instead.)
 fn catch_a_thread_panic() -> Result<ThreadPanic> {
-    // The thread is started first, with `Builder` so that a failure to start it is an error
-    // (not a panic with the hook silenced), and panics only once the quiet hook is in place.
-    let (go, wait) = std::sync::mpsc::channel::<()>();
-    let buggy = std::thread::Builder::new().spawn(move || {
-        let _ = wait.recv(); // Either way, the panic comes next.
-        panic!("a bug in a thread")
-    });
-    let buggy = buggy
-        .context("starting the thread that panics (is a limit such as ulimit -u or -v too low?)")?;
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let _ = go.send(()); // Fails only if the thread is gone, and then join tells.
-    let caught = buggy.join();
+    // `Builder`: a thread the OS refuses is an error, returned once the hook is back.
+    let buggy = std::thread::Builder::new().spawn(|| panic!("a bug in a thread"));
+    let caught = buggy.map(|thread| thread.join());
     std::panic::set_hook(default_hook);
+    let caught = caught
+        .context("starting the thread that panics (is a limit such as ulimit -u or -v too low?)")?;
     let message =
         caught.as_ref().err().and_then(|p| p.downcast_ref::<&str>().map(|m| m.to_string()));
     Ok(ThreadPanic { caught: caught.is_err(), message })

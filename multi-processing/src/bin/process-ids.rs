@@ -53,29 +53,24 @@ fn run_parent(args: &Args) -> Result<()> {
             command.stdout(Stdio::piped());
         })
         .with_context(|| format!("starting the {name}"))?;
-        children.push((role, worker));
+        children.push(Started { name, worker, alive_before_wait: false });
     }
 
     // Is each one running? `try_wait` answers at once: `None` means still running.
-    let mut alive_before_wait = Vec::new();
-    for (_, worker) in &mut children {
-        alive_before_wait.push(worker.child().try_wait()?.is_none());
+    for child in &mut children {
+        child.alive_before_wait = child.worker.child().try_wait()?.is_none();
     }
 
     let mut reports = Vec::new();
-    for ((role, mut worker), alive_before_wait) in children.into_iter().zip(alive_before_wait) {
-        // What the child says about itself, on its first line.
-        let stdout = worker.child().stdout.take().context("no stdout pipe")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let mut words = line.split_whitespace();
-        let says_pid: u32 = words.next().context("the child said nothing")?.parse()?;
-        let says_parent = words.next().unwrap_or("unknown").to_string();
-        let status = worker.child().wait()?; // Python's `join()`.
+    for Started { name, mut worker, alive_before_wait } in children {
+        let Says { pid: says_pid, parent: says_parent } = what_it_says(&mut worker)?;
+        // `Child::wait` (Python's `join()`), not `Worker::wait`, so that we can ask again:
+        // `try_wait` then answers from the status std kept, as `is_alive()` does after `join()`.
+        let status = worker.child().wait()?;
         let alive_after_wait = worker.child().try_wait()?.is_none();
         let pid = worker.id();
         reports.push(ChildReport {
-            role: role_name(&role),
+            role: name,
             pid,
             says_pid,
             says_parent,
@@ -86,6 +81,29 @@ fn run_parent(args: &Args) -> Result<()> {
     }
 
     process_ids(&reports, args.common.json)
+}
+
+/// A child as started, and whether it was running just after.
+struct Started {
+    name: String,
+    worker: Worker,
+    alive_before_wait: bool,
+}
+
+/// What a child says about itself, on its first line: its pid, and its parent's.
+struct Says {
+    pid: u32,
+    parent: String,
+}
+
+/// Reads the child's first line: `PID PARENT_PID`.
+fn what_it_says(worker: &mut Worker) -> Result<Says> {
+    let stdout = worker.child().stdout.take().context("no stdout pipe")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let mut words = line.split_whitespace();
+    let pid = words.next().context("the child said nothing")?.parse()?;
+    Ok(Says { pid, parent: words.next().unwrap_or("unknown").to_string() })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]

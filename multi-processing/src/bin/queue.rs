@@ -27,12 +27,13 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use ipc_channel::IpcError;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use multi_processing::reports::{Arrival, queue, queue_plan};
-use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
+use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent};
+use multi_processing::{quiet_if_hung_up, role_name};
 use serde::{Deserialize, Serialize};
 use shared::cli::Common;
 use shared::report::{MainResult, ok_if_stdout_closed};
@@ -40,8 +41,10 @@ use shared::timeline::Timeline;
 
 fn main() -> MainResult {
     let args = Args::parse();
+    // The role only names the process (in `ps`, in errors); its `Setup` says what it does.
     if args.child.role::<Role>().is_some() {
-        let (connect, clock) = (args.child.connect(), args.child.clock()); // Flags first.
+        // Its flags first: a missing one is a usage error, whatever the state of the lifeline.
+        let (connect, clock) = (args.child.connect(), args.child.clock());
         exit_with_parent();
         return Ok(quiet_if_hung_up(run_worker(connect, clock))?);
     }
@@ -54,12 +57,10 @@ fn run_parent(args: &Args) -> Result<()> {
     queue_plan(args.items, wait)?;
     let timeline = Timeline::new();
     let clock = [format!("--clock={}", timeline.origin_token())];
-    let (producer, to_producer) =
-        Worker::start_connected::<IpcSender<Setup>>("producer", &clock, |_| {})
-            .context("starting the producer")?;
-    let (consumer, to_consumer) =
-        Worker::start_connected::<IpcSender<Setup>>("consumer", &clock, |_| {})
-            .context("starting the consumer")?;
+    let start =
+        |role| Worker::start_connected::<IpcSender<Setup>>(&role_name(&role), &clock, |_| {});
+    let (producer, to_producer) = start(Role::Producer).context("starting the producer")?;
+    let (consumer, to_consumer) = start(Role::Consumer).context("starting the consumer")?;
 
     // The queue, and a channel for the consumer's report. Both ends of the queue go to the
     // children; the parent keeps none, so the producer's exit closes the queue.
@@ -70,9 +71,8 @@ fn run_parent(args: &Args) -> Result<()> {
 
     // If the consumer dies, its report sender goes with it: `Disconnected`, not a hang.
     let received = report_out.recv().context("the consumer ended without a report")?;
-    let (producer, consumer) = (producer.wait()?, consumer.wait()?);
-    ensure!(producer.success(), "the producer failed ({producer})");
-    ensure!(consumer.success(), "the consumer failed ({consumer})");
+    producer.finish("the producer")?;
+    consumer.finish("the consumer")?;
 
     queue(args.items, &received, args.common.json)
 }
@@ -101,10 +101,10 @@ enum Setup {
 }
 
 /// A child: connect, get the setup, then produce or consume.
-fn run_worker(name: &str, clock: &str) -> Result<()> {
+fn run_worker(connect: &str, clock: &str) -> Result<()> {
     let timeline = Timeline::aligned_to(clock)?;
     let (setup_sender, setup) = ipc::channel::<Setup>()?;
-    connect_to_parent(name, setup_sender)?;
+    connect_to_parent(connect, setup_sender)?;
     match setup.recv()? {
         Setup::Produce { to, items, wait } => produce(to, items, wait, &timeline),
         Setup::Consume { from, report } => {

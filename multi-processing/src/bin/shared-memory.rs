@@ -46,7 +46,8 @@ use shared::report::{MainResult, ok_if_stdout_closed, out, plural};
 fn main() -> MainResult {
     let args = Args::parse();
     if args.child.is("child") {
-        let (connect, file) = (args.child.connect(), args.child.file()); // Flags first.
+        // Its flags first: a missing one is a usage error, whatever the state of the lifeline.
+        let (connect, file) = (args.child.connect(), args.child.file());
         exit_with_parent();
         return Ok(quiet_if_hung_up(run_child(connect, file))?);
     }
@@ -58,13 +59,13 @@ fn main() -> MainResult {
 const GO: u64 = u64::MAX;
 
 /// The child: map the file, say so, then square the array in place when told to.
-fn run_child(name: &str, path: &std::path::Path) -> Result<()> {
+fn run_child(connect: &str, path: &std::path::Path) -> Result<()> {
     let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
     let map = SharedMemory::map(&file)?;
     let (value, array) = map.atomics::<AtomicU64>().split_first().context("an empty region")?;
     let (go_sender, go) = ipc::channel::<()>()?;
-    let (done, done_receiver) = ipc::channel::<u32>()?;
-    connect_to_parent(name, (go_sender, done_receiver))?;
+    let (done, done_receiver) = ipc::channel::<()>()?;
+    connect_to_parent(connect, (go_sender, done_receiver))?;
     go.recv()?;
     // The message says when to look; the Acquire load that sees the parent's Release store
     // of GO is what guarantees, by Rust's rules, that the numbers written before it are seen.
@@ -79,7 +80,7 @@ fn run_child(name: &str, path: &std::path::Path) -> Result<()> {
         sum += square;
     }
     value.store(sum, Release); // Publishes the squares along with the sum.
-    done.send(std::process::id())?;
+    done.send(())?;
     Ok(())
 }
 
@@ -98,7 +99,7 @@ fn run_parent(args: &Args) -> Result<()> {
 
     let path = format!("--file={}", file.path().display());
     let (child, (go, done)) =
-        Worker::start_connected::<(IpcSender<()>, IpcReceiver<u32>)>("child", &[path], |_| {})
+        Worker::start_connected::<(IpcSender<()>, IpcReceiver<()>)>("child", &[path], |_| {})
             .context("starting the child")?;
     // The child has the file open and mapped (it said so by connecting): the name can go. The
     // memory stays until both processes have unmapped it, and nothing is left behind.
@@ -115,7 +116,8 @@ fn run_parent(args: &Args) -> Result<()> {
     value.store(GO, Release); // Publishes the numbers: see the child.
     writeln!(out, "The parent wrote into the array: {:?}", args.numbers)?;
     go.send(())?;
-    let child_pid = done.recv().context("the child ended without answering")?;
+    done.recv().context("the child ended without answering")?;
+    let child_pid = child.id();
     child.finish("the child")?;
 
     // Pairs with the child's Release: once the sum is seen, so are the squares. (The loop

@@ -42,11 +42,13 @@ fn main() -> MainResult {
         // Exits at once: what is timed is the start and the wait.
         Some("exit") => Ok(()),
         Some("echo-pipe") => Ok(echo_lines()?),
-        Some(_) => {
-            let connect = args.child.connect(); // Flags first.
+        Some("echo-ipc") => {
+            // Its flag first: a missing one is a usage error, whatever the state of the lifeline.
+            let connect = args.child.connect();
             exit_with_parent();
             Ok(quiet_if_hung_up(echo_ipc(connect))?)
         }
+        Some(other) => unreachable!("role_in accepts only the roles above, not {other}"),
         None => ok_if_stdout_closed(run(&args)),
     }
 }
@@ -54,8 +56,8 @@ fn main() -> MainResult {
 fn run(args: &Args) -> Result<()> {
     let rounds = args.rounds;
     unit_costs_plan(rounds)?;
-    let thread = median(rounds, start_and_join_a_thread)?;
-    let process = median(rounds, start_and_wait_for_a_process)?;
+    let thread = median_time(rounds, start_and_join_a_thread)?;
+    let process = median_time(rounds, start_and_wait_for_a_process)?;
     let channel = round_trips_through_a_channel(rounds)?;
     let pipe = round_trips_through_a_pipe(rounds)?;
     let ipc = round_trips_through_ipc_channel(rounds)?;
@@ -69,7 +71,8 @@ fn start_and_join_a_thread() -> Result<()> {
 }
 
 /// A copy of this binary in the `exit` role: the OS starts a process, the Rust runtime starts,
-/// the arguments are parsed, and it exits.
+/// the arguments are parsed, and it exits. (`Worker::start` also reads this process's limits
+/// from `/proc` first: a few microseconds of the millisecond.)
 fn start_and_wait_for_a_process() -> Result<()> {
     Worker::start("exit", &[], |_| {})?.finish("the child")
 }
@@ -80,7 +83,7 @@ fn round_trips_through_a_channel(rounds: u32) -> Result<Duration> {
     // The echo: until the parent stops sending (or listening).
     std::thread::Builder::new()
         .spawn(move || from_parent.iter().try_for_each(|n| to_parent.send(n)))?;
-    median(rounds, || {
+    median_time(rounds, || {
         to_echo.send(7_u64)?;
         ensure!(from_echo.recv()? == 7, "the echo changed the number");
         Ok(())
@@ -95,7 +98,7 @@ fn round_trips_through_a_pipe(rounds: u32) -> Result<Duration> {
     let mut to_child = child.take_lifeline().context("no pipe to the child")?;
     let mut from_child = BufReader::new(child.child().stdout.take().context("no pipe")?);
     let mut line = String::new();
-    let took = median(rounds, || {
+    let took = median_time(rounds, || {
         to_child.write_all(b"7\n")?;
         to_child.flush()?;
         line.clear();
@@ -112,7 +115,7 @@ fn round_trips_through_a_pipe(rounds: u32) -> Result<Duration> {
 fn round_trips_through_ipc_channel(rounds: u32) -> Result<Duration> {
     let (child, (to_child, from_child)) =
         Worker::start_connected::<(IpcSender<u64>, IpcReceiver<u64>)>("echo-ipc", &[], |_| {})?;
-    let took = median(rounds, || {
+    let took = median_time(rounds, || {
         to_child.send(7)?;
         ensure!(from_child.recv()? == 7, "the echo changed the number");
         Ok(())
@@ -123,7 +126,7 @@ fn round_trips_through_ipc_channel(rounds: u32) -> Result<Duration> {
 }
 
 /// Runs `round` `rounds` times, timing each: the median.
-fn median(rounds: u32, mut round: impl FnMut() -> Result<()>) -> Result<Duration> {
+fn median_time(rounds: u32, mut round: impl FnMut() -> Result<()>) -> Result<Duration> {
     let mut took = Vec::new();
     for _ in 0..rounds {
         let start = Instant::now();
