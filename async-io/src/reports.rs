@@ -313,8 +313,8 @@ pub struct Sample {
     pub wall: Duration,
     pub created: Duration,
     /// The process's resident memory before the units started, and while they all waited.
-    pub before: Option<usize>,
-    pub during: Option<usize>,
+    pub memory_before: Option<usize>,
+    pub memory_during: Option<usize>,
 }
 
 /// `tasks-vs-threads`: one model's figures, per unit; `--json` shows them so.
@@ -378,7 +378,8 @@ impl TasksVsThreads {
     /// One model's figures, per unit.
     fn cost(&self, sample: &Sample) -> Cost {
         let n = f64::from(self.n);
-        let grown = sample.before.zip(sample.during).map(|(b, d)| d.saturating_sub(b) as f64);
+        let grown =
+            sample.memory_before.zip(sample.memory_during).map(|(b, d)| d.saturating_sub(b) as f64);
         // With no wait to speak of, the units may be gone before the memory is read.
         let grown = grown.filter(|_| self.wait >= shared::report::TOO_SHORT_TO_TELL);
         Cost {
@@ -642,7 +643,7 @@ impl EchoServer {
 
 /// `select-timeout`: a note before the run where `--time-scale` leaves waits too short to
 /// order.
-pub fn select_timeout_plan(scale: TimeScale) -> io::Result<()> {
+pub fn warn_if_waits_too_short(scale: TimeScale) -> io::Result<()> {
     if scale.secs(0.5) < shared::report::TOO_SHORT_TO_TELL {
         writeln!(out(), "(Waits scaled to almost nothing: which ends first is a toss-up.)\n")?;
     }
@@ -717,7 +718,7 @@ mod tests {
     #[test]
     fn the_conclusion_follows_the_run() {
         let usual = SmolTour {
-            finished: [("smol", false), ("tokio", true), ("smol, detached", true)].into(),
+            finished: [("smol", false), ("tokio", true), ("detached", true)].into(),
             order: ["job 3", "job 1", "job 2"].map(String::from).into(),
             tokio_timer_on_smol: Some("there is no reactor running".into()),
             ..SmolTour::default()

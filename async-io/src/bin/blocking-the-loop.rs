@@ -8,7 +8,7 @@
 //! (b) in `tokio::task::spawn_blocking`: tokio runs it on a separate thread kept for blocking
 //!     work, and the task awaits the result — the event loop stays free;
 //! (c) on rayon's pool, with the result sent back through a `tokio::sync::oneshot` channel —
-//!     the way to go for CPU-heavy work that rayon can split.
+//!     the way to go for CPU-heavy work, which rayon can also split over the cores.
 //!
 //! Mirrors: nothing in the Python original; it is what its readers hit next (a blocking call
 //! in `async def` stalls the event loop just the same; `asyncio.to_thread` is the way out).
@@ -87,12 +87,15 @@ async fn count_beside_heartbeat(way: Way, limit: u64) -> CountRun {
     sleep(TICK * 3).await; // Let the heartbeat get going.
     let start = Instant::now();
     let primes = match way {
-        // This version is problematic: no `.await` until the count is done.
+        // Holds the runtime's only thread: `count_primes` never reaches an `.await`, so the
+        // heartbeat cannot tick until it returns.
         Way::Inline => count_primes(0..limit),
         Way::SpawnBlocking => tokio::task::spawn_blocking(move || count_primes(0..limit))
             .await
             .expect("the counting thread panicked"),
         Way::Rayon => {
+            // One job, to compare like with like; `par_iter` inside it would split the count
+            // over rayon's threads.
             let (send, receive) = tokio::sync::oneshot::channel();
             rayon::spawn(move || {
                 // Ignored: fails only if the receiving task is gone.

@@ -3,10 +3,11 @@
 //!
 //! A Python coroutine paused at `x = yield` resumes when the caller does `gen.send(value)`.
 //! Here the paused side is a future awaiting the next value on a channel (`receiver.next()`),
-//! and the sending side is another future. `join!` polls both on one thread: the channel has
-//! no room (`channel(0)`), so each `send` waits until the receiver has taken the value, and the
-//! two take turns — send, resume, send, resume — as a generator and its caller do. Dropping
-//! the sender ends the receiver's loop, like `gen.close()`.
+//! and the sending side is another future. `join!` polls both on one thread. With
+//! `channel(0)` each `send` waits until the receiver has taken the value (it is held in the
+//! sender's own slot, and `send` also flushes, which waits for the receiver), so the two take
+//! turns — send, resume, send, resume — as a generator and its caller do. Dropping the sender
+//! ends the receiver's loop, like `gen.close()`. (tokio's `mpsc::channel(0)` panics instead.)
 //!
 //! Mirrors: `coroutine.py` (`send()`), beside `coroutine`, which shows what `.await` is.
 //!
@@ -63,7 +64,8 @@ async fn send_and_receive(values: &[u32]) -> io::Result<Vec<u32>> {
     let sending = async move {
         for &value in values {
             writeln!(out(), "  send({value})")?;
-            // Waits until the receiver has taken the value: the channel has no room to hold it.
+            // Waits until the receiver has taken the value: `channel(0)` keeps it in this
+            // sender's slot, and the flush in `send` waits until the receiver takes it.
             if sender.send(value).await.is_err() {
                 break; // The receiver is gone (it failed to print): it reports why.
             }

@@ -61,14 +61,21 @@ fn run(args: &Args) -> Result<()> {
     Ok(coroutine([first, second], LOG.elapsed(), args.common.json)?)
 }
 
-/// Step 1, a leaf future: ready once `delay` has passed.
+/// Step 1, a leaf future: ready once `wait` has passed since its first poll.
 struct Delay {
-    delay: Duration,
-    shared: Option<Arc<Mutex<SharedState>>>,
+    wait: Duration,
+    shared: Option<Arc<Mutex<TimerState>>>,
+}
+
+impl Delay {
+    /// A delay that has not started: futures do nothing until polled.
+    fn new(wait: Duration) -> Delay {
+        Delay { wait, shared: None }
+    }
 }
 
 /// What a `Delay` and its timer thread share.
-struct SharedState {
+struct TimerState {
     completed: bool,
     waker: Option<Waker>,
 }
@@ -77,13 +84,13 @@ impl Future for Delay {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let delay = self.delay;
+        let wait = self.wait;
         let shared = self.shared.get_or_insert_with(|| {
             // First poll: arrange our own wake-up — a thread that sleeps, then wakes us.
-            let shared = Arc::new(Mutex::new(SharedState { completed: false, waker: None }));
+            let shared = Arc::new(Mutex::new(TimerState { completed: false, waker: None }));
             let timer = shared.clone();
             thread::spawn(move || {
-                thread::sleep(delay);
+                thread::sleep(wait);
                 let mut state = timer.lock().expect("delay lock poisoned");
                 state.completed = true;
                 if let Some(waker) = state.waker.take() {
@@ -120,16 +127,23 @@ impl Future for TwoSteps {
             match &mut *self {
                 TwoSteps::Start { wait } => {
                     note("poll: step one; a Delay starts its timer");
-                    let delay = Delay { delay: *wait, shared: None };
+                    // The Delay does nothing yet: its timer starts at its first poll, next time
+                    // round this loop.
+                    let delay = Delay::new(*wait);
                     *self = TwoSteps::FirstWait { wait: *wait, delay };
                 }
                 TwoSteps::FirstWait { wait, delay } => {
+                    // `Pin::new`, and assigning through `Pin<&mut Self>` below, need `Unpin`:
+                    // `Delay` and `TwoSteps` are. A compiler-made state machine is not (it may
+                    // hold borrows of its own locals across an `.await`); written by hand, it
+                    // would need `unsafe` to reach its fields — one more reason to let the
+                    // compiler write it.
                     if Pin::new(delay).poll(cx).is_pending() {
                         note("poll: the Delay is Pending, so TwoSteps returns Pending");
                         return Poll::Pending;
                     }
                     note("poll: the Delay is Ready; step two; a new Delay starts");
-                    *self = TwoSteps::SecondWait { delay: Delay { delay: *wait, shared: None } };
+                    *self = TwoSteps::SecondWait { delay: Delay::new(*wait) };
                 }
                 TwoSteps::SecondWait { delay } => {
                     if Pin::new(delay).poll(cx).is_pending() {
@@ -173,9 +187,9 @@ impl Wake for Unpark {
 /// Step 4: the same logic as an `async fn`: the compiler writes the state machine above.
 async fn two_steps(wait: Duration) -> &'static str {
     note("step one");
-    Delay { delay: wait, shared: None }.await;
+    Delay::new(wait).await;
     note("step two");
-    Delay { delay: wait, shared: None }.await;
+    Delay::new(wait).await;
     note("done");
     "two steps done"
 }
@@ -223,11 +237,11 @@ mod tests {
         let waker = Waker::from(Arc::new(Unpark(thread::current())));
         let mut cx = Context::from_waker(&waker);
         // A delay of a minute is surely still pending right after its first poll.
-        let mut long = pin!(Delay { delay: Duration::from_secs(60), shared: None });
+        let mut long = pin!(Delay::new(Duration::from_secs(60)));
         assert!(long.as_mut().poll(&mut cx).is_pending());
         // A short one returns from `block_on` only once its timer has woken it.
         let start = Instant::now();
-        block_on(Delay { delay: Duration::from_millis(20), shared: None });
+        block_on(Delay::new(Duration::from_millis(20)));
         assert!(start.elapsed() >= Duration::from_millis(20));
     }
 }

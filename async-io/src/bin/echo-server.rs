@@ -27,6 +27,7 @@
 //! 1,000 clients sent 5 messages each; the server echoed 124,450 bytes, every one of them right.
 //! ```
 
+use std::convert::Infallible;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -54,16 +55,16 @@ fn run(args: &Args) -> Result<()> {
     let plan = EchoServer { clients, messages, concurrency };
     plan.announce()?;
     let (echoed, elapsed) = timed(|| runtime.block_on(echo(clients, messages, concurrency)));
-    let (connections, bytes) = echoed?;
+    let Totals { connections, bytes } = echoed?;
     // Each client checked every echo byte for byte (a mismatch fails the run); the report
     // checks the totals too, against every message that was to be sent.
-    let sent = (0..clients).flat_map(|id| (0..messages).map(move |n| message(id, n).len())).sum();
+    let sent = bytes_to_send(clients, messages);
     Ok(plan.report(&Echoed { connections, bytes, sent, elapsed }, args.common.json)?)
 }
 
 /// The server: one task per connection, each echoing until the client closes its side.
-async fn serve(listener: TcpListener, connections: Arc<AtomicUsize>) -> Result<()> {
-    #[allow(clippy::infinite_loop, reason = "ends on an error, or when the task is aborted")]
+/// It never returns `Ok`: it ends with an error, or when its task is aborted.
+async fn serve(listener: TcpListener, connections: Arc<AtomicUsize>) -> Result<Infallible> {
     loop {
         let (mut socket, _) = listener.accept().await.map_err(explain)?;
         connections.fetch_add(1, Ordering::Relaxed);
@@ -97,8 +98,19 @@ fn message(id: u32, n: u32) -> String {
     format!("client {id} says hello #{n}\n")
 }
 
+/// The bytes of every message of every client.
+fn bytes_to_send(clients: u32, messages: u32) -> usize {
+    (0..clients).flat_map(|id| (0..messages).map(move |n| message(id, n).len())).sum()
+}
+
+/// What `echo` counted: connections the server accepted, bytes the clients got back right.
+struct Totals {
+    connections: usize,
+    bytes: usize,
+}
+
 /// Everything: the server, then the clients, at most `concurrency` connected at once.
-async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<(usize, usize)> {
+async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<Totals> {
     // A listening socket queues connections that are not accepted yet; with `TcpListener::bind`
     // that queue holds 128 here, and connections beyond it are dropped and retried by the
     // client's OS a full second later. Room for every client that may connect at once:
@@ -132,12 +144,13 @@ async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<(usize, u
         biased;
         stopped = &mut server => match stopped.expect("the server panicked") {
             Err(err) => Err(err),
-            Ok(()) => bail!("the server stopped before the clients were done"),
+            Ok(never) => match never {},
         },
         bytes = all_clients => {
-            // Every client is done: stop the server (dropping its task closes the listener).
+            // Every client is done: stop the server. `abort` drops its future where it waits
+            // (in `accept`), and the listener with it.
             server.abort();
-            Ok((connections.load(Ordering::Relaxed), bytes?))
+            Ok(Totals { connections: connections.load(Ordering::Relaxed), bytes: bytes? })
         }
     }
 }
@@ -179,10 +192,8 @@ mod tests {
 
     #[tokio::test]
     async fn every_client_gets_every_byte_back() {
-        let (connections, bytes) = echo(20, 3, 5).await.unwrap();
+        let Totals { connections, bytes } = echo(20, 3, 5).await.unwrap();
         assert_eq!(connections, 20);
-        let expected: usize =
-            (0..20).flat_map(|id| (0..3).map(move |n| message(id, n).len())).sum();
-        assert_eq!(bytes, expected);
+        assert_eq!(bytes, bytes_to_send(20, 3));
     }
 }

@@ -61,7 +61,7 @@ fn run(args: &Args) -> Result<()> {
     let log = Log::new();
     let gave_up = runtime.block_on(stop_at_first_error(&log, scale));
     // The jobs that were still waiting were dropped: they never say "done".
-    let finished = log.order().iter().filter(|event| event.ends_with("done")).count();
+    let finished = log.ended(" done").len();
     report.tried(&log, gave_up, finished, &args.trace, args.common.json)
 }
 
@@ -90,7 +90,7 @@ async fn stop_at_first_error(log: &Log, scale: TimeScale) -> Duration {
 }
 
 /// A job that waits `wait`, as if for an answer from the network.
-async fn job(log: &Log, n: u32, wait: std::time::Duration) -> io::Result<u32> {
+async fn job(log: &Log, n: u32, wait: Duration) -> io::Result<u32> {
     log.say(format!("job {n} starts"))?;
     sleep(wait).await;
     log.say(format!("job {n} done"))?;

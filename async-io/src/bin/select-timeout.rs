@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use asyncio::Log;
-use asyncio::reports::{select_timeout, select_timeout_plan};
+use asyncio::reports::{select_timeout, warn_if_waits_too_short};
 use clap::Parser;
 use shared::cli::Common;
 use shared::report::{MainResult, human_duration, ok_if_stdout_closed, out};
@@ -54,7 +54,7 @@ fn run(args: &Args) -> Result<()> {
     let scale = args.common.time_scale;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let log = Log::new();
-    select_timeout_plan(scale)?;
+    warn_if_waits_too_short(scale)?;
     runtime.block_on(async {
         cancellations(&log, scale).await?;
         shutdown_on_ctrl_c(&log, scale).await
@@ -91,26 +91,24 @@ async fn answer(log: &Log, name: &'static str, wait: Duration) -> io::Result<&'s
 
 /// Parts 1–3; returns nothing but the log.
 async fn cancellations(log: &Log, scale: TimeScale) -> io::Result<()> {
-    writeln!(
-        out(),
-        "1. timeout: give up on an answer that takes {} after {}",
-        human_duration(scale.secs(2.0)),
-        human_duration(scale.secs(1.0))
-    )?;
-    match tokio::time::timeout(scale.secs(1.0), answer(log, "slow answer", scale.secs(2.0))).await {
+    let (limit, slow) = (scale.secs(1.0), scale.secs(2.0));
+    let (limit_text, slow_text) = (human_duration(limit), human_duration(slow));
+    writeln!(out(), "1. timeout: give up on an answer that takes {slow_text} after {limit_text}")?;
+    match tokio::time::timeout(limit, answer(log, "slow answer", slow)).await {
         Ok(answer) => log.say(format!("timeout: got {:?}", answer?))?,
-        Err(_) => {
-            log.say(format!("timeout: no answer within {}", human_duration(scale.secs(1.0))))?
-        }
+        Err(_) => log.say(format!("timeout: no answer within {limit_text}"))?,
     }
 
     writeln!(out(), "\n2. select!: the first of two answers wins, the other is dropped")?;
-    tokio::select! {
-        // Poll the branches in the order written (select! picks a random one first by default).
+    let winner = tokio::select! {
+        // Poll the branches in the order written (select! picks a random one first by
+        // default), so that "fast answer: asked" prints first in every run. The winner is
+        // whichever answer comes first either way.
         biased;
-        fast = answer(log, "fast answer", scale.secs(0.5)) => log.say(format!("select!: {} won", fast?))?,
-        slow = answer(log, "slower answer", scale.secs(1.5)) => log.say(format!("select!: {} won", slow?))?,
-    }
+        fast = answer(log, "fast answer", scale.secs(0.5)) => fast?,
+        slow = answer(log, "slower answer", scale.secs(1.5)) => slow?,
+    };
+    log.say(format!("select!: {winner} won"))?;
 
     writeln!(
         out(),
@@ -143,6 +141,9 @@ async fn shutdown_on_ctrl_c(log: &Log, scale: TimeScale) -> io::Result<()> {
     )?;
     let shutdown = async {
         tokio::select! {
+            // Once polled, tokio's Ctrl-C handler stays installed for the rest of the process:
+            // a second Ctrl-C no longer ends it (here, while the jobs in flight finish). A
+            // server would exit on the second one.
             _ = tokio::signal::ctrl_c() => "Ctrl-C",
             _ = sleep(scale.secs(2.0)) => "no Ctrl-C, shutting down anyway",
         }

@@ -79,7 +79,7 @@ async fn with_std_mutex(tasks: u32) -> u64 {
             }
         });
     }
-    set.join_all().await;
+    set.join_all().await; // A `JoinSet` (part 3) waits here for every task it spawned.
     *total.lock().expect("counter lock poisoned")
 }
 

@@ -115,7 +115,9 @@ fn gather_on_smol(scale: TimeScale) -> io::Result<(Vec<String>, f64)> {
         log.say(format!("job {n} done"))
     };
     let (a, b, c) = smol::block_on(async { futures::join!(job(1, 2.0), job(2, 3.0), job(3, 1.0)) });
-    a.and(b).and(c)?;
+    a?;
+    b?;
+    c?;
     let elapsed = log.elapsed();
     let order = log.ended(" done");
     let (took, sum) = (human_duration(elapsed), scale.secs(6.0));
@@ -127,17 +129,20 @@ fn gather_on_smol(scale: TimeScale) -> io::Result<(Vec<String>, f64)> {
 /// Runtime-neutral: it uses only `futures`. Numbers flow down a line of `stages` futures
 /// joined by bounded channels, each adding 1; the sum comes out at the end.
 async fn relay(numbers: u64, stages: u64) -> u64 {
-    let (feed, mut line) = mpsc::channel(16);
-    let mut hops = Vec::new();
+    let (input, mut output) = mpsc::channel(16);
+    let mut running = Vec::new();
     for _ in 0..stages {
-        let (next, rest) = mpsc::channel(16);
-        let from = std::mem::replace(&mut line, rest);
-        hops.push(from.map(|n: u64| Ok(n + 1)).forward(next));
+        // A new stage reads from the line's end so far, and its channel becomes the new end.
+        let (stage_out, new_output) = mpsc::channel(16);
+        let stage_in = std::mem::replace(&mut output, new_output);
+        // `forward` sends a stream of `Result`s into a sink: hence the `Ok`.
+        running.push(stage_in.map(|n: u64| Ok(n + 1)).forward(stage_out));
     }
-    let fill = stream::iter(0..numbers).map(Ok).forward(feed);
-    let sum = line.fold(0, |sum, n| async move { sum + n });
-    // A send fails only if a later stage is gone, and then the sum is short: the test checks it.
-    let (_filled, _relayed, sum) = futures::join!(fill, join_all(hops), sum);
+    let fill = stream::iter(0..numbers).map(Ok).forward(input);
+    let sum = output.fold(0, |sum, n| async move { sum + n });
+    // A send could fail only if a later stage were gone; each lives in this `join!` until its
+    // input ends, so none fails (and the test checks the sum).
+    let (_filled, _relayed, sum) = futures::join!(fill, join_all(running), sum);
     sum
 }
 

@@ -1,4 +1,4 @@
-//! A spawned task does not start until the task that spawned it waits.
+//! On a current-thread runtime, a spawned task does not start until its spawner waits.
 //!
 //! `first` prints "one", spawns `second`, and prints "four": the new task is only queued, and
 //! the one thread of a current-thread runtime is `first`'s until its first `.await` (a 1 s
@@ -65,10 +65,12 @@ fn run(args: &Args) -> Result<()> {
     runtime.block_on(first(log.clone(), scale))?;
     report.order(&log)?;
     // What one task costs: after the order, so that it changes nothing above.
-    let each = runtime.block_on(spawn_and_await(ROUNDS))?;
-    Ok(report.task_cost(each, ROUNDS, args.common.json)?)
+    let median = runtime.block_on(spawn_and_await(ROUNDS))?;
+    Ok(report.task_cost(median, ROUNDS, args.common.json)?)
 }
 
+/// Prints "one", spawns `second`, prints "four", sleeps 1 s, prints "five", then awaits
+/// `second`.
 async fn first(log: Log, scale: TimeScale) -> io::Result<()> {
     log.say("one")?;
     // On a current-thread runtime the new task is only queued: this task holds the one
@@ -81,6 +83,7 @@ async fn first(log: Log, scale: TimeScale) -> io::Result<()> {
     task.await.expect("the spawned task panicked")
 }
 
+/// Prints "two", sleeps 2 s, prints "three".
 async fn second(log: Log, scale: TimeScale) -> io::Result<()> {
     log.say("two")?;
     sleep(scale.secs(2.0)).await;

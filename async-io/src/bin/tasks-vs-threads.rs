@@ -34,7 +34,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use asyncio::reports::{Sample, TasksVsThreads};
 use asyncio::resident_bytes;
 use clap::Parser;
@@ -60,22 +60,24 @@ fn run(args: &Args) -> Result<()> {
 fn with_tasks(n: u32, wait: Duration) -> Result<Sample> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     runtime.block_on(async {
-        let (before, start) = (resident_bytes(), Instant::now());
+        let memory_before = resident_bytes();
+        let start = Instant::now();
         let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(tokio::time::sleep(wait))).collect();
         let created = start.elapsed();
         // Measure halfway through the waits, when every task has started waiting.
         tokio::time::sleep_until((start + wait / 2).into()).await;
-        let during = resident_bytes();
+        let memory_during = resident_bytes();
         for task in tasks {
             task.await.context("a task panicked")?;
         }
-        Ok(Sample { wall: start.elapsed(), created, before, during })
+        Ok(Sample { wall: start.elapsed(), created, memory_before, memory_during })
     })
 }
 
 /// N OS threads, each waiting `wait`.
 fn with_threads(n: u32, wait: Duration) -> Result<Sample> {
-    let (before, start) = (resident_bytes(), Instant::now());
+    let memory_before = resident_bytes();
+    let start = Instant::now();
     let mut threads = Vec::with_capacity(n as usize);
     for i in 0..n {
         // An OS may refuse a thread (a limit on threads per user, say): report it, don't panic.
@@ -86,11 +88,11 @@ fn with_threads(n: u32, wait: Duration) -> Result<Sample> {
     }
     let created = start.elapsed();
     thread::sleep((start + wait / 2).saturating_duration_since(Instant::now()));
-    let during = resident_bytes();
+    let memory_during = resident_bytes();
     for thread in threads {
-        thread.join().expect("a waiting thread panicked");
+        thread.join().map_err(|_| anyhow!("a waiting thread panicked"))?;
     }
-    Ok(Sample { wall: start.elapsed(), created, before, during })
+    Ok(Sample { wall: start.elapsed(), created, memory_before, memory_during })
 }
 
 /// Wait N times as tokio tasks on one thread, then as N OS threads, and compare the costs.
