@@ -39,7 +39,7 @@ pub fn channel() -> (Sender, Receiver) {
         state: Mutex::new(State { jobs: VecDeque::new(), closed: false }),
         changed: Condvar::new(),
     });
-    (Sender(queue.clone()), Receiver(queue))
+    (Sender(Arc::clone(&queue)), Receiver(queue))
 }
 
 impl Sender {

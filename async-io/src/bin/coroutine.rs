@@ -127,8 +127,8 @@ impl Future for TwoSteps {
             match &mut *self {
                 TwoSteps::Start { wait } => {
                     note("poll: step one; a Delay starts its timer");
-                    // The Delay does nothing yet: its timer starts at its first poll, next time
-                    // round this loop.
+                    // The Delay's timer starts when it is first polled: next time round this
+                    // loop, in this same poll.
                     let delay = Delay::new(*wait);
                     *self = TwoSteps::FirstWait { wait: *wait, delay };
                 }
@@ -136,8 +136,8 @@ impl Future for TwoSteps {
                     // `Pin::new`, and assigning through `Pin<&mut Self>` below, need `Unpin`:
                     // `Delay` and `TwoSteps` are. A compiler-made state machine is not (it may
                     // hold borrows of its own locals across an `.await`); written by hand, it
-                    // would need `unsafe` to reach its fields — one more reason to let the
-                    // compiler write it.
+                    // would need `unsafe` pin projection (or `Box::pin`, or the pin-project
+                    // crate) — one more reason to let the compiler write it.
                     if Pin::new(delay).poll(cx).is_pending() {
                         note("poll: the Delay is Pending, so TwoSteps returns Pending");
                         return Poll::Pending;

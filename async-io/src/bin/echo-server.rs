@@ -147,8 +147,8 @@ async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<Totals> {
             Ok(never) => match never {},
         },
         bytes = all_clients => {
-            // Every client is done: stop the server. `abort` drops its future where it waits
-            // (in `accept`), and the listener with it.
+            // Every client is done: stop the server. `abort` has the runtime drop its future
+            // where it waits (in `accept`), and the listener with it.
             server.abort();
             Ok(Totals { connections: connections.load(Ordering::Relaxed), bytes: bytes? })
         }

@@ -1,7 +1,7 @@
 //! One thread, one event loop, 100,000 tasks waiting at once — in about the time of one wait.
 //!
 //! Every task sleeps `--wait-ms` (a stand-in for a network call) and then reports which thread
-//! it ran on. On tokio's current-thread runtime there is exactly one thread: its event loop
+//! it finished on. On tokio's current-thread runtime there is exactly one thread: its event loop
 //! polls whichever tasks are ready, and while they all wait it asks the OS for the next timer
 //! or socket event and sleeps. A waiting task is just a small struct in memory — no stack, no
 //! thread — so 100,000 waits of 1 s overlap and take about 1 s in all. The program measures
@@ -75,7 +75,8 @@ async fn wait_many(tasks: u32, wait: Duration) -> Waited {
             })
         })
         .collect();
-    // Halfway through the wait every task is asleep in it: measure the memory they hold.
+    // Halfway through the wait every task has been spawned, its state allocated (with the
+    // default wait, all are asleep by then): measure the memory they hold.
     sleep(wait / 2).await;
     let memory_during = resident_bytes();
     let mut threads = HashSet::new();
@@ -122,6 +123,14 @@ impl Flavor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The name the report shows is the one `--flavor` takes.
+    #[test]
+    fn each_flavor_is_named_as_its_flag_spells_it() {
+        for &flavor in Flavor::value_variants() {
+            assert_eq!(Flavor::from_str(flavor.name(), false), Ok(flavor));
+        }
+    }
 
     // Paused time: 1,000 one-second waits end after exactly one second, on one thread.
     #[tokio::test(start_paused = true)]

@@ -29,28 +29,36 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use multi_processing::reports::{UnitCosts, unit_costs_plan};
-use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent, quiet_if_hung_up};
+use multi_processing::{ChildRole, Worker, connect_to_parent, exit_with_parent};
+use multi_processing::{quiet_if_hung_up, role_name};
 use shared::cli::Common;
 use shared::report::{MainResult, ok_if_stdout_closed};
 
 fn main() -> MainResult {
     let args = Args::parse();
-    match args.child.role_in(&["exit", "echo-pipe", "echo-ipc"]) {
+    match args.child.role::<Role>() {
         // Exits at once: what is timed is the start and the wait.
-        Some("exit") => Ok(()),
-        Some("echo-pipe") => Ok(echo_lines()?),
-        Some("echo-ipc") => {
+        Some(Role::Exit) => Ok(()),
+        Some(Role::EchoPipe) => Ok(echo_lines()?),
+        Some(Role::EchoIpc) => {
             // Its flag first: a missing one is a usage error, whatever the state of the lifeline.
             let connect = args.child.connect();
             exit_with_parent();
             Ok(quiet_if_hung_up(echo_ipc(connect))?)
         }
-        Some(other) => unreachable!("role_in accepts only the roles above, not {other}"),
         None => ok_if_stdout_closed(run(&args)),
     }
+}
+
+/// The children's roles: exit at once; echo lines on a pipe; echo numbers over ipc-channel.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Role {
+    Exit,
+    EchoPipe,
+    EchoIpc,
 }
 
 fn run(args: &Args) -> Result<()> {
@@ -74,7 +82,7 @@ fn start_and_join_a_thread() -> Result<()> {
 /// the arguments are parsed, and it exits. (`Worker::start` also reads this process's limits
 /// from `/proc` first: a few microseconds of the millisecond.)
 fn start_and_wait_for_a_process() -> Result<()> {
-    Worker::start("exit", &[], |_| {})?.finish("the child")
+    Worker::start(&role_name(&Role::Exit), &[], |_| {})?.finish("the child")
 }
 
 /// One number to a thread and back, through two `std::sync::mpsc` channels.
@@ -92,7 +100,7 @@ fn round_trips_through_a_channel(rounds: u32) -> Result<Duration> {
 
 /// One line to a child and back: the child's stdin and stdout are the two pipes.
 fn round_trips_through_a_pipe(rounds: u32) -> Result<Duration> {
-    let mut child = Worker::start("echo-pipe", &[], |c| {
+    let mut child = Worker::start(&role_name(&Role::EchoPipe), &[], |c| {
         c.stdout(Stdio::piped());
     })?;
     let mut to_child = child.take_lifeline().context("no pipe to the child")?;
@@ -113,8 +121,9 @@ fn round_trips_through_a_pipe(rounds: u32) -> Result<Duration> {
 
 /// One number to a child and back, over two ipc-channels the child made and sent us.
 fn round_trips_through_ipc_channel(rounds: u32) -> Result<Duration> {
+    let echo = role_name(&Role::EchoIpc);
     let (child, (to_child, from_child)) =
-        Worker::start_connected::<(IpcSender<u64>, IpcReceiver<u64>)>("echo-ipc", &[], |_| {})?;
+        Worker::start_connected::<(IpcSender<u64>, IpcReceiver<u64>)>(&echo, &[], |_| {})?;
     let took = median_time(rounds, || {
         to_child.send(7)?;
         ensure!(from_child.recv()? == 7, "the echo changed the number");

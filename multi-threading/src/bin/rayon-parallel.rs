@@ -57,7 +57,7 @@ fn count_par_iter(range: Range<u64>) -> u64 {
 
 /// `rayon::join`: split in two, count both halves in parallel, recurse down to small pieces.
 fn count_join(range: Range<u64>) -> u64 {
-    if range.end - range.start <= SEQUENTIAL_BELOW {
+    if range.end - range.start <= SEQUENTIAL_UP_TO {
         return count_primes(range);
     }
     let middle = range.start + (range.end - range.start) / 2;
@@ -115,8 +115,8 @@ fn run(args: &Args) -> Result<()> {
     Ok(rayon_parallel(&RayonTimes { limit, threads, load, large, tiny }, args.common.json)?)
 }
 
-/// Below this many numbers, `count_join` counts on: splitting further costs more than it saves.
-const SEQUENTIAL_BELOW: u64 = 10_000;
+/// Up to this many numbers, `count_join` counts on: splitting further costs more than it saves.
+const SEQUENTIAL_UP_TO: u64 = 10_000;
 
 /// The median time of `runs` runs of `count` (for inputs too small to time once).
 fn median_time(runs: usize, count: impl Fn() -> u64) -> Duration {

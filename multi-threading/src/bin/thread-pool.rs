@@ -2,13 +2,13 @@
 //!
 //! Starting a thread costs tens of microseconds and a stack; a pool pays that once and then
 //! hands each job to a thread that is already running. The hand-made pool (`src/pool.rs`,
-//! under 90 lines of the crate's library, so that the loom proofs check this very code) is a
-//! queue of boxed closures and N threads that take jobs from it. Shutdown drops the queue's
+//! about 90 lines of code in the crate's library, so that the loom proofs check this very
+//! code) is a queue of boxed closures and N threads that take jobs from it. Shutdown drops the queue's
 //! sender, which tells every thread to finish the jobs still queued and return, and joins
 //! them: Python's `executor.shutdown(wait=True)`. `rayon::ThreadPool` does the same job,
-//! with work stealing and scopes: what you would use in practice for CPU-bound jobs (a rayon
-//! thread blocked in a wait, as here, cannot steal work; for waits, use plain threads or
-//! async tasks).
+//! with work stealing and scopes: what you would use in practice for CPU-bound jobs. (Its
+//! threads are as many as the cores, and the global pool serves every `par_iter` of the
+//! process: jobs that wait, as these do, would starve it. For waits, plain threads or async.)
 //!
 //! Each job waits `--wait` (a stand-in for I/O, as in the original) and reports the thread
 //! that ran it: `--jobs` jobs, but only `--workers` thread names, each used again and again.
@@ -77,7 +77,7 @@ fn run_hand_made(
     let pool = ThreadPool::new("hand-made", workers as usize)?;
     let (results, received) = mpsc::channel();
     for id in 0..jobs {
-        let (results, timeline) = (results.clone(), timeline.clone());
+        let (results, timeline) = (results.clone(), Arc::clone(timeline));
         // The pool keeps the job until a thread is free.
         pool.execute(move || {
             results.send(job(id, wait, &timeline)).expect("`received` outlives every job");
