@@ -62,53 +62,6 @@ fn run(args: &Args) -> Result<()> {
     Ok(plan.report(&Echoed { connections, bytes, sent, elapsed }, args.common.json)?)
 }
 
-/// The server: one task per connection, each echoing until the client closes its side.
-/// It never returns `Ok`: it ends with an error, or when its task is aborted.
-async fn serve(listener: TcpListener, connections: Arc<AtomicUsize>) -> Result<Infallible> {
-    loop {
-        let (mut socket, _) = listener.accept().await.map_err(explain)?;
-        connections.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(async move {
-            let (mut reader, mut writer) = socket.split();
-            // Ignored: a client that vanishes only ends its own connection.
-            let _ = tokio::io::copy(&mut reader, &mut writer).await;
-        });
-    }
-}
-
-/// One client: sends its messages, reads each echo back; returns the bytes that matched.
-async fn client(address: SocketAddr, id: u32, messages: u32) -> Result<usize> {
-    let mut socket = TcpStream::connect(address).await.map_err(explain)?;
-    let mut echoed = 0;
-    for n in 0..messages {
-        let message = message(id, n);
-        socket.write_all(message.as_bytes()).await?;
-        let mut echo = vec![0; message.len()];
-        socket.read_exact(&mut echo).await.context("the server closed the connection")?;
-        if echo != message.as_bytes() {
-            bail!("client {id} got {:?} back for {message:?}", String::from_utf8_lossy(&echo));
-        }
-        echoed += echo.len();
-    }
-    Ok(echoed)
-}
-
-/// What client `id` says in its message `n`.
-fn message(id: u32, n: u32) -> String {
-    format!("client {id} says hello #{n}\n")
-}
-
-/// The bytes of every message of every client.
-fn bytes_to_send(clients: u32, messages: u32) -> usize {
-    (0..clients).flat_map(|id| (0..messages).map(move |n| message(id, n).len())).sum()
-}
-
-/// What `echo` counted: connections the server accepted, bytes the clients got back right.
-struct Totals {
-    connections: usize,
-    bytes: usize,
-}
-
 /// Everything: the server, then the clients, at most `concurrency` connected at once.
 async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<Totals> {
     // A listening socket queues connections that are not accepted yet; with `TcpListener::bind`
@@ -153,6 +106,53 @@ async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<Totals> {
             Ok(Totals { connections: connections.load(Ordering::Relaxed), bytes: bytes? })
         }
     }
+}
+
+/// The server: one task per connection, each echoing until the client closes its side.
+/// It never returns `Ok`: it ends with an error, or when its task is aborted.
+async fn serve(listener: TcpListener, connections: Arc<AtomicUsize>) -> Result<Infallible> {
+    loop {
+        let (mut socket, _) = listener.accept().await.map_err(explain)?;
+        connections.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let (mut reader, mut writer) = socket.split();
+            // Ignored: a client that vanishes only ends its own connection.
+            let _ = tokio::io::copy(&mut reader, &mut writer).await;
+        });
+    }
+}
+
+/// One client: sends its messages, reads each echo back; returns the bytes that matched.
+async fn client(address: SocketAddr, id: u32, messages: u32) -> Result<usize> {
+    let mut socket = TcpStream::connect(address).await.map_err(explain)?;
+    let mut echoed = 0;
+    for n in 0..messages {
+        let message = message(id, n);
+        socket.write_all(message.as_bytes()).await?;
+        let mut echo = vec![0; message.len()];
+        socket.read_exact(&mut echo).await.context("the server closed the connection")?;
+        if echo != message.as_bytes() {
+            bail!("client {id} got {:?} back for {message:?}", String::from_utf8_lossy(&echo));
+        }
+        echoed += echo.len();
+    }
+    Ok(echoed)
+}
+
+/// What client `id` says in its message `n`.
+fn message(id: u32, n: u32) -> String {
+    format!("client {id} says hello #{n}\n")
+}
+
+/// What `echo` counted: connections the server accepted, bytes the clients got back right.
+struct Totals {
+    connections: usize,
+    bytes: usize,
+}
+
+/// The bytes of every message of every client.
+fn bytes_to_send(clients: u32, messages: u32) -> usize {
+    (0..clients).flat_map(|id| (0..messages).map(move |n| message(id, n).len())).sum()
 }
 
 /// Turns "too many open files" into advice; other errors pass unchanged.

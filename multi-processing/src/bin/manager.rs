@@ -52,6 +52,42 @@ fn main() -> MainResult {
     ok_if_stdout_closed(run_parent(&args))
 }
 
+/// The parent: starts the server, then the clients, each given the server's request sender;
+/// collects what each client listed, then the server's report; keeps no sender itself.
+fn run_parent(args: &Args) -> Result<()> {
+    let mut out = out();
+    let timeline = Timeline::new();
+    let clock = [format!("--clock={}", timeline.origin_token())];
+    let (server, ServerEnds { requests, report: server_report }) =
+        Worker::start_connected("server", &clock, |_| {}).context("starting the server")?;
+    writeln!(out, "A server process (pid {}) owns a list of records;", server.id())?;
+    writeln!(out, "clients {} insert and list them by request.\n", CLIENTS.join(" and "))?;
+    let mut clients = Vec::new();
+    for name in CLIENTS {
+        let (client, setup) = Worker::start_connected::<IpcSender<Setup>>(name, &clock, |_| {})
+            .with_context(|| format!("starting client {name}"))?;
+        let (listing, listed) = ipc::channel()?;
+        let wait = args.common.time_scale.secs(args.wait);
+        setup.send(Setup { server: requests.clone(), wait, records: args.records, listing })?;
+        clients.push((name, client, listed));
+    }
+    drop(requests); // Only the clients hold request senders now.
+
+    let mut listed_by_client = Vec::new();
+    for (name, client, listed) in clients {
+        let list = listed.recv().with_context(|| format!("client {name} ended without a list"))?;
+        client.finish(&format!("client {name}"))?;
+        listed_by_client.push((name, list));
+    }
+    let report = server_report.recv().context("the server ended without a report")?;
+    server.finish("the server")?;
+
+    let all_kept = all_kept(args.records, &report.records, &listed_by_client);
+    let ServerReport { records: server_records, log: server_log } = report;
+    let ran = ManagerRan { server_log, server_records, listed_by_client, all_kept };
+    Ok(ran.report(args.common.json)?)
+}
+
 /// One record of the server's list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Record {
@@ -119,40 +155,6 @@ fn run_client(name: &str, setup: Setup) -> Result<()> {
     setup.server.send(Request::List { client: name.into(), reply })?;
     setup.listing.send(answer.recv().context("the server did not answer")?)?;
     Ok(()) // Our request sender goes with us: one client fewer for the server.
-}
-
-fn run_parent(args: &Args) -> Result<()> {
-    let mut out = out();
-    let timeline = Timeline::new();
-    let clock = [format!("--clock={}", timeline.origin_token())];
-    let (server, ServerEnds { requests, report: server_report }) =
-        Worker::start_connected("server", &clock, |_| {}).context("starting the server")?;
-    writeln!(out, "A server process (pid {}) owns a list of records;", server.id())?;
-    writeln!(out, "clients {} insert and list them by request.\n", CLIENTS.join(" and "))?;
-    let mut clients = Vec::new();
-    for name in CLIENTS {
-        let (client, setup) = Worker::start_connected::<IpcSender<Setup>>(name, &clock, |_| {})
-            .with_context(|| format!("starting client {name}"))?;
-        let (listing, listed) = ipc::channel()?;
-        let wait = args.common.time_scale.secs(args.wait);
-        setup.send(Setup { server: requests.clone(), wait, records: args.records, listing })?;
-        clients.push((name, client, listed));
-    }
-    drop(requests); // Only the clients hold request senders now.
-
-    let mut listed_by_client = Vec::new();
-    for (name, client, listed) in clients {
-        let list = listed.recv().with_context(|| format!("client {name} ended without a list"))?;
-        client.finish(&format!("client {name}"))?;
-        listed_by_client.push((name, list));
-    }
-    let report = server_report.recv().context("the server ended without a report")?;
-    server.finish("the server")?;
-
-    let all_kept = all_kept(args.records, &report.records, &listed_by_client);
-    let ServerReport { records: server_records, log: server_log } = report;
-    let ran = ManagerRan { server_log, server_records, listed_by_client, all_kept };
-    Ok(ran.report(args.common.json)?)
 }
 
 /// A record as the report shows it: `a-1`.
