@@ -127,7 +127,7 @@ impl Worker {
         let mut stderr = self.child.stderr.take().context("the child's stderr is not piped")?;
         let read_stderr = std::thread::Builder::new()
             .spawn(move || io::read_to_string(&mut stderr))
-            .context("starting a thread to read the child's stderr (is a limit such as ulimit -u or -v too low?)")?;
+            .context(STDERR_THREAD_REFUSED)?;
         let stdout = self.child.stdout.take().context("the child's stdout is not piped")?;
         let stdout = io::read_to_string(stdout)?;
         let stderr = read_stderr.join().expect("the stderr reader panicked")?;
@@ -357,6 +357,10 @@ enum Hello<T> {
     Ready(T),
     Cancel,
 }
+
+/// What `wait_with_output` says when the OS refuses its thread.
+const STDERR_THREAD_REFUSED: &str =
+    "starting a thread to read the child's stderr (is a limit such as ulimit -u or -v too low?)";
 
 /// What a child wrote to its stdout and stderr, and how it ended: [`Worker::wait_with_output`].
 #[derive(Debug)]

@@ -459,7 +459,7 @@ pub fn separate_memory(saw: &SeparateMemory, json: bool) -> Result<()> {
         out,
         "\n{}",
         if separate && shared {
-            "The child changed its own copy of RESULTS, in its own memory; the thread changed the \
+            "The child changed its own RESULTS, in its own memory; the thread changed the \
              parent's, which it shares.\nBetween processes, data must be sent (a pipe, a channel) \
              or put in memory shared on purpose."
         } else {

@@ -97,7 +97,7 @@ async fn echo(clients: u32, messages: u32, concurrency: u32) -> Result<Totals> {
         biased;
         stopped = &mut server => match stopped.expect("the server panicked") {
             Err(err) => Err(err),
-            Ok(never) => match never {},
+            Ok(never) => match never {}, // `Infallible` has no value: this arm cannot run.
         },
         bytes = all_clients => {
             // Every client is done: stop the server. `abort` has the runtime drop its future

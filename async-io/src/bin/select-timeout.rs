@@ -142,9 +142,8 @@ async fn shutdown_on_ctrl_c(log: &Log, scale: TimeScale) -> io::Result<()> {
     let shutdown = async {
         tokio::select! {
             // Once polled, tokio's Ctrl-C handler stays installed for the rest of the process
-            // (on Unix): from then on no Ctrl-C ends it, neither a second one nor a first one
-            // after the 2 s ran out, while the jobs in flight finish. A server would exit on a
-            // second one.
+            // (on Unix): while the jobs in flight finish, no Ctrl-C ends it — not a second
+            // one, nor a first one that comes after the 2 s. A server would exit on a second.
             _ = tokio::signal::ctrl_c() => "Ctrl-C",
             _ = sleep(scale.secs(2.0)) => "no Ctrl-C, shutting down anyway",
         }

@@ -59,7 +59,7 @@ fn run_parent(args: &Args) -> Result<()> {
     // The balance and a start line, in a file that both children map (and lock, when locked).
     let mut balance_file = ScratchFile::new("bank-balance-", 2 * size_of::<AtomicI64>() as u64)?;
     let map = SharedMemory::map(balance_file.file())?;
-    let [balance, ready] = map.atomics::<AtomicI64>() else { bail!("{NOT_TWO_NUMBERS}") };
+    let [balance, ready] = map.atomics::<AtomicI64>() else { bail!(NOT_TWO_NUMBERS) };
     let path = balance_file.path();
     let children = [Role::Withdraw, Role::Deposit].map(|role| start_child(role, path));
     let children = children.into_iter().collect::<Result<Vec<_>>>()?;
@@ -131,7 +131,7 @@ fn run_child(role: Role, connect: &str, path: &Path) -> Result<()> {
     // This process's own open of the file: only separate opens' locks exclude each other.
     let file = OpenOptions::new().read(true).write(true).open(path)?;
     let map = SharedMemory::map(&file)?;
-    let [balance, ready] = map.atomics::<AtomicI64>() else { bail!("{NOT_TWO_NUMBERS}") };
+    let [balance, ready] = map.atomics::<AtomicI64>() else { bail!(NOT_TWO_NUMBERS) };
     let (runs_sender, runs) = ipc::channel::<Run>()?;
     let (done, done_receiver) = ipc::channel::<u64>()?;
     connect_to_parent(connect, Ends { runs: runs_sender, done: done_receiver })?;
@@ -195,7 +195,7 @@ struct Run {
     operations: u32,
 }
 
-/// What a file that is not the balance and the start line makes a process say.
+/// The error if the mapped file does not hold two numbers: the balance and the start line.
 const NOT_TWO_NUMBERS: &str = "the shared file should hold the balance and the start line";
 
 /// A child process, and the parent's ends of its channels.

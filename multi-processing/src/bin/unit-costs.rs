@@ -53,14 +53,6 @@ fn main() -> MainResult {
     }
 }
 
-/// The children's roles: exit at once; echo lines on a pipe; echo numbers over ipc-channel.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Role {
-    Exit,
-    EchoPipe,
-    EchoIpc,
-}
-
 fn run(args: &Args) -> Result<()> {
     let rounds = args.rounds;
     unit_costs_plan(rounds)?;
@@ -167,6 +159,14 @@ fn echo_ipc(connect: &str) -> Result<()> {
         to_parent.send(n)?;
     }
     Ok(())
+}
+
+/// The children's roles: exit at once; echo lines on a pipe; echo numbers over ipc-channel.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Role {
+    Exit,
+    EchoPipe,
+    EchoIpc,
 }
 
 /// Start a thread and a process and wait for each; a message there and back three ways.

@@ -4,8 +4,9 @@
 //!
 //! - `Mutex<u64>`: lock, add, unlock — Python's `with lock: counter += 1`. When the other
 //!   thread holds the lock, this one waits; the cache line with the lock bounces between cores.
-//! - `AtomicU64::fetch_add`: one indivisible read-modify-write (one `lock`-prefixed instruction on x86),
-//!   no lock — but the two cores still fight over the one cache line that holds the counter.
+//! - `AtomicU64::fetch_add`: one indivisible read-modify-write (one `lock`-prefixed
+//!   instruction on x86), no lock — but the two cores still fight over the one cache line
+//!   that holds the counter.
 //! - partial sums: each thread counts on its own, and adds its count to the total once, at
 //!   the end. Nothing is shared while counting, so nothing is contended.
 //!

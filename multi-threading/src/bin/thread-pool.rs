@@ -3,12 +3,13 @@
 //! Starting a thread costs tens of microseconds and a stack; a pool pays that once and then
 //! hands each job to a thread that is already running. The hand-made pool (`src/pool.rs`,
 //! about 90 lines of code in the crate's library, so that the loom proofs check this very
-//! code) is a queue of boxed closures and N threads that take jobs from it. Shutdown drops the queue's
-//! sender, which tells every thread to finish the jobs still queued and return, and joins
-//! them: Python's `executor.shutdown(wait=True)`. `rayon::ThreadPool` does the same job,
-//! with work stealing and scopes: what you would use in practice for CPU-bound jobs. (Its
-//! threads are as many as the cores, and the global pool serves every `par_iter` of the
-//! process: jobs that wait, as these do, would starve it. For waits, plain threads or async.)
+//! code) is a queue of boxed closures and N threads that take jobs from it. Shutdown drops
+//! the queue's sender, which tells every thread to finish the jobs still queued and return,
+//! and joins them: Python's `executor.shutdown(wait=True)`. `rayon::ThreadPool` does the
+//! same job, with work stealing and scopes: what you would use in practice for CPU-bound
+//! jobs. (By default rayon has a thread per core, and its global pool serves every
+//! `par_iter` of the process: jobs that wait, as these do, would starve it. For waits,
+//! plain threads or async.)
 //!
 //! Each job waits `--wait` (a stand-in for I/O, as in the original) and reports the thread
 //! that ran it: `--jobs` jobs, but only `--workers` thread names, each used again and again.
