@@ -32,7 +32,7 @@ pub struct EventLoopPlan {
     pub tasks: u32,
     pub wait: Duration,
     /// The runtime's flavor, as `--flavor` spells it: `current` or `multi`.
-    pub flavor: &'static str,
+    pub flavor: String,
 }
 
 /// `event-loop`: what `wait_many` measured.
@@ -49,7 +49,7 @@ impl EventLoopPlan {
     /// Says what is about to run.
     pub fn announce(&self) -> io::Result<()> {
         let (tasks, each) = (thousands(self.tasks.into()), human_duration(self.wait));
-        let (flavor, note) = (self.flavor, build_note());
+        let (flavor, note) = (&self.flavor, build_note());
         writeln!(
             out(),
             "{tasks} tasks each wait {each} on tokio's {flavor}-thread runtime ({note}).\n"

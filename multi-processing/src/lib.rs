@@ -228,8 +228,7 @@ impl ChildRole {
 /// The name under which `--worker` takes `role`, for [`Worker::start`]: clap's own spelling
 /// of the variant (`square-root` for `SquareRoot`), so that [`ChildRole::role`] reads it back.
 pub fn role_name<R: clap::ValueEnum>(role: &R) -> String {
-    let name = role.to_possible_value().expect("a role clap skips cannot be started");
-    name.get_name().to_string()
+    shared::cli::spelled(role)
 }
 
 /// Ends the process as clap does for a bad argument: the message on stderr, exit code 2.

@@ -1,5 +1,6 @@
 //! Command-line conventions every example shares: flatten [`Common`] into a binary's
-//! `clap` arguments, and parse numbers with [`whole`] and [`seconds`].
+//! `clap` arguments, parse numbers with [`whole`] and [`seconds`], and name a choice as its
+//! flag spells it with [`spelled`].
 //!
 //! Every number a flag takes has a range a reader can finish in reasonable time and memory:
 //! its `value_name` states it (`N≤1024`), and its parser checks it, so that every error
@@ -84,10 +85,32 @@ pub fn seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A `ValueEnum` choice as its flag takes it: clap's own spelling of the variant (`multi`
+/// for `Flavor::Multi`, `square-root` for `Role::SquareRoot`), for a report or a child's
+/// command line — never a hand-written copy that can drift from the flag.
+pub fn spelled<V: clap::ValueEnum>(value: &V) -> String {
+    let name = value.to_possible_value().expect("a variant clap skips has no spelling");
+    name.get_name().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+    use clap::{Parser, ValueEnum};
+
+    /// Every variant's spelling is what its flag parses back, two-word variants included.
+    #[test]
+    fn a_choice_is_spelled_as_its_flag_reads_it() {
+        #[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
+        enum Role {
+            Square,
+            SquareRoot,
+        }
+        assert_eq!(spelled(&Role::SquareRoot), "square-root");
+        for &role in Role::value_variants() {
+            assert_eq!(Role::from_str(&spelled(&role), false), Ok(role));
+        }
+    }
 
     #[derive(Debug, Parser)]
     struct Demo {

@@ -34,7 +34,7 @@ use anyhow::Result;
 use asyncio::reports::{EventLoopPlan, Waited};
 use asyncio::resident_bytes;
 use clap::{Parser, ValueEnum};
-use shared::cli::Common;
+use shared::cli::{Common, spelled};
 use shared::report::{MainResult, ok_if_stdout_closed};
 use tokio::time::{Instant, sleep}; // tokio's clock, which a test can pause.
 
@@ -55,7 +55,7 @@ fn run(args: &Args) -> Result<()> {
             tokio::runtime::Builder::new_multi_thread().enable_time().build()?
         }
     };
-    let plan = EventLoopPlan { tasks: args.tasks, wait, flavor: args.flavor.name() };
+    let plan = EventLoopPlan { tasks: args.tasks, wait, flavor: spelled(&args.flavor) };
     plan.announce()?;
     let waited = runtime.block_on(wait_many(args.tasks, wait));
     Ok(plan.report(&waited, args.common.json)?)
@@ -110,27 +110,9 @@ enum Flavor {
     Multi,
 }
 
-impl Flavor {
-    /// As `--flavor` spells it.
-    fn name(self) -> &'static str {
-        match self {
-            Flavor::Current => "current",
-            Flavor::Multi => "multi",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The name the report shows is the one `--flavor` takes.
-    #[test]
-    fn each_flavor_is_named_as_its_flag_spells_it() {
-        for &flavor in Flavor::value_variants() {
-            assert_eq!(Flavor::from_str(flavor.name(), false), Ok(flavor));
-        }
-    }
 
     // Paused time: 1,000 one-second waits end after exactly one second, on one thread.
     #[tokio::test(start_paused = true)]
