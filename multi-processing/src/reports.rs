@@ -162,6 +162,18 @@ pub struct SharedMemoryRead<'a> {
     pub child_pid: u32,
 }
 
+/// `shared-memory`: what the parent mapped: `bytes` of the file at `path`, a value then an
+/// array of `numbers` slots.
+pub fn shared_memory_mapped(bytes: usize, path: &std::path::Path, numbers: usize) -> Result<()> {
+    let dir = path.parent().context("no directory")?.display();
+    let numbers = plural(numbers as u64, "number");
+    writeln!(
+        out(),
+        "The parent maps a file of {bytes} bytes in {dir}: a value, then an array of {numbers}."
+    )?;
+    Ok(())
+}
+
 /// `shared-memory`: the squares and the sum, whether they are right, and `--json`.
 pub fn shared_memory(read: &SharedMemoryRead, json: bool) -> Result<()> {
     let SharedMemoryRead { numbers, squares, sum, child_pid } = *read;
@@ -486,17 +498,15 @@ pub struct ChildWork<'a> {
 
 /// `child-processes`: the parent's view of the run.
 pub struct ChildProcesses {
-    pub parent_pid: u32,
-    /// The work each child was given (its numbers × the wait per number), and how long the
-    /// parent waited for both.
-    pub planned: Duration,
-    pub elapsed: Duration,
+    /// The work each child is given: its numbers × the wait per number.
+    planned: Duration,
 }
 
 impl ChildProcesses {
-    /// Says what the parent is about to start: each child works `wait` per number
-    /// (`--wait` seconds at `--time-scale`).
-    pub fn announce(wait: Duration, seconds: f64, scale: TimeScale) -> Result<()> {
+    /// Says what the parent is about to start: each child works `seconds` (`--wait`) at
+    /// `scale` (`--time-scale`) per number, for `numbers` numbers.
+    pub fn announce(seconds: f64, scale: TimeScale, numbers: usize) -> Result<Self> {
+        let wait = scale.secs(seconds);
         writeln!(
             out(),
             "Parent (pid {}) starts two children: copies of itself, in the worker role.\n\
@@ -504,11 +514,18 @@ impl ChildProcesses {
             std::process::id(),
             human_duration(wait),
         )?;
-        Ok(())
+        Ok(ChildProcesses { planned: wait * numbers as u32 })
     }
 
-    /// Each child's results, the timeline, whether they overlapped, and `--json`.
-    pub fn report(&self, children: &[ChildWork], trace: &Trace, json: bool) -> Result<()> {
+    /// Each child's results, the timeline, whether they overlapped in the `elapsed` the
+    /// parent waited for both, and `--json`.
+    pub fn report(
+        &self,
+        children: &[ChildWork],
+        elapsed: Duration,
+        trace: &Trace,
+        json: bool,
+    ) -> Result<()> {
         let mut out = out();
         let timeline = Timeline::new();
         for child in children {
@@ -550,8 +567,8 @@ impl ChildProcesses {
                 .map(|c| serde_json::json!({"op": c.op, "pid": c.pid, "results": c.results, "spans": c.spans}))
                 .collect();
             print_json(&serde_json::json!({
-                "parent_pid": self.parent_pid, "children": children,
-                "elapsed_s": self.elapsed.as_secs_f64(),
+                "parent_pid": std::process::id(), "children": children,
+                "elapsed_s": elapsed.as_secs_f64(),
             }))?;
         }
         Ok(())

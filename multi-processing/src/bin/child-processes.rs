@@ -30,7 +30,7 @@
 //! cube (pid 4243): 1³ = 1, 2³ = 8, 3³ = 27, 4³ = 64, 5³ = 125
 //! ```
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::Stdio;
 
 use anyhow::{Context, Result};
@@ -58,8 +58,7 @@ fn main() -> MainResult {
 /// The parent's role: start both children, collect their reports, show what happened.
 fn run_parent(args: &Args) -> Result<()> {
     shared::report::warn_if_unoptimized();
-    let wait = args.common.time_scale.secs(args.wait);
-    ChildProcesses::announce(wait, args.wait, args.common.time_scale)?;
+    let parent = ChildProcesses::announce(args.wait, args.common.time_scale, args.numbers.len())?;
     let timeline = Timeline::new(); // The children's spans, and the run's length, on one clock.
     // Start both before waiting for either: that is what lets them run at the same time.
     let workers =
@@ -67,10 +66,8 @@ fn run_parent(args: &Args) -> Result<()> {
     let children = workers.into_iter().map(read_report).collect::<Result<Vec<_>>>()?;
     let elapsed = timeline.now();
 
-    let planned = wait * args.numbers.len() as u32;
-    let parent = ChildProcesses { parent_pid: std::process::id(), planned, elapsed };
     let work: Vec<ChildWork> = children.iter().map(Report::work).collect();
-    parent.report(&work, &args.trace, args.common.json)
+    parent.report(&work, elapsed, &args.trace, args.common.json)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize, Deserialize)]
@@ -81,11 +78,6 @@ enum Op {
 }
 
 impl Op {
-    /// The role's name, as `--worker` takes it: `square` or `cube`.
-    fn name(self) -> String {
-        role_name(&self)
-    }
-
     /// The power this role raises each number to.
     fn power(self) -> u32 {
         match self {
@@ -108,7 +100,7 @@ struct Report {
 fn run_worker(op: Op, args: &Args, clock: &str) -> Result<()> {
     let timeline = Timeline::aligned_to(clock)?;
     let pid = std::process::id();
-    let lane = format!("{} (pid {pid})", op.name());
+    let lane = format!("{} (pid {pid})", role_name(&op));
     let wait = args.common.time_scale.secs(args.wait);
     let mut results = Vec::new();
     for n in args.numbers.iter().copied().map(u64::from) {
@@ -132,17 +124,17 @@ fn spawn_worker(op: Op, args: &Args, timeline: &Timeline) -> Result<Worker> {
         format!("--wait={}", args.wait),
     ];
     worker_args.extend(args.numbers.iter().map(u32::to_string));
-    Worker::start(&op.name(), &worker_args, |command| {
+    let name = role_name(&op);
+    Worker::start(&name, &worker_args, |command| {
         command.stdout(Stdio::piped());
     })
-    .with_context(|| format!("starting the {} worker", op.name()))
+    .with_context(|| format!("starting the {name} worker"))
 }
 
 /// Reads a worker's report from its stdout, then waits for it to exit.
 fn read_report(mut worker: Worker) -> Result<Report> {
-    let mut line = String::new();
-    let mut stdout = worker.child().stdout.take().context("the worker has no stdout pipe")?;
-    stdout.read_to_string(&mut line)?;
+    let stdout = worker.child().stdout.take().context("the worker has no stdout pipe")?;
+    let line = std::io::read_to_string(stdout)?;
     let id = worker.id();
     // Wait before parsing: if the child failed, how it ended explains a missing report best.
     worker.finish(&format!("worker {id}"))?;
@@ -152,7 +144,7 @@ fn read_report(mut worker: Worker) -> Result<Report> {
 impl Report {
     /// What the parent's report shows of it.
     fn work(&self) -> ChildWork<'_> {
-        let (op, pid) = (self.op.name(), self.pid);
+        let (op, pid) = (role_name(&self.op), self.pid);
         ChildWork { op, pid, results: &self.results, spans: &self.spans }
     }
 }

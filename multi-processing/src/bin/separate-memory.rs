@@ -27,7 +27,7 @@
 //! A thread appended to RESULTS; the parent now sees: [1, 4, 9, 16, 25]
 //! ```
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::Stdio;
 use std::sync::Mutex;
 
@@ -56,18 +56,13 @@ fn run_parent(args: &Args) -> Result<()> {
     // `thread::spawn` panics if the OS refuses a thread: check its limits first.
     shared::limits::room_for_threads(1)?;
     writeln!(out(), "A global list, RESULTS, starts empty in every process.\n")?;
-    let child = append_in_a_child()?;
+    let ChildSaw { pid: child_pid, results: child } = append_in_a_child()?;
     let parent_after_child = snapshot();
 
     // Beyond the original: the same appends from a thread, which shares this process's memory.
     std::thread::spawn(append_squares).join().expect("the thread panicked");
     let parent_after_thread = snapshot();
-    let saw = SeparateMemory {
-        child_pid: child.pid,
-        child: child.results,
-        parent_after_child,
-        parent_after_thread,
-    };
+    let saw = SeparateMemory { child_pid, child, parent_after_child, parent_after_thread };
     separate_memory(&saw, args.common.json)
 }
 
@@ -91,8 +86,8 @@ fn append_in_a_child() -> Result<ChildSaw> {
         command.stdout(Stdio::piped());
     })
     .context("starting the child")?;
-    let mut report = String::new();
-    worker.child().stdout.take().context("no stdout pipe")?.read_to_string(&mut report)?;
+    let stdout = worker.child().stdout.take().context("no stdout pipe")?;
+    let report = std::io::read_to_string(stdout)?;
     worker.finish("the child")?;
     serde_json::from_str(report.trim()).context("reading the child's report")
 }

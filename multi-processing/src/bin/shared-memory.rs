@@ -37,11 +37,11 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use anyhow::{Context, Result};
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
-use multi_processing::reports::{SharedMemoryRead, shared_memory};
+use multi_processing::reports::{SharedMemoryRead, shared_memory, shared_memory_mapped};
 use multi_processing::{ChildRole, ScratchFile, SharedMemory, Worker, connect_to_parent};
 use multi_processing::{exit_with_parent, quiet_if_hung_up};
 use shared::cli::Common;
-use shared::report::{MainResult, ok_if_stdout_closed, out, plural};
+use shared::report::{MainResult, ok_if_stdout_closed, out};
 
 fn main() -> MainResult {
     let args = Args::parse();
@@ -90,12 +90,7 @@ fn run_parent(args: &Args) -> Result<()> {
     let mut file = ScratchFile::new("shared-memory-", bytes as u64)?;
     let map = SharedMemory::map(file.file())?;
     let (value, array) = map.atomics::<AtomicU64>().split_first().context("an empty region")?;
-    let dir = file.path().parent().context("no directory")?.display().to_string();
-    let numbers = plural(array.len() as u64, "number");
-    writeln!(
-        out,
-        "The parent maps a file of {bytes} bytes in {dir}: a value, then an array of {numbers}."
-    )?;
+    shared_memory_mapped(bytes, file.path(), array.len())?;
 
     let path = format!("--file={}", file.path().display());
     let (child, (go, done)) =
